@@ -1,0 +1,89 @@
+/**
+ * The typed session API that features and other extensions program against. Everything sent
+ * through it is sealed end to end; the coordination server only sees envelope headers.
+ */
+import { CollaborationErrorData } from './errors';
+import { Disposable, Event } from './events';
+import { Broadcast, Notification, Request } from './messages';
+import { Permission, PeerLeftReason, RoomClosedReason, Role } from './wire';
+
+export interface Peer {
+    readonly id: string;
+    readonly userId: string;
+    readonly name: string;
+    readonly role: Role;
+    readonly permission: Permission;
+    /** Short, human-comparable fingerprint of the peer's session public key, e.g. `3F2A-91C0-7B44-E1D8`. */
+    readonly fingerprint: string;
+}
+
+export interface RequestOptions {
+    /** Peer to ask; the host by default. */
+    target?: string;
+    /** Milliseconds before the promise rejects with a `timeout` error. */
+    timeout?: number;
+}
+
+export type BroadcastHandler<P> = (params: P, sender: Peer) => void;
+export type NotificationHandler<P> = (params: P, sender: Peer) => void;
+export type RequestHandler<P, R> = (params: P, sender: Peer) => R | Promise<R>;
+
+export interface PeerLeft { peer: Peer; reason: PeerLeftReason }
+export interface SessionClosed { reason: RoomClosedReason | 'left' | 'disconnected'; message: string }
+
+/** A guest asking to join, as the host sees it. */
+export interface JoinRequest {
+    readonly requestId: string;
+    readonly name: string;
+    readonly userId: string;
+    readonly fingerprint: string;
+    admit(permission: Permission): Promise<void>;
+    deny(reason?: string): Promise<void>;
+}
+
+export interface CollaborationSession {
+    readonly roomId: string;
+    readonly self: Peer;
+    readonly host: Peer;
+    readonly isHost: boolean;
+    /** Everyone in the room, self included, host first. */
+    readonly peers: readonly Peer[];
+    /** Host only: what a guest pastes into "Join Session". Carries the host key fingerprint. */
+    readonly invite?: Invite;
+
+    onBroadcast<P>(definition: Broadcast<P>, handler: BroadcastHandler<P>): Disposable;
+    sendBroadcast<P>(definition: Broadcast<P>, params: P): Promise<void>;
+    onRequest<P, R>(definition: Request<P, R>, handler: RequestHandler<P, R>): Disposable;
+    sendRequest<P, R>(definition: Request<P, R>, params: P, options?: RequestOptions): Promise<R>;
+    onNotification<P>(definition: Notification<P>, handler: NotificationHandler<P>): Disposable;
+    sendNotification<P>(definition: Notification<P>, params: P, target?: string): Promise<void>;
+
+    readonly onPeerJoined: Event<Peer>;
+    readonly onPeerLeft: Event<PeerLeft>;
+    readonly onPeerChanged: Event<Peer>;
+    /** Host only. */
+    readonly onJoinRequest: Event<JoinRequest>;
+    readonly onClose: Event<SessionClosed>;
+    /** A message that could not be opened or handled (tampered, replayed, invalid); already logged. */
+    readonly onMessageError: Event<CollaborationErrorData & { sender?: string }>;
+
+    getPeer(id: string): Peer | undefined;
+    /** Host only. */
+    setPermission(peerId: string, permission: Permission): Promise<void>;
+    /** Host only: removes the guest and rotates the content key. */
+    removePeer(peerId: string): Promise<void>;
+    /** Leaves the session; for the host this ends it for everyone. */
+    leave(): Promise<void>;
+    readonly closed: boolean;
+}
+
+export interface Invite {
+    serverUrl: string;
+    roomId: string;
+    /** Full fingerprint of the host's public key (base64url SHA-256), carried in the link's fragment. */
+    hostKeyFingerprint: string;
+    /** `roomId#fingerprint`, to paste into Join Session. */
+    code: string;
+    /** `${serverUrl}/join/${roomId}#${fingerprint}`: the fragment never reaches the server. */
+    link: string;
+}

@@ -1,0 +1,193 @@
+/**
+ * The wire contract between clients and the coordination server: socket.io event names, their
+ * payloads, and the zod schemas the server (and clients) validate them with at the trust boundary.
+ *
+ * The server only ever sees what is declared here. Everything feature-specific (method names,
+ * params, results) travels inside `Envelope.data`, sealed end to end (see crypto.ts).
+ */
+import { z } from 'zod';
+import { CollaborationErrorData } from './errors';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Limits shared by server defaults and clients (the server may be configured lower). */
+export const Limits = {
+    /** Largest relayed envelope `data`, in bytes. Large files are chunked below this. */
+    maxPayloadBytes: 1024 * 1024,
+    /** Size of file transfer chunks; leaves headroom for the encryption and encoding overhead. */
+    chunkBytes: 256 * 1024,
+    maxNameLength: 64,
+    maxIdLength: 64,
+    /** Raw P-256 public key, base64url: 65 bytes -> 87 chars. Generous bound for other curves. */
+    maxPublicKeyLength: 256,
+    maxKeyMaterialBytes: 1024,
+    maxReasonLength: 256,
+    maxPeersPerRoom: 256
+} as const;
+
+export const Permission = z.enum(['readonly', 'readwrite']);
+export type Permission = z.infer<typeof Permission>;
+
+export const Role = z.enum(['host', 'guest']);
+export type Role = z.infer<typeof Role>;
+
+/** Room ids: 128 random bits or more, base64url. */
+export const RoomId = z.string().min(22).max(Limits.maxIdLength).regex(/^[A-Za-z0-9_-]+$/);
+export const PeerId = z.string().min(1).max(Limits.maxIdLength).regex(/^[A-Za-z0-9_-]+$/);
+export const RequestId = z.string().min(1).max(Limits.maxIdLength).regex(/^[A-Za-z0-9_-]+$/);
+export const DisplayName = z.string().trim().min(1).max(Limits.maxNameLength);
+export const PublicKey = z.string().min(1).max(Limits.maxPublicKeyLength).regex(/^[A-Za-z0-9_-]+$/);
+/** Binary blobs: a Buffer on Node, a Uint8Array or ArrayBuffer in browsers. */
+export const Binary = (maxBytes: number) => z.custom<Uint8Array>(value => {
+    const bytes = value instanceof ArrayBuffer ? value.byteLength : value instanceof Uint8Array ? value.byteLength : -1;
+    return bytes >= 0 && bytes <= maxBytes;
+}, { message: `expected binary data of at most ${maxBytes} bytes` });
+
+export const PeerInfo = z.object({
+    id: PeerId,
+    userId: z.string().max(256),
+    name: DisplayName,
+    role: Role,
+    permission: Permission,
+    /** The peer's per-session ECDH public key (raw, base64url). */
+    publicKey: PublicKey
+});
+export type PeerInfo = z.infer<typeof PeerInfo>;
+
+export type EnvelopeKind = 'broadcast' | 'request' | 'response' | 'notification';
+
+/**
+ * What the server routes. `sender` is always set by the server from the authenticated socket, and
+ * is part of the additional data of the encryption, so a server that rewrites it breaks decryption.
+ */
+export const Envelope = z.object({
+    room: RoomId,
+    kind: z.enum(['broadcast', 'request', 'response', 'notification']),
+    /** Peer the envelope is for. Requests and notifications default to the host; responses must name the requester. */
+    target: PeerId.optional(),
+    /** Request id, echoed by the response. Unique per requester. */
+    id: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+    /** Per-sender sequence number, strictly increasing; receivers reject replays. */
+    seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    /** Id of the room content key the data is sealed with. */
+    key: z.number().int().nonnegative().max(2 ** 31),
+    data: Binary(Limits.maxPayloadBytes)
+}).strict();
+export type ClientEnvelope = z.infer<typeof Envelope>;
+
+/** An envelope as delivered by the server. */
+export interface RelayedEnvelope extends Omit<ClientEnvelope, 'data'> {
+    sender: string;
+    data: Uint8Array | ArrayBuffer;
+    /** Only on server-generated responses, e.g. a request that timed out or a target that left. */
+    error?: CollaborationErrorData;
+}
+
+// ---- client -> server requests (each acknowledged with an Ack) ----
+
+export const CreateRoom = z.object({ publicKey: PublicKey }).strict();
+export const JoinRoom = z.object({ roomId: RoomId, publicKey: PublicKey }).strict();
+export const Admit = z.object({
+    roomId: RoomId,
+    requestId: RequestId,
+    permission: Permission,
+    /** The room content key wrapped for this guest; opaque to the server. */
+    keyMaterial: Binary(Limits.maxKeyMaterialBytes),
+    keyId: z.number().int().nonnegative().max(2 ** 31)
+}).strict();
+export const Deny = z.object({ roomId: RoomId, requestId: RequestId, reason: z.string().max(Limits.maxReasonLength).optional() }).strict();
+export const SetPermission = z.object({ roomId: RoomId, peerId: PeerId, permission: Permission }).strict();
+export const RemovePeer = z.object({ roomId: RoomId, peerId: PeerId }).strict();
+export const Rekey = z.object({
+    roomId: RoomId,
+    keyId: z.number().int().nonnegative().max(2 ** 31),
+    keys: z.array(z.object({ peerId: PeerId, keyMaterial: Binary(Limits.maxKeyMaterialBytes) }).strict()).max(Limits.maxPeersPerRoom)
+}).strict();
+export const LeaveRoom = z.object({ roomId: RoomId }).strict();
+
+export type CreateRoom = z.infer<typeof CreateRoom>;
+export type JoinRoom = z.infer<typeof JoinRoom>;
+export type Admit = z.infer<typeof Admit>;
+export type Deny = z.infer<typeof Deny>;
+export type SetPermission = z.infer<typeof SetPermission>;
+export type RemovePeer = z.infer<typeof RemovePeer>;
+export type Rekey = z.infer<typeof Rekey>;
+export type LeaveRoom = z.infer<typeof LeaveRoom>;
+
+export type Ack<T = {}> = ({ ok: true } & T) | { ok: false; error: CollaborationErrorData };
+export type AckCallback<T = {}> = (response: Ack<T>) => void;
+
+export interface CreateRoomResult { roomId: string; peer: PeerInfo; expiresAt: number; roomToken: string }
+export interface JoinRoomResult { requestId: string; peerId: string }
+
+// ---- server -> client events ----
+
+export interface JoinRequestEvent { roomId: string; requestId: string; peer: PeerInfo }
+export interface JoinCancelledEvent { roomId: string; requestId: string }
+export interface AdmittedEvent {
+    roomId: string;
+    self: PeerInfo;
+    peers: PeerInfo[];
+    keyId: number;
+    keyMaterial: Uint8Array | ArrayBuffer;
+    expiresAt: number;
+    roomToken: string;
+}
+export interface DeniedEvent { roomId: string; reason: string }
+export interface PeerJoinedEvent { roomId: string; peer: PeerInfo }
+export type PeerLeftReason = 'left' | 'removed' | 'disconnected';
+export interface PeerLeftEvent { roomId: string; peerId: string; reason: PeerLeftReason }
+export interface PermissionChangedEvent { roomId: string; peerId: string; permission: Permission }
+export interface KeyEvent { roomId: string; keyId: number; from: string; keyMaterial: Uint8Array | ArrayBuffer }
+export type RoomClosedReason = 'host-left' | 'expired' | 'idle' | 'removed' | 'shutdown' | 'denied';
+export interface RoomClosedEvent { roomId: string; reason: RoomClosedReason; message: string }
+
+export interface ServerToClientEvents {
+    'room:join-request': (event: JoinRequestEvent) => void;
+    'room:join-cancelled': (event: JoinCancelledEvent) => void;
+    'room:admitted': (event: AdmittedEvent) => void;
+    'room:denied': (event: DeniedEvent) => void;
+    'room:peer-joined': (event: PeerJoinedEvent) => void;
+    'room:peer-left': (event: PeerLeftEvent) => void;
+    'room:permission-changed': (event: PermissionChangedEvent) => void;
+    'room:key': (event: KeyEvent) => void;
+    'room:closed': (event: RoomClosedEvent) => void;
+    'relay': (envelope: RelayedEnvelope) => void;
+    /** Sent for events that carried no ack callback but were refused. */
+    'server:error': (error: CollaborationErrorData) => void;
+}
+
+export interface ClientToServerEvents {
+    'room:create': (request: CreateRoom, ack: AckCallback<CreateRoomResult>) => void;
+    'room:join': (request: JoinRoom, ack: AckCallback<JoinRoomResult>) => void;
+    'room:admit': (request: Admit, ack: AckCallback) => void;
+    'room:deny': (request: Deny, ack: AckCallback) => void;
+    'room:set-permission': (request: SetPermission, ack: AckCallback) => void;
+    'room:remove': (request: RemovePeer, ack: AckCallback) => void;
+    'room:rekey': (request: Rekey, ack: AckCallback) => void;
+    'room:leave': (request: LeaveRoom, ack: AckCallback) => void;
+    'relay': (envelope: ClientEnvelope, ack?: AckCallback) => void;
+}
+
+// ---- HTTP API ----
+
+export type LoginProviderId = 'anonymous' | 'token' | 'oidc';
+export interface ServerInfo {
+    protocol: number;
+    version: string;
+    providers: { id: LoginProviderId; label: string }[];
+    limits: { maxPayloadBytes: number };
+}
+export interface LoginResult { token: string; user: { id: string; name: string }; expiresAt: number }
+
+export const HttpPaths = {
+    info: '/api/info',
+    loginAnonymous: '/api/login/anonymous',
+    loginToken: '/api/login/token',
+    oidcStart: '/api/login/oidc/start',
+    oidcCallback: '/api/login/oidc/callback',
+    oidcPoll: '/api/login/oidc/poll',
+    health: '/health',
+    metrics: '/metrics',
+    socket: '/socket.io'
+} as const;
