@@ -1,0 +1,45 @@
+/**
+ * How shared files are named. On the wire a file is a *workspace path*: `<rootName>/<relative/posix/path>`,
+ * never an absolute host path. Guests see it as `collab:/<rootName>/<relative path>`.
+ */
+export const COLLAB_SCHEME = 'collab';
+
+export interface SharedRoot {
+    /** Unique, URL-safe display name of the root (its folder name, suffixed on clashes). */
+    name: string;
+    /** The host's root URI (`file:///...`); known to the host only. */
+    uri: string;
+}
+
+/** Names the host's workspace roots for guests: folder base names, de-duplicated with `-2`, `-3`, ... */
+export function nameRoots(rootUris: readonly string[]): SharedRoot[] {
+    const used = new Set<string>();
+    return rootUris.map(uri => {
+        const path = decodeURIComponent(uri.replace(/^[a-z]+:\/\/[^/]*/i, '')).replace(/\/+$/, '');
+        const base = (path.substring(path.lastIndexOf('/') + 1) || 'root').replace(/[^A-Za-z0-9._ -]/g, '_');
+        let name = base;
+        for (let i = 2; used.has(name); i++) {
+            name = `${base}-${i}`;
+        }
+        used.add(name);
+        return { name, uri };
+    });
+}
+
+/** Splits a workspace path into root name and relative segments; rejects anything that could escape. */
+export function splitWorkspacePath(workspacePath: string): { root: string; segments: string[] } | undefined {
+    if (typeof workspacePath !== 'string' || workspacePath.length === 0 || workspacePath.length > 4096
+        || workspacePath.startsWith('/') || workspacePath.includes('\\') || workspacePath.includes('\0')) {
+        return undefined;
+    }
+    const [root, ...segments] = workspacePath.split('/').filter(segment => segment.length > 0);
+    if (!root || [root, ...segments].some(segment => segment === '.' || segment === '..')) {
+        return undefined;
+    }
+    return { root, segments };
+}
+
+/** `collab:/root/a/b.ts` → `root/a/b.ts`. */
+export function workspacePathOfCollabUri(uri: { scheme: string; path: string }): string | undefined {
+    return uri.scheme === COLLAB_SCHEME ? uri.path.replace(/^\/+/, '') : undefined;
+}
