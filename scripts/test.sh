@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds everything (both apps) and runs every test: unit, integration, end to end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+npm run build
+npm run build:electron
+mkdir -p test-results
+npm run test:unit
+npm run test:e2e
