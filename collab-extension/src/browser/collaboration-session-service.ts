@@ -10,8 +10,11 @@ export interface CollaborationSessionService {
     readonly state: SessionState;
     readonly onDidChangeSession: Event<CollaborationSession | undefined>;
     readonly onDidChangeState: Event<SessionState>;
-    /** Creates a room on the configured server and becomes its host. */
-    startSession(): Promise<CollaborationSession>;
+    /**
+     * Creates a room on the configured server and becomes its host. `displayName` defaults to the
+     * `collaboration.displayName` preference.
+     */
+    startSession(displayName?: string): Promise<CollaborationSession>;
     /** Joins with an invite code or link; resolves once the host admitted us. */
     joinSession(invite: string, displayName: string): Promise<CollaborationSession>;
     /** Leaves (guest) or ends (host) the current session. */

@@ -1,0 +1,300 @@
+import { inject, injectable } from '@theia/core/shared/inversify';
+import { Command, CommandContribution, CommandRegistry } from '@theia/core/lib/common/command';
+import { MAIN_MENU_BAR, MenuContribution, MenuModelRegistry } from '@theia/core/lib/common/menu';
+import { MessageService } from '@theia/core/lib/common/message-service';
+import { nls } from '@theia/core/lib/common/nls';
+import { QuickInputService, QuickPickItem, QuickPickSeparator } from '@theia/core/lib/common/quick-pick-service';
+import { ClipboardService } from '@theia/core/lib/browser/clipboard-service';
+import { StorageService } from '@theia/core/lib/browser/storage-service';
+import { CollaborationError, CollaborationSession, DisplayName, parseInvite, Peer } from '@theia-collab/protocol';
+import { CollaborationSessionService } from './collaboration-session-service';
+import { CollaborationInviteDialog, CollaborationJoinDialog, CollaborationNameDialog } from './collaboration-dialogs';
+import { COLLABORATION_DISPLAY_NAME, CollaborationPreferences } from '../common/collaboration-preferences';
+
+export namespace CollaborationCommands {
+    const CATEGORY = 'Collaboration';
+    export const START_SESSION = Command.toLocalizedCommand({
+        id: 'collaboration.startSession', label: 'Start Session', category: CATEGORY
+    }, 'collaboration/startSession', 'collaboration/category');
+    export const JOIN_SESSION = Command.toLocalizedCommand({
+        id: 'collaboration.joinSession', label: 'Join Session...', category: CATEGORY
+    }, 'collaboration/joinSession', 'collaboration/category');
+    export const LEAVE_SESSION = Command.toLocalizedCommand({
+        id: 'collaboration.leaveSession', label: 'Leave Session', category: CATEGORY
+    }, 'collaboration/leaveSession', 'collaboration/category');
+    export const END_SESSION = Command.toLocalizedCommand({
+        id: 'collaboration.endSession', label: 'End Session', category: CATEGORY
+    }, 'collaboration/endSession', 'collaboration/category');
+    export const CANCEL_JOIN = Command.toLocalizedCommand({
+        id: 'collaboration.cancelJoin', label: 'Cancel Joining', category: CATEGORY
+    }, 'collaboration/cancelJoin', 'collaboration/category');
+    export const COPY_INVITE = Command.toLocalizedCommand({
+        id: 'collaboration.copyInvite', label: 'Copy Invite', category: CATEGORY
+    }, 'collaboration/copyInvite', 'collaboration/category');
+    export const SHOW_INVITE = Command.toLocalizedCommand({
+        id: 'collaboration.showInvite', label: 'Show Invite...', category: CATEGORY
+    }, 'collaboration/showInvite', 'collaboration/category');
+    /** The quick menu behind the status bar item. */
+    export const SHOW_MENU = Command.toLocalizedCommand({
+        id: 'collaboration.showMenu', label: 'Show Collaboration Menu', category: CATEGORY
+    }, 'collaboration/showMenu', 'collaboration/category');
+}
+
+export namespace CollaborationMenus {
+    /** Top-level **Collaborate** menu, between Terminal and Help. */
+    export const COLLABORATE = [...MAIN_MENU_BAR, '8_collaborate'];
+    export const SESSION = [...COLLABORATE, '1_session'];
+    export const INVITE = [...COLLABORATE, '2_invite'];
+    /** For other extensions: things to do in a running session. */
+    export const FEATURES = [...COLLABORATE, '3_features'];
+}
+
+/** Last display name entered, when the `collaboration.displayName` preference is empty. */
+const LAST_NAME_KEY = 'collaboration.lastDisplayName';
+
+@injectable()
+export class CollaborationFrontendContribution implements CommandContribution, MenuContribution {
+
+    @inject(CollaborationSessionService)
+    protected readonly sessionService: CollaborationSessionService;
+
+    @inject(CollaborationPreferences)
+    protected readonly preferences: CollaborationPreferences;
+
+    @inject(ClipboardService)
+    protected readonly clipboard: ClipboardService;
+
+    @inject(StorageService)
+    protected readonly storage: StorageService;
+
+    @inject(MessageService)
+    protected readonly messageService: MessageService;
+
+    @inject(QuickInputService)
+    protected readonly quickInput: QuickInputService;
+
+    registerCommands(commands: CommandRegistry): void {
+        const idle = () => this.sessionService.state === 'idle';
+        const host = () => !!this.sessionService.session?.isHost;
+        const guest = () => !!this.sessionService.session && !this.sessionService.session.isHost;
+        const joining = () => this.sessionService.state === 'connecting' || this.sessionService.state === 'waiting-for-approval';
+        commands.registerCommand(CollaborationCommands.START_SESSION, {
+            execute: () => this.startSession(),
+            isEnabled: idle
+        });
+        commands.registerCommand(CollaborationCommands.JOIN_SESSION, {
+            execute: (invite?: unknown) => this.joinSession(typeof invite === 'string' ? invite : undefined),
+            isEnabled: idle
+        });
+        commands.registerCommand(CollaborationCommands.LEAVE_SESSION, {
+            execute: () => this.sessionService.leaveSession(),
+            isEnabled: guest,
+            isVisible: () => !host()
+        });
+        commands.registerCommand(CollaborationCommands.END_SESSION, {
+            execute: () => this.endSession(),
+            isEnabled: host,
+            isVisible: host
+        });
+        commands.registerCommand(CollaborationCommands.CANCEL_JOIN, {
+            execute: () => this.sessionService.leaveSession(),
+            isEnabled: joining,
+            isVisible: joining
+        });
+        commands.registerCommand(CollaborationCommands.COPY_INVITE, {
+            execute: () => this.copyInvite(),
+            isEnabled: () => !!this.sessionService.session?.invite
+        });
+        commands.registerCommand(CollaborationCommands.SHOW_INVITE, {
+            execute: () => this.showInvite(false),
+            isEnabled: () => !!this.sessionService.session?.invite
+        });
+        commands.registerCommand(CollaborationCommands.SHOW_MENU, {
+            execute: () => this.showQuickMenu()
+        });
+    }
+
+    registerMenus(menus: MenuModelRegistry): void {
+        menus.registerSubmenu(CollaborationMenus.COLLABORATE, nls.localize('collaboration/menu', 'Collaborate'));
+        menus.registerMenuAction(CollaborationMenus.SESSION, { commandId: CollaborationCommands.START_SESSION.id, order: '1' });
+        menus.registerMenuAction(CollaborationMenus.SESSION, { commandId: CollaborationCommands.JOIN_SESSION.id, order: '2' });
+        menus.registerMenuAction(CollaborationMenus.SESSION, { commandId: CollaborationCommands.CANCEL_JOIN.id, order: '3' });
+        menus.registerMenuAction(CollaborationMenus.SESSION, { commandId: CollaborationCommands.LEAVE_SESSION.id, order: '4' });
+        menus.registerMenuAction(CollaborationMenus.SESSION, { commandId: CollaborationCommands.END_SESSION.id, order: '5' });
+        menus.registerMenuAction(CollaborationMenus.INVITE, { commandId: CollaborationCommands.COPY_INVITE.id, order: '1' });
+        menus.registerMenuAction(CollaborationMenus.INVITE, { commandId: CollaborationCommands.SHOW_INVITE.id, order: '2' });
+    }
+
+    protected async startSession(): Promise<void> {
+        const name = await this.askNameIfUnknown();
+        if (!name) {
+            return;
+        }
+        let session: CollaborationSession;
+        try {
+            session = await this.sessionService.startSession(name);
+        } catch {
+            return; // already notified by the session service
+        }
+        if (session.invite) {
+            await this.showInvite(true);
+        }
+    }
+
+    protected async joinSession(initialInvite?: string): Promise<void> {
+        const result = await new CollaborationJoinDialog({
+            initialInvite,
+            initialName: await this.rememberedName(),
+            validateInvite,
+            validateName
+        }).open();
+        if (!result) {
+            return;
+        }
+        await this.rememberName(result.name);
+        try {
+            await this.sessionService.joinSession(result.invite, result.name);
+        } catch {
+            // already notified by the session service
+        }
+    }
+
+    protected async endSession(): Promise<void> {
+        const session = this.sessionService.session;
+        const guests = session ? session.peers.length - 1 : 0;
+        if (guests > 0) {
+            const end = nls.localize('collaboration/endSession', 'End Session');
+            const answer = await this.messageService.warn(nls.localize('collaboration/endConfirm',
+                'End the collaboration session for {0} participant(s)?', guests), end);
+            if (answer !== end) {
+                return;
+            }
+        }
+        await this.sessionService.leaveSession();
+    }
+
+    /** Copies the invite code; resolves whether that worked. */
+    protected async copyInvite(): Promise<boolean> {
+        const invite = this.sessionService.session?.invite;
+        if (!invite) {
+            return false;
+        }
+        const copied = await this.copy(invite.code);
+        if (copied) {
+            this.messageService.info(nls.localize('collaboration/inviteCopiedShort', 'Invite code copied to the clipboard.'));
+        } else {
+            await this.showInvite(false);
+        }
+        return copied;
+    }
+
+    protected async showInvite(copyFirst: boolean): Promise<void> {
+        const invite = this.sessionService.session?.invite;
+        if (!invite) {
+            return;
+        }
+        const copied = copyFirst ? await this.copy(invite.code) : false;
+        await new CollaborationInviteDialog({ invite, copied, copy: text => this.copy(text) }).open();
+    }
+
+    protected async copy(text: string): Promise<boolean> {
+        let written = false;
+        const listener = this.clipboard.onDidWriteText?.(value => written = written || value === text);
+        try {
+            await this.clipboard.writeText(text);
+            return listener ? written : true;
+        } catch {
+            return false;
+        } finally {
+            listener?.dispose();
+        }
+    }
+
+    protected async showQuickMenu(): Promise<void> {
+        type Item = QuickPickItem & { run?: () => unknown };
+        const items: (Item | QuickPickSeparator)[] = [];
+        const command = (cmd: Command, args: unknown[] = []): Item => ({
+            label: cmd.label!, run: () => this.commands.executeCommand(cmd.id, ...args)
+        });
+        const session = this.sessionService.session;
+        const state = this.sessionService.state;
+        if (session) {
+            items.push({ type: 'separator', label: nls.localize('collaboration/participants', 'Participants') });
+            for (const peer of session.peers) {
+                items.push(peerItem(peer, session));
+            }
+            items.push({ type: 'separator', label: nls.localize('collaboration/session', 'Session') });
+            if (session.isHost) {
+                items.push(command(CollaborationCommands.COPY_INVITE), command(CollaborationCommands.SHOW_INVITE),
+                    command(CollaborationCommands.END_SESSION));
+            } else {
+                items.push(command(CollaborationCommands.LEAVE_SESSION));
+            }
+        } else if (state === 'idle') {
+            items.push(command(CollaborationCommands.START_SESSION), command(CollaborationCommands.JOIN_SESSION));
+        } else {
+            items.push(command(CollaborationCommands.CANCEL_JOIN));
+        }
+        const picked = await this.quickInput.showQuickPick(items, {
+            placeholder: nls.localize('collaboration/menuPlaceholder', 'Collaboration')
+        }) as Item | undefined;
+        await picked?.run?.();
+    }
+
+    @inject(CommandRegistry)
+    protected readonly commands: CommandRegistry;
+
+    protected async askNameIfUnknown(): Promise<string | undefined> {
+        const configured = this.preferences[COLLABORATION_DISPLAY_NAME].trim();
+        if (configured && !validateName(configured)) {
+            return configured;
+        }
+        const remembered = await this.storage.getData<string>(LAST_NAME_KEY);
+        if (remembered && !validateName(remembered)) {
+            return remembered;
+        }
+        const name = await new CollaborationNameDialog({ initialName: remembered, validateName }).open();
+        if (name) {
+            await this.rememberName(name);
+        }
+        return name;
+    }
+
+    protected async rememberedName(): Promise<string | undefined> {
+        return this.preferences[COLLABORATION_DISPLAY_NAME].trim() || await this.storage.getData<string>(LAST_NAME_KEY);
+    }
+
+    protected async rememberName(name: string): Promise<void> {
+        await this.storage.setData(LAST_NAME_KEY, name);
+    }
+}
+
+function validateName(name: string): string | undefined {
+    return DisplayName.safeParse(name).success ? undefined
+        : nls.localize('collaboration/invalidName', 'Display names have 1 to 64 characters.');
+}
+
+function validateInvite(invite: string): string | undefined {
+    try {
+        parseInvite(invite);
+        return undefined;
+    } catch (error) {
+        return CollaborationError.from(error).message;
+    }
+}
+
+function peerItem(peer: Peer, session: CollaborationSession): QuickPickItem {
+    const tags: string[] = [];
+    if (peer.role === 'host') {
+        tags.push(nls.localize('collaboration/host', 'host'));
+    }
+    if (peer.id === session.self.id) {
+        tags.push(nls.localize('collaboration/you', 'you'));
+    }
+    tags.push(peer.permission === 'readwrite' ? nls.localize('collaboration/readWrite', 'read-write') : nls.localize('collaboration/readOnly', 'read-only'));
+    return {
+        label: `$(${peer.role === 'host' ? 'broadcast' : 'account'}) ${peer.name}`,
+        description: tags.join(' · '),
+        detail: nls.localize('collaboration/fingerprintDetail', 'Key fingerprint {0}', peer.fingerprint)
+    };
+}

@@ -1,0 +1,43 @@
+import '../../src/browser/style/collaboration.css';
+
+import { ContainerModule } from '@theia/core/shared/inversify';
+import { bindRootContributionProvider } from '@theia/core/lib/common/contribution-provider';
+import { CommandContribution } from '@theia/core/lib/common/command';
+import { MenuContribution } from '@theia/core/lib/common/menu';
+import { FrontendApplicationContribution } from '@theia/core/lib/browser/frontend-application-contribution';
+import { ServiceConnectionProvider } from '@theia/core/lib/browser/messaging/service-connection-provider';
+import { CollaborationContribution } from './collaboration-contribution';
+import { CollaborationSessionService } from './collaboration-session-service';
+import { CollaborationSessionServiceImpl } from './collaboration-session-service-impl';
+import { CollaborationFrontendContribution } from './collaboration-frontend-contribution';
+import { CollaborationJoinRequestHandler } from './collaboration-join-request-handler';
+import { CollaborationStatusBarContribution } from './collaboration-status-bar-contribution';
+import { bindCollaborationPreferences } from '../common/collaboration-preferences';
+import { CollaborationServerConfigService, CollaborationServerConfigServicePath } from '../common/collaboration-server-config';
+
+export default new ContainerModule(bind => {
+    // The extension point: features and other extensions `bind(CollaborationContribution).to(...)`.
+    bindRootContributionProvider(bind, CollaborationContribution);
+
+    bindCollaborationPreferences(bind);
+    bind(CollaborationServerConfigService).toDynamicValue(ctx =>
+        ServiceConnectionProvider.createProxy<CollaborationServerConfigService>(ctx.container, CollaborationServerConfigServicePath)
+    ).inSingletonScope();
+
+    bind(CollaborationSessionServiceImpl).toSelf().inSingletonScope();
+    bind(CollaborationSessionService).toService(CollaborationSessionServiceImpl);
+    bind(FrontendApplicationContribution).toService(CollaborationSessionServiceImpl);
+
+    bind(CollaborationFrontendContribution).toSelf().inSingletonScope();
+    bind(CommandContribution).toService(CollaborationFrontendContribution);
+    bind(MenuContribution).toService(CollaborationFrontendContribution);
+
+    bind(CollaborationStatusBarContribution).toSelf().inSingletonScope();
+    bind(FrontendApplicationContribution).toService(CollaborationStatusBarContribution);
+
+    bind(CollaborationJoinRequestHandler).toSelf().inSingletonScope();
+    bind(CollaborationContribution).toService(CollaborationJoinRequestHandler);
+
+    // ---- Features: each feature folder exports `bindXxx(bind)`; add one line per feature here. ----
+    // ---- end of features ----
+});

@@ -1,0 +1,312 @@
+import { inject, injectable, named } from '@theia/core/shared/inversify';
+import { ContributionProvider } from '@theia/core/lib/common/contribution-provider';
+import { Disposable as TheiaDisposable, DisposableCollection } from '@theia/core/lib/common/disposable';
+import { Emitter } from '@theia/core/lib/common/event';
+import { ILogger } from '@theia/core/lib/common/logger';
+import { MessageService } from '@theia/core/lib/common/message-service';
+import { nls } from '@theia/core/lib/common/nls';
+import { FrontendApplicationContribution } from '@theia/core/lib/browser/frontend-application-contribution';
+import {
+    CollaborationClient, CollaborationError, CollaborationErrorData, CollaborationSession, DisplayName, Disposable, MessageDefinition, parseInvite, SessionClosed
+} from '@theia-collab/protocol';
+import { CollaborationContribution } from './collaboration-contribution';
+import { CollaborationSessionService, SessionState } from './collaboration-session-service';
+import { COLLABORATION_DISPLAY_NAME, COLLABORATION_SERVER_URL, CollaborationPreferences } from '../common/collaboration-preferences';
+import { CollaborationServerConfigService } from '../common/collaboration-server-config';
+
+/** Thrown by `startSession`/`joinSession` when `leaveSession` cancelled them; never notified. */
+export const CANCELLED = 'cancelled';
+
+@injectable()
+export class CollaborationSessionServiceImpl implements CollaborationSessionService, FrontendApplicationContribution {
+
+    @inject(ContributionProvider) @named(CollaborationContribution)
+    protected readonly contributions: ContributionProvider<CollaborationContribution>;
+
+    @inject(MessageService)
+    protected readonly messageService: MessageService;
+
+    @inject(ILogger) @named('collaboration')
+    protected readonly logger: ILogger;
+
+    @inject(CollaborationPreferences)
+    protected readonly preferences: CollaborationPreferences;
+
+    @inject(CollaborationServerConfigService)
+    protected readonly serverConfig: CollaborationServerConfigService;
+
+    protected readonly onDidChangeSessionEmitter = new Emitter<CollaborationSession | undefined>();
+    readonly onDidChangeSession = this.onDidChangeSessionEmitter.event;
+
+    protected readonly onDidChangeStateEmitter = new Emitter<SessionState>();
+    readonly onDidChangeState = this.onDidChangeStateEmitter.event;
+
+    protected currentSession: CollaborationSession | undefined;
+    protected currentState: SessionState = 'idle';
+    /** The connection of the session being established or running. */
+    protected client: CollaborationClient | undefined;
+    /** Everything tied to the running session: contribution results, listeners, the connection. */
+    protected sessionDisposables = new DisposableCollection();
+    /** Bumped whenever an attempt is cancelled or a session ends, so stale async work knows to stop. */
+    protected generation = 0;
+
+    get session(): CollaborationSession | undefined {
+        return this.currentSession;
+    }
+
+    get state(): SessionState {
+        return this.currentState;
+    }
+
+    startSession(displayName?: string): Promise<CollaborationSession> {
+        return this.establish(async (client, generation) => {
+            const session = await client.createSession();
+            this.checkCurrent(generation);
+            return session;
+        }, displayName ?? (this.defaultDisplayName || nls.localize('collaboration/defaultHostName', 'Host')));
+    }
+
+    joinSession(invite: string, displayName: string): Promise<CollaborationSession> {
+        return this.establish(async (client, generation) => {
+            const session = await client.joinSession(invite, {
+                onPending: () => {
+                    if (generation === this.generation) {
+                        this.setState('waiting-for-approval');
+                    }
+                }
+            });
+            this.checkCurrent(generation);
+            return session;
+        }, displayName, invite);
+    }
+
+    async leaveSession(): Promise<void> {
+        const session = this.currentSession;
+        if (!session) {
+            // Cancel an attempt under way (connecting or waiting for the host).
+            if (this.currentState !== 'idle') {
+                this.generation++;
+                this.disconnect();
+                this.setState('idle');
+            }
+            return;
+        }
+        try {
+            await session.leave();
+        } catch (error) {
+            this.logger.warn('collaboration: leaving the session failed', error);
+        } finally {
+            // `leave` normally fires `onClose`; make sure we end up idle even if it did not.
+            this.endSession({ reason: 'left', message: '' });
+        }
+    }
+
+    onStop(): void {
+        // Best effort when the window closes: the server also notices the socket going away.
+        this.currentSession?.leave().catch(() => { /* the window is going away */ });
+    }
+
+    /** The display name to use when the caller gave none. */
+    protected get defaultDisplayName(): string {
+        return this.preferences[COLLABORATION_DISPLAY_NAME].trim();
+    }
+
+    /** The coordination server: the invite link's, else the preference, else what the backend provides. */
+    async resolveServerUrl(invite?: string): Promise<string> {
+        const fromInvite = invite !== undefined ? parseInvite(invite).serverUrl : undefined;
+        if (fromInvite) {
+            return fromInvite;
+        }
+        const configured = this.preferences[COLLABORATION_SERVER_URL].trim();
+        if (configured) {
+            return configured.replace(/\/+$/, '');
+        }
+        try {
+            return await this.serverConfig.getDefaultServerUrl();
+        } catch (error) {
+            throw new CollaborationError('internal', nls.localize('collaboration/noServer',
+                'No collaboration server is available: {0}', CollaborationError.from(error).message));
+        }
+    }
+
+    /** All message types the contributions declared. */
+    protected collectMessages(): MessageDefinition[] {
+        const messages: MessageDefinition[] = [];
+        for (const contribution of this.contributions.getContributions()) {
+            messages.push(...(contribution.messages ?? []));
+        }
+        return messages;
+    }
+
+    protected async establish(
+        open: (client: CollaborationClient, generation: number) => Promise<CollaborationSession>, displayName: string, invite?: string
+    ): Promise<CollaborationSession> {
+        if (this.currentState !== 'idle') {
+            const error = new CollaborationError('bad-request', nls.localize('collaboration/alreadyInSession',
+                'This window is already in a collaboration session. Leave it first.'));
+            this.notifyError(error);
+            throw error;
+        }
+        const generation = ++this.generation;
+        this.setState('connecting');
+        try {
+            const name = DisplayName.safeParse(displayName);
+            if (!name.success) {
+                throw new CollaborationError('bad-request', nls.localize('collaboration/invalidName',
+                    'Display names have 1 to 64 characters.'));
+            }
+            const serverUrl = await this.resolveServerUrl(invite);
+            this.checkCurrent(generation);
+            const client = await CollaborationClient.connect({ serverUrl, name: name.data, messages: this.collectMessages() });
+            if (generation !== this.generation) {
+                client.dispose();
+                throw new CollaborationError(CANCELLED, 'cancelled');
+            }
+            this.client = client;
+            const session = await open(client, generation);
+            await this.activate(session, generation);
+            return session;
+        } catch (error) {
+            const collaborationError = CollaborationError.from(error);
+            if (generation === this.generation) {
+                this.generation++;
+                this.disconnect();
+                this.setState('idle');
+            }
+            if (collaborationError.code !== CANCELLED) {
+                this.notifyError(collaborationError);
+            }
+            throw collaborationError;
+        }
+    }
+
+    protected checkCurrent(generation: number): void {
+        if (generation !== this.generation) {
+            throw new CollaborationError(CANCELLED, 'cancelled');
+        }
+    }
+
+    protected async activate(session: CollaborationSession, generation: number): Promise<void> {
+        const toDispose = this.sessionDisposables = new DisposableCollection();
+        toDispose.push(toTheia(session.onClose(event => this.endSession(event))));
+        toDispose.push(toTheia(session.onMessageError(error => this.reportMessageError(error))));
+        this.currentSession = session;
+        this.setState('connected');
+        this.onDidChangeSessionEmitter.fire(session);
+        await Promise.all(this.contributions.getContributions().map(async contribution => {
+            try {
+                const result = await contribution.onSessionStarted(session);
+                const disposables = result === undefined ? [] : Array.isArray(result) ? result : [result];
+                if (generation !== this.generation || session.closed) {
+                    disposables.forEach(disposable => safeDispose(disposable, this.logger));
+                } else {
+                    disposables.forEach(disposable => toDispose.push(toTheia(disposable)));
+                }
+            } catch (error) {
+                this.logger.error('collaboration: a contribution failed to start', error);
+                this.notifyError(new CollaborationError('internal', nls.localize('collaboration/contributionFailed',
+                    'A collaboration feature failed to start: {0}', CollaborationError.from(error).message)));
+            }
+        }));
+        this.checkCurrent(generation);
+        if (session.closed) {
+            throw new CollaborationError('room-closed', nls.localize('collaboration/closedWhileStarting', 'The session ended while it was starting.'));
+        }
+    }
+
+    protected endSession(event: SessionClosed): void {
+        const session = this.currentSession;
+        if (!session) {
+            return;
+        }
+        this.generation++;
+        this.currentSession = undefined;
+        const toDispose = this.sessionDisposables;
+        this.sessionDisposables = new DisposableCollection();
+        try {
+            toDispose.dispose();
+        } catch (error) {
+            this.logger.error('collaboration: disposing the session failed', error);
+        }
+        this.disconnect();
+        this.setState('idle');
+        this.onDidChangeSessionEmitter.fire(undefined);
+        this.notifyClosed(session, event);
+    }
+
+    protected disconnect(): void {
+        const client = this.client;
+        this.client = undefined;
+        if (client) {
+            try {
+                client.dispose();
+            } catch (error) {
+                this.logger.warn('collaboration: closing the connection failed', error);
+            }
+        }
+    }
+
+    protected setState(state: SessionState): void {
+        if (this.currentState !== state) {
+            this.currentState = state;
+            this.onDidChangeStateEmitter.fire(state);
+        }
+    }
+
+    protected notifyClosed(session: CollaborationSession, event: SessionClosed): void {
+        if (event.reason === 'left') {
+            return;
+        }
+        const message = closedMessage(session, event);
+        if (event.reason === 'shutdown' || event.reason === 'disconnected' || event.reason === 'removed') {
+            this.messageService.warn(message);
+        } else {
+            this.messageService.info(message);
+        }
+    }
+
+    protected readonly reportedMessageErrors = new Set<string>();
+    protected reportMessageError(error: CollaborationErrorData & { sender?: string }): void {
+        this.logger.warn(`collaboration: message error ${error.code}: ${error.message}`);
+        // Tampering and key problems matter to the user; once per code per window is enough.
+        if ((error.code === 'decrypt-failed' || error.code === 'fingerprint-mismatch') && !this.reportedMessageErrors.has(error.code)) {
+            this.reportedMessageErrors.add(error.code);
+            this.notifyError(new CollaborationError(error.code, error.message));
+        }
+    }
+
+    protected notifyError(error: CollaborationErrorData): void {
+        this.messageService.error(nls.localize('collaboration/error', 'Collaboration: {0}', error.message));
+    }
+}
+
+function closedMessage(session: CollaborationSession, event: SessionClosed): string {
+    switch (event.reason) {
+        case 'host-left':
+            return nls.localize('collaboration/closed/hostLeft', '{0} ended the collaboration session.', session.host.name);
+        case 'removed':
+            return nls.localize('collaboration/closed/removed', 'The host removed you from the collaboration session.');
+        case 'expired':
+            return nls.localize('collaboration/closed/expired', 'The collaboration session expired.');
+        case 'idle':
+            return nls.localize('collaboration/closed/idle', 'The collaboration session ended after being idle.');
+        case 'shutdown':
+            return nls.localize('collaboration/closed/shutdown', 'The collaboration server shut down; the session ended.');
+        case 'disconnected':
+            return nls.localize('collaboration/closed/disconnected', 'Lost the connection to the collaboration server; the session ended.');
+        default:
+            return event.message || nls.localize('collaboration/closed/other', 'The collaboration session ended.');
+    }
+}
+
+function toTheia(disposable: Disposable): TheiaDisposable {
+    return TheiaDisposable.create(() => disposable.dispose());
+}
+
+function safeDispose(disposable: Disposable, logger: ILogger): void {
+    try {
+        disposable.dispose();
+    } catch (error) {
+        logger.error('collaboration: dispose failed', error);
+    }
+}

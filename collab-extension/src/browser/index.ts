@@ -1,0 +1,9 @@
+/**
+ * Public frontend API of the collaboration extension. Another Theia extension adds a collaboration
+ * feature by binding a `CollaborationContribution` and declaring its messages with `Request.define`,
+ * `Notification.define` or `Broadcast.define`; it can follow the session through `CollaborationSessionService`.
+ */
+export * from '../common';
+export * from './collaboration-contribution';
+export * from './collaboration-session-service';
+export { CollaborationCommands, CollaborationMenus } from './collaboration-frontend-contribution';

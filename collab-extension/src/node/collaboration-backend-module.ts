@@ -1,0 +1,23 @@
+import { ContainerModule } from '@theia/core/shared/inversify';
+import { ConnectionHandler, RpcConnectionHandler } from '@theia/core/lib/common/messaging';
+import { BackendApplicationContribution } from '@theia/core/lib/node/backend-application';
+import { bindCollaborationPreferences } from '../common/collaboration-preferences';
+import { CollaborationServerConfigService, CollaborationServerConfigServicePath } from '../common/collaboration-server-config';
+import { CollaborationEmbeddedServer } from './collaboration-embedded-server';
+import { CollaborationServerConfigServiceImpl } from './collaboration-server-config-service';
+
+export default new ContainerModule(bind => {
+    bindCollaborationPreferences(bind);
+
+    bind(CollaborationEmbeddedServer).toSelf().inSingletonScope();
+    bind(BackendApplicationContribution).toService(CollaborationEmbeddedServer);
+
+    bind(CollaborationServerConfigServiceImpl).toSelf().inSingletonScope();
+    bind(CollaborationServerConfigService).toService(CollaborationServerConfigServiceImpl);
+    bind(ConnectionHandler).toDynamicValue(ctx =>
+        new RpcConnectionHandler(CollaborationServerConfigServicePath, () => ctx.container.get(CollaborationServerConfigService))
+    ).inSingletonScope();
+
+    // ---- Features: each backend feature folder exports `bindXxx(bind)`; add one line per feature here. ----
+    // ---- end of features ----
+});
