@@ -1,0 +1,175 @@
+/**
+ * Sealing and opening of relayed envelopes. The plaintext is a msgpack-encoded body, the routing
+ * headers (as the server relays them, `sender` included) are the AES-GCM additional data, and every
+ * sender's `seq` must strictly increase, so tampered, misrouted and replayed envelopes are rejected.
+ */
+import { Packr } from 'msgpackr';
+import { z } from 'zod';
+import { decrypt, encrypt, KeyRing, toBytes } from './crypto';
+import { CollaborationError, CollaborationErrorData } from './errors';
+import { MAX_METHOD_LENGTH, METHOD_PATTERN } from './messages';
+import { ClientEnvelope, EnvelopeKind, Limits, PeerId, RoomId } from './wire';
+
+export type MessageBody = { m: string; p: unknown };
+export type ResultBody = { r: unknown };
+export type ErrorBody = { e: CollaborationErrorData };
+export type SealedBody = MessageBody | ResultBody | ErrorBody;
+
+export interface EnvelopeHeader {
+    room: string;
+    sender: string;
+    kind: EnvelopeKind;
+    target?: string;
+    id?: number;
+    seq: number;
+    key: number;
+}
+
+const encoder = new TextEncoder();
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
+
+/** Canonical additional data: `[room, sender, kind, target ?? '', id ?? -1, seq, keyId]`. */
+export function envelopeAad(header: EnvelopeHeader): Uint8Array {
+    return encoder.encode(JSON.stringify([
+        'theia-collab/envelope/1', header.room, header.sender, header.kind, header.target ?? '', header.id ?? -1, header.seq, header.key
+    ]));
+}
+
+const ErrorData = z.object({ code: z.string().min(1).max(64), message: z.string().max(4096) }).strict();
+const MessageBodySchema = z.object({
+    m: z.string().max(MAX_METHOD_LENGTH).regex(METHOD_PATTERN),
+    p: z.unknown()
+}).strict();
+const ResponseBodySchema = z.union([
+    z.object({ e: ErrorData }).strict(),
+    z.object({ r: z.unknown() }).strict()
+]);
+
+export function packBody(body: SealedBody): Uint8Array {
+    return packr.pack(body);
+}
+
+export function unpackBody(kind: EnvelopeKind, bytes: Uint8Array): SealedBody {
+    let value: unknown;
+    try {
+        value = packr.unpack(bytes);
+    } catch {
+        throw new CollaborationError('bad-request', 'Message body is not valid msgpack.');
+    }
+    const parsed = (kind === 'response' ? ResponseBodySchema : MessageBodySchema).safeParse(value);
+    if (!parsed.success) {
+        throw new CollaborationError('bad-request', `Malformed ${kind} body.`);
+    }
+    return parsed.data as SealedBody;
+}
+
+export async function sealBody(key: CryptoKey, header: EnvelopeHeader, body: SealedBody): Promise<Uint8Array> {
+    return encrypt(key, packBody(body), envelopeAad(header));
+}
+
+export async function openBody(key: CryptoKey, header: EnvelopeHeader, data: Uint8Array): Promise<SealedBody> {
+    return unpackBody(header.kind, await decrypt(key, data, envelopeAad(header)));
+}
+
+/** The relayed envelope as the client validates it at the trust boundary. */
+export const RelayedEnvelopeSchema = z.object({
+    room: RoomId,
+    sender: PeerId,
+    kind: z.enum(['broadcast', 'request', 'response', 'notification']),
+    target: PeerId.nullish(),
+    id: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullish(),
+    seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullish(),
+    key: z.number().int().nonnegative().max(2 ** 31).nullish(),
+    data: z.custom<Uint8Array | ArrayBuffer>(value => value instanceof Uint8Array || value instanceof ArrayBuffer).nullish(),
+    error: z.object({ code: z.string().min(1).max(64), message: z.string().max(4096) }).passthrough().nullish()
+}).passthrough();
+export type ValidRelayedEnvelope = z.infer<typeof RelayedEnvelopeSchema>;
+
+export interface OpenedEnvelope {
+    header: EnvelopeHeader;
+    body: SealedBody;
+}
+
+/**
+ * Per-session codec: seals outgoing envelopes with the current room key and a fresh sequence
+ * number, opens incoming ones addressed to this peer, at most once each.
+ */
+export class EnvelopeCodec {
+    private seq = 0;
+    private readonly lastSeq = new Map<string, number>();
+
+    constructor(readonly roomId: string, readonly selfId: string, readonly keys: KeyRing) { }
+
+    /** Seals a body. Call in send order: sequence numbers are taken when called. */
+    async seal(kind: EnvelopeKind, body: SealedBody, target?: string, id?: number): Promise<ClientEnvelope> {
+        const current = this.keys.current;
+        if (!current) {
+            throw new CollaborationError('internal', 'No room key to seal with.');
+        }
+        const header: EnvelopeHeader = { room: this.roomId, sender: this.selfId, kind, target, id, seq: ++this.seq, key: current.id };
+        const data = await sealBody(current.key, header, body);
+        if (data.byteLength > Limits.maxPayloadBytes) {
+            throw new CollaborationError('too-large', `Message of ${data.byteLength} bytes exceeds the ${Limits.maxPayloadBytes} bytes limit.`);
+        }
+        const envelope: ClientEnvelope = { room: header.room, kind, seq: header.seq, key: header.key, data };
+        if (target !== undefined) {
+            envelope.target = target;
+        }
+        if (id !== undefined) {
+            envelope.id = id;
+        }
+        return envelope;
+    }
+
+    /**
+     * Opens a relayed envelope. Throws a CollaborationError for anything not meant for this peer,
+     * not authentic under a key we hold, or already seen.
+     */
+    async open(input: unknown): Promise<OpenedEnvelope> {
+        const parsed = RelayedEnvelopeSchema.safeParse(input);
+        if (!parsed.success) {
+            throw new CollaborationError('bad-request', 'Malformed envelope.');
+        }
+        const envelope = parsed.data;
+        if (envelope.room !== this.roomId) {
+            throw new CollaborationError('bad-request', 'Envelope for another room.');
+        }
+        if (envelope.seq == null || envelope.key == null || envelope.data == null) {
+            throw new CollaborationError('bad-request', 'Envelope without sequence number, key id or data.');
+        }
+        const target = envelope.target ?? undefined;
+        if (envelope.kind === 'broadcast' ? target !== undefined : target !== this.selfId) {
+            throw new CollaborationError('bad-request', `Envelope addressed to ${target ?? 'everyone'}, not to this peer.`);
+        }
+        if ((envelope.kind === 'request' || envelope.kind === 'response') !== (envelope.id != null)) {
+            throw new CollaborationError('bad-request', 'Request id missing or unexpected.');
+        }
+        if (envelope.sender === this.selfId) {
+            throw new CollaborationError('bad-request', 'Envelope claims to come from this peer.');
+        }
+        const last = this.lastSeq.get(envelope.sender) ?? 0;
+        if (envelope.seq <= last) {
+            throw new CollaborationError('decrypt-failed', `Replayed or reordered message (seq ${envelope.seq} after ${last}).`);
+        }
+        const key = this.keys.get(envelope.key);
+        if (!key) {
+            throw new CollaborationError('decrypt-failed', `Message sealed with room key ${envelope.key}, which this peer does not hold.`);
+        }
+        const header: EnvelopeHeader = {
+            room: envelope.room,
+            sender: envelope.sender,
+            kind: envelope.kind,
+            target,
+            id: envelope.id ?? undefined,
+            seq: envelope.seq,
+            key: envelope.key
+        };
+        const body = await openBody(key, header, toBytes(envelope.data));
+        // Checked again after the await: concurrent opens of the same envelope must not both pass.
+        if (envelope.seq <= (this.lastSeq.get(envelope.sender) ?? 0)) {
+            throw new CollaborationError('decrypt-failed', `Replayed or reordered message (seq ${envelope.seq}).`);
+        }
+        this.lastSeq.set(envelope.sender, envelope.seq);
+        return { header, body };
+    }
+}

@@ -1,0 +1,736 @@
+/**
+ * The client-side implementation of `CollaborationSession`: one room, seen from one peer.
+ *
+ * Ordering: everything the server sends for the room (room events and relayed envelopes) goes
+ * through one inbound queue, so decryption and handlers see messages in arrival order; everything
+ * sent goes through one outbound chain, so envelopes leave sealed in call order. Key operations of
+ * the host (admit, rotate) are serialized on a third chain.
+ */
+import { z } from 'zod';
+import {
+    fingerprint, fingerprintsEqual, generateContentKey, KeyRing, SessionKeyPair, unwrapContentKey, wrapContentKey
+} from './crypto';
+import { EnvelopeCodec, MessageBody, OpenedEnvelope, RelayedEnvelopeSchema, SealedBody } from './envelope-codec';
+import { CollaborationError, CollaborationErrorData } from './errors';
+import { Disposable, Emitter, Event } from './events';
+import { createInvite } from './invite';
+import { Broadcast, Notification, Request, Validator } from './messages';
+import {
+    AdmittedEventSchema, CreateRoomResultSchema, JoinRequestEventSchema, KeyEventSchema, PeerJoinedEventSchema, PeerLeftEventSchema,
+    PermissionChangedEventSchema, RoomClosedEventSchema, RoomEventName, RoomEventSchemas
+} from './server-events';
+import {
+    BroadcastHandler, CollaborationSession, Invite, JoinRequest, NotificationHandler, Peer, PeerLeft, RequestHandler, RequestOptions,
+    SessionClosed
+} from './session';
+import { SessionPeers } from './session-peers';
+import { ClientEnvelope, ClientToServerEvents, EnvelopeKind, Permission, PeerInfo, PeerLeftReason } from './wire';
+
+export type ClientLogger = Pick<Console, 'warn' | 'error' | 'info'>;
+
+/** What a session needs from the client's socket. */
+export interface SessionConnection {
+    readonly serverUrl: string;
+    readonly logger: ClientLogger;
+    readonly requestTimeout: number;
+    readonly connected: boolean;
+    /** Emits a client-to-server request and resolves with its acknowledgement (rejects on `ok: false`). */
+    request<T = {}>(event: keyof ClientToServerEvents, payload: object, timeout?: number): Promise<T>;
+    /** Emits an envelope; resolves when the server accepted it for relaying. */
+    relay(envelope: ClientEnvelope, timeout: number): Promise<void>;
+    /** Stops routing the room's events to `sink`. */
+    detach(roomId: string, sink: RoomEventSink): void;
+}
+
+/** Receives the server events of one room. */
+export interface RoomEventSink {
+    handle(event: RoomEventName, payload: unknown): void;
+    disconnected(message: string): void;
+}
+
+export type SessionSetup =
+    | { role: 'host'; created: z.infer<typeof CreateRoomResultSchema>; contentKey: CryptoKey }
+    | { role: 'guest'; admitted: z.infer<typeof AdmittedEventSchema>; hostFingerprint: string };
+
+interface PendingRequest {
+    target: string;
+    result?: Validator<unknown>;
+    resolve(value: unknown): void;
+    reject(error: CollaborationError): void;
+    timer: ReturnType<typeof setTimeout>;
+}
+
+interface Registered<D, H> { definition: D; handler: H }
+
+const LEAVE_TIMEOUT_MS = 5000;
+const MAX_REKEY_ATTEMPTS = 3;
+
+function noop(): void { }
+
+function errorData(error: unknown): CollaborationErrorData {
+    const converted = CollaborationError.from(error, 'internal');
+    return { code: converted.code, message: converted.message.slice(0, 4000) };
+}
+
+function validationMessage(error: unknown): string {
+    const text = error instanceof z.ZodError
+        ? error.issues.map(issue => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')
+        : error instanceof Error ? error.message : String(error);
+    return text.slice(0, 1000);
+}
+
+export class CollaborationSessionImpl implements CollaborationSession, RoomEventSink {
+    readonly roomId: string;
+    readonly keys = new KeyRing();
+    readonly codec: EnvelopeCodec;
+    /** Resolves once the session is usable (keys in place, fingerprints checked). */
+    readonly ready: Promise<void>;
+
+    private _invite?: Invite;
+    private _closed = false;
+    private readonly selfId: string;
+    private hostId = '';
+    private selfPeer?: Peer;
+    private hostPeer?: Peer;
+    private readonly peerList = new SessionPeers();
+    /** Peers that left or were removed; never re-added, never sent keys. */
+    private readonly departed = new Set<string>();
+    /** Host only: the guests this host admitted, with the public key they asked to join with. */
+    private readonly admittedGuests = new Map<string, string>();
+    private readonly removing = new Set<string>();
+    private readonly joinRequests = new Map<string, PeerInfo>();
+
+    private inbound: Promise<void> = Promise.resolve();
+    private outbound: Promise<unknown> = Promise.resolve();
+    private keyOps: Promise<unknown> = Promise.resolve();
+
+    private nextRequestId = 1;
+    private readonly pending = new Map<number, PendingRequest>();
+    private readonly broadcastHandlers = new Map<string, Set<Registered<Broadcast<any>, BroadcastHandler<any>>>>();
+    private readonly notificationHandlers = new Map<string, Set<Registered<Notification<any>, NotificationHandler<any>>>>();
+    private readonly requestHandlers = new Map<string, Registered<Request<any, any>, RequestHandler<any, any>>>();
+
+    private readonly onPeerJoinedEmitter = new Emitter<Peer>();
+    private readonly onPeerLeftEmitter = new Emitter<PeerLeft>();
+    private readonly onPeerChangedEmitter = new Emitter<Peer>();
+    private readonly onJoinRequestEmitter = new Emitter<JoinRequest>();
+    private readonly onCloseEmitter = new Emitter<SessionClosed>();
+    private readonly onMessageErrorEmitter = new Emitter<CollaborationErrorData & { sender?: string }>();
+
+    readonly onPeerJoined: Event<Peer> = this.onPeerJoinedEmitter.event;
+    readonly onPeerLeft: Event<PeerLeft> = this.onPeerLeftEmitter.event;
+    readonly onPeerChanged: Event<Peer> = this.onPeerChangedEmitter.event;
+    readonly onJoinRequest: Event<JoinRequest> = this.onJoinRequestEmitter.event;
+    readonly onClose: Event<SessionClosed> = this.onCloseEmitter.event;
+    readonly onMessageError: Event<CollaborationErrorData & { sender?: string }> = this.onMessageErrorEmitter.event;
+
+    constructor(private readonly connection: SessionConnection, private readonly keyPair: SessionKeyPair, setup: SessionSetup) {
+        if (setup.role === 'host') {
+            this.roomId = setup.created.roomId;
+            this.selfId = setup.created.peer.id;
+        } else {
+            this.roomId = setup.admitted.roomId;
+            this.selfId = setup.admitted.self.id;
+        }
+        this.codec = new EnvelopeCodec(this.roomId, this.selfId, this.keys);
+        const ready = this.inbound.then(() => setup.role === 'host' ? this.initHost(setup) : this.initGuest(setup));
+        // A session that failed to set up is closed before any queued event is looked at.
+        this.inbound = ready.catch(error => this.close('left', CollaborationError.from(error).message));
+        this.ready = ready;
+    }
+
+    // ---- CollaborationSession: state ----
+
+    get self(): Peer {
+        return this.selfPeer!;
+    }
+
+    get host(): Peer {
+        return this.hostPeer!;
+    }
+
+    get isHost(): boolean {
+        return this.hostId === this.selfId;
+    }
+
+    get peers(): readonly Peer[] {
+        return this.peerList.list();
+    }
+
+    get invite(): Invite | undefined {
+        return this._invite;
+    }
+
+    get closed(): boolean {
+        return this._closed;
+    }
+
+    getPeer(id: string): Peer | undefined {
+        return this.peerList.get(id);
+    }
+
+    // ---- setup ----
+
+    private async initHost(setup: Extract<SessionSetup, { role: 'host' }>): Promise<void> {
+        const self = setup.created.peer;
+        if (self.publicKey !== this.keyPair.publicKeyEncoded || self.role !== 'host') {
+            throw new CollaborationError('internal', 'The server registered this host with another key or role.');
+        }
+        this.keys.add(0, setup.contentKey);
+        this.keys.activate(0);
+        this.hostId = self.id;
+        this.selfPeer = this.hostPeer = await this.peerList.describe(self);
+        this.peerList.set(self, this.selfPeer);
+        this._invite = createInvite(this.connection.serverUrl, this.roomId, await fingerprint(self.publicKey));
+    }
+
+    private async initGuest(setup: Extract<SessionSetup, { role: 'guest' }>): Promise<void> {
+        const { admitted } = setup;
+        const hosts = admitted.peers.filter(peer => peer.role === 'host');
+        if (hosts.length !== 1) {
+            throw new CollaborationError('bad-request', 'The server did not name exactly one host for this session.');
+        }
+        const hostInfo = hosts[0];
+        if (!fingerprintsEqual(await fingerprint(hostInfo.publicKey), setup.hostFingerprint)) {
+            throw new CollaborationError('fingerprint-mismatch',
+                'The host\'s key does not match the fingerprint in the invite. The connection may be intercepted; ask the host for a new invite.');
+        }
+        if (admitted.self.publicKey !== this.keyPair.publicKeyEncoded) {
+            throw new CollaborationError('decrypt-failed', 'The server registered this guest with another key.');
+        }
+        const key = await unwrapContentKey(admitted.keyMaterial, {
+            privateKey: this.keyPair.privateKey,
+            peerPublicKey: hostInfo.publicKey,
+            roomId: this.roomId,
+            guestPeerId: this.selfId,
+            keyId: admitted.keyId
+        });
+        this.keys.add(admitted.keyId, key);
+        this.keys.activate(admitted.keyId);
+        this.hostId = hostInfo.id;
+        const all = [hostInfo, ...admitted.peers.filter(peer => peer.id !== hostInfo.id && peer.id !== this.selfId), admitted.self];
+        for (const info of all) {
+            const peer = await this.peerList.describe(info);
+            this.peerList.set(info, peer);
+        }
+        this.selfPeer = this.peerList.get(this.selfId);
+        this.hostPeer = this.peerList.get(this.hostId);
+    }
+
+    // ---- inbound ----
+
+    handle(event: RoomEventName, payload: unknown): void {
+        if (this._closed) {
+            return;
+        }
+        const task = this.inbound.then(() => this._closed ? undefined : this.dispatch(event, payload));
+        this.inbound = task.catch(error => this.connection.logger.error(`collaboration: failed to process '${event}'`, error));
+    }
+
+    disconnected(message: string): void {
+        this.close('disconnected', message || 'Disconnected from the collaboration server.');
+    }
+
+    private async dispatch(event: RoomEventName, payload: unknown): Promise<void> {
+        if (event === 'relay') {
+            return this.receiveEnvelope(payload);
+        }
+        const parsed = RoomEventSchemas[event].safeParse(payload);
+        if (!parsed.success) {
+            this.connection.logger.warn(`collaboration: ignored malformed '${event}' event: ${validationMessage(parsed.error)}`);
+            return;
+        }
+        switch (event) {
+            case 'room:join-request': return this.onJoinRequestEvent(parsed.data as z.infer<typeof JoinRequestEventSchema>);
+            case 'room:join-cancelled': this.joinRequests.delete((parsed.data as { requestId: string }).requestId); return;
+            case 'room:peer-joined': return this.onPeerJoinedEvent((parsed.data as z.infer<typeof PeerJoinedEventSchema>).peer);
+            case 'room:peer-left': return this.onPeerLeftEvent(parsed.data as z.infer<typeof PeerLeftEventSchema>);
+            case 'room:permission-changed': return this.onPermissionChangedEvent(parsed.data as z.infer<typeof PermissionChangedEventSchema>);
+            case 'room:key': return this.onKeyEvent(parsed.data as z.infer<typeof KeyEventSchema>);
+            case 'room:closed': {
+                const closed = parsed.data as z.infer<typeof RoomClosedEventSchema>;
+                this.close(closed.reason, closed.message || 'The session has ended.');
+                return;
+            }
+            default: return; // room:admitted, room:denied concern pending joins only
+        }
+    }
+
+    private async onJoinRequestEvent(event: z.infer<typeof JoinRequestEventSchema>): Promise<void> {
+        if (!this.isHost) {
+            return;
+        }
+        const info = event.peer;
+        const described = await this.peerList.describe(info);
+        this.joinRequests.set(event.requestId, info);
+        let answered = false;
+        const once = () => {
+            if (answered) {
+                throw new CollaborationError('bad-request', 'This join request was already answered.');
+            }
+            answered = true;
+        };
+        const request: JoinRequest = {
+            requestId: event.requestId,
+            name: info.name,
+            userId: info.userId,
+            fingerprint: described.fingerprint,
+            admit: async permission => {
+                once();
+                await this.admit(event.requestId, info, permission);
+            },
+            deny: async reason => {
+                once();
+                this.joinRequests.delete(event.requestId);
+                await this.connection.request('room:deny', { roomId: this.roomId, requestId: event.requestId, ...(reason ? { reason: reason.slice(0, 256) } : {}) });
+            }
+        };
+        this.onJoinRequestEmitter.fire(request);
+    }
+
+    private admit(requestId: string, info: PeerInfo, permission: Permission): Promise<void> {
+        return this.serializeKeyOp(async () => {
+            this.assertOpen();
+            const current = this.keys.current!;
+            const keyMaterial = await wrapContentKey(current.key, {
+                privateKey: this.keyPair.privateKey,
+                peerPublicKey: info.publicKey,
+                roomId: this.roomId,
+                guestPeerId: info.id,
+                keyId: current.id
+            });
+            this.admittedGuests.set(info.id, info.publicKey);
+            try {
+                await this.connection.request('room:admit', { roomId: this.roomId, requestId, permission, keyMaterial, keyId: current.id });
+            } catch (error) {
+                this.admittedGuests.delete(info.id);
+                throw error;
+            } finally {
+                this.joinRequests.delete(requestId);
+            }
+            await this.upsertPeer({ ...info, role: 'guest', permission });
+        });
+    }
+
+    private async onPeerJoinedEvent(info: PeerInfo): Promise<void> {
+        if (this.isHost) {
+            const key = this.admittedGuests.get(info.id);
+            if (key === undefined || key !== info.publicKey || info.role !== 'guest') {
+                this.connection.logger.warn(`collaboration: ignored a peer '${info.id}' this host did not admit`);
+                return;
+            }
+        }
+        await this.upsertPeer(info);
+    }
+
+    private async upsertPeer(info: PeerInfo): Promise<void> {
+        if (info.id === this.selfId || this.departed.has(info.id)) {
+            return;
+        }
+        if (info.role === 'host' && info.id !== this.hostId) {
+            this.connection.logger.warn(`collaboration: ignored a second host '${info.id}'`);
+            return;
+        }
+        const peer = await this.peerList.describe(info);
+        if (this._closed || this.departed.has(info.id)) {
+            return;
+        }
+        const change = this.peerList.set(info, peer);
+        if (change === 'added') {
+            this.onPeerJoinedEmitter.fire(peer);
+        } else if (change === 'changed') {
+            this.onPeerChangedEmitter.fire(peer);
+        }
+    }
+
+    private async onPeerLeftEvent(event: z.infer<typeof PeerLeftEventSchema>): Promise<void> {
+        this.removePeerLocally(event.peerId, event.reason);
+        if (this.isHost && event.peerId !== this.selfId && !this.removing.has(event.peerId) && this.admittedGuests.has(event.peerId)) {
+            this.rotateKey().catch(error => this.connection.logger.error('collaboration: key rotation failed', error));
+        }
+    }
+
+    private removePeerLocally(peerId: string, reason: PeerLeftReason): void {
+        if (peerId === this.selfId) {
+            return;
+        }
+        this.departed.add(peerId);
+        const peer = this.peerList.delete(peerId);
+        if (peer) {
+            this.onPeerLeftEmitter.fire({ peer, reason });
+        }
+    }
+
+    private async onPermissionChangedEvent(event: z.infer<typeof PermissionChangedEventSchema>): Promise<void> {
+        const info = this.peerList.info(event.peerId);
+        if (!info || info.permission === event.permission) {
+            return;
+        }
+        const changed = { ...info, permission: event.permission };
+        const peer = await this.peerList.describe(changed);
+        if (!this.peerList.has(event.peerId)) {
+            return;
+        }
+        this.peerList.set(changed, peer);
+        if (event.peerId === this.selfId) {
+            this.selfPeer = peer;
+        }
+        this.onPeerChangedEmitter.fire(peer);
+    }
+
+    private async onKeyEvent(event: z.infer<typeof KeyEventSchema>): Promise<void> {
+        if (this.isHost) {
+            return;
+        }
+        if (event.from !== this.hostId) {
+            this.reportMessageError(new CollaborationError('forbidden', `Ignored a room key from '${event.from}', who is not the host.`), event.from);
+            return;
+        }
+        if (event.keyId <= this.keys.currentKeyId) {
+            return;
+        }
+        const hostInfo = this.peerList.info(this.hostId);
+        if (!hostInfo) {
+            return;
+        }
+        try {
+            const key = await unwrapContentKey(event.keyMaterial, {
+                privateKey: this.keyPair.privateKey,
+                peerPublicKey: hostInfo.publicKey,
+                roomId: this.roomId,
+                guestPeerId: this.selfId,
+                keyId: event.keyId
+            });
+            this.keys.add(event.keyId, key);
+            this.keys.activate(event.keyId);
+        } catch (error) {
+            this.reportMessageError(error, event.from);
+        }
+    }
+
+    /** Opens and dispatches one relayed envelope. Never throws: problems go to `onMessageError`. */
+    async receiveEnvelope(payload: unknown): Promise<void> {
+        const sender = typeof (payload as { sender?: unknown })?.sender === 'string' ? (payload as { sender: string }).sender : undefined;
+        if ((payload as { error?: unknown })?.error != null) {
+            this.receiveServerError(payload);
+            return;
+        }
+        if (sender === undefined || !this.peerList.has(sender)) {
+            this.reportMessageError(new CollaborationError('not-member', `Message from '${sender}', who is not in this session.`), sender);
+            return;
+        }
+        let opened: OpenedEnvelope;
+        try {
+            opened = await this.codec.open(payload);
+        } catch (error) {
+            this.reportMessageError(error, sender);
+            return;
+        }
+        const peer = this.peerList.get(sender);
+        if (!peer) {
+            return;
+        }
+        const { header, body } = opened;
+        switch (header.kind) {
+            case 'broadcast': return this.deliver(this.broadcastHandlers.get((body as MessageBody).m), body as MessageBody, peer);
+            case 'notification': return this.deliver(this.notificationHandlers.get((body as MessageBody).m), body as MessageBody, peer);
+            case 'request': return this.answer(header.id!, body as MessageBody, peer);
+            case 'response': return this.settle(header.id!, body, peer);
+        }
+    }
+
+    private receiveServerError(payload: unknown): void {
+        const parsed = RelayedEnvelopeSchema.safeParse(payload);
+        if (!parsed.success || parsed.data.kind !== 'response' || parsed.data.id == null || !parsed.data.error || parsed.data.room !== this.roomId) {
+            this.reportMessageError(new CollaborationError('bad-request', 'Malformed error response from the server.'));
+            return;
+        }
+        const pending = this.pending.get(parsed.data.id);
+        if (pending) {
+            this.settlePending(parsed.data.id, undefined, new CollaborationError(parsed.data.error.code, parsed.data.error.message));
+        }
+    }
+
+    private deliver(
+        handlers: Set<Registered<Broadcast<any> | Notification<any>, (params: any, sender: Peer) => void>> | undefined, body: MessageBody, sender: Peer
+    ): void {
+        for (const { definition, handler } of [...handlers ?? []]) {
+            let params: unknown;
+            try {
+                params = definition.params ? definition.params.parse(body.p) : body.p;
+            } catch (error) {
+                this.reportMessageError(new CollaborationError('invalid-params', `Invalid params for '${body.m}': ${validationMessage(error)}`), sender.id);
+                continue;
+            }
+            try {
+                handler(params, sender);
+            } catch (error) {
+                this.connection.logger.error(`collaboration: handler for '${body.m}' failed`, error);
+            }
+        }
+    }
+
+    private answer(id: number, body: MessageBody, sender: Peer): void {
+        const reply = (response: SealedBody) => this.send('response', response, sender.id, id)
+            .catch(error => this.connection.logger.warn(`collaboration: could not answer '${body.m}': ${CollaborationError.from(error).message}`));
+        const registered = this.requestHandlers.get(body.m);
+        if (!registered) {
+            reply({ e: { code: 'unknown-method', message: `No handler for '${body.m}'.` } });
+            return;
+        }
+        let params: unknown;
+        try {
+            params = registered.definition.params ? registered.definition.params.parse(body.p) : body.p;
+        } catch (error) {
+            reply({ e: { code: 'invalid-params', message: `Invalid params for '${body.m}': ${validationMessage(error)}` } });
+            return;
+        }
+        let result: unknown;
+        try {
+            result = registered.handler(params, sender);
+        } catch (error) {
+            reply({ e: errorData(error) });
+            return;
+        }
+        Promise.resolve(result).then(value => reply({ r: value }), error => reply({ e: errorData(error) }));
+    }
+
+    private settle(id: number, body: SealedBody, sender: Peer): void {
+        const pending = this.pending.get(id);
+        if (!pending) {
+            this.connection.logger.info(`collaboration: ignored a late or unknown response ${id} from '${sender.id}'`);
+            return;
+        }
+        if (pending.target !== sender.id) {
+            this.reportMessageError(new CollaborationError('bad-request', `Response ${id} came from '${sender.id}', not from the asked peer.`), sender.id);
+            return;
+        }
+        if ('e' in body) {
+            this.settlePending(id, undefined, new CollaborationError(body.e.code, body.e.message));
+            return;
+        }
+        const result = (body as { r: unknown }).r;
+        if (pending.result) {
+            try {
+                this.settlePending(id, pending.result.parse(result));
+            } catch (error) {
+                this.settlePending(id, undefined, new CollaborationError('invalid-params', `Invalid result: ${validationMessage(error)}`));
+            }
+            return;
+        }
+        this.settlePending(id, result);
+    }
+
+    private settlePending(id: number, value: unknown, error?: CollaborationError): void {
+        const pending = this.pending.get(id);
+        if (!pending) {
+            return;
+        }
+        this.pending.delete(id);
+        clearTimeout(pending.timer);
+        if (error) {
+            pending.reject(error);
+        } else {
+            pending.resolve(value);
+        }
+    }
+
+    private reportMessageError(error: unknown, sender?: string): void {
+        const data = CollaborationError.from(error, 'bad-request');
+        this.connection.logger.warn(`collaboration: rejected a message${sender ? ` from '${sender}'` : ''}: [${data.code}] ${data.message}`);
+        this.onMessageErrorEmitter.fire({ code: data.code, message: data.message, ...(sender ? { sender } : {}) });
+    }
+
+    // ---- outbound ----
+
+    private assertOpen(): void {
+        if (this._closed) {
+            throw new CollaborationError('room-closed', 'The collaboration session has ended.');
+        }
+    }
+
+    private send(kind: EnvelopeKind, body: SealedBody, target?: string, id?: number): Promise<void> {
+        if (this._closed) {
+            return Promise.reject(new CollaborationError('room-closed', 'The collaboration session has ended.'));
+        }
+        const sent = this.outbound.then(async () => {
+            this.assertOpen();
+            const envelope = await this.codec.seal(kind, body, target, id);
+            this.assertOpen();
+            // Wrapped so the chain continues as soon as the envelope is emitted, not when it is acknowledged.
+            return { acknowledged: this.connection.relay(envelope, this.connection.requestTimeout) };
+        });
+        this.outbound = sent.catch(noop);
+        return sent.then(result => result.acknowledged);
+    }
+
+    private resolveTarget(target: string | undefined): string {
+        const id = target ?? this.hostId;
+        if (id === this.selfId) {
+            throw new CollaborationError('bad-request', 'A peer cannot send a request or notification to itself.');
+        }
+        if (!this.peerList.has(id)) {
+            throw new CollaborationError('not-found', `There is no peer '${id}' in this session.`);
+        }
+        return id;
+    }
+
+    onBroadcast<P>(definition: Broadcast<P>, handler: BroadcastHandler<P>): Disposable {
+        return this.addHandler(this.broadcastHandlers, definition, handler);
+    }
+
+    onNotification<P>(definition: Notification<P>, handler: NotificationHandler<P>): Disposable {
+        return this.addHandler(this.notificationHandlers, definition, handler);
+    }
+
+    private addHandler<D extends { method: string }, H>(map: Map<string, Set<Registered<D, H>>>, definition: D, handler: H): Disposable {
+        const entry = { definition, handler };
+        let set = map.get(definition.method);
+        if (!set) {
+            set = new Set();
+            map.set(definition.method, set);
+        }
+        set.add(entry);
+        return Disposable.create(() => {
+            set!.delete(entry);
+            if (set!.size === 0 && map.get(definition.method) === set) {
+                map.delete(definition.method);
+            }
+        });
+    }
+
+    onRequest<P, R>(definition: Request<P, R>, handler: RequestHandler<P, R>): Disposable {
+        if (this.requestHandlers.has(definition.method)) {
+            throw new CollaborationError('bad-request', `A handler for '${definition.method}' is already registered.`);
+        }
+        const entry = { definition, handler };
+        this.requestHandlers.set(definition.method, entry);
+        return Disposable.create(() => {
+            if (this.requestHandlers.get(definition.method) === entry) {
+                this.requestHandlers.delete(definition.method);
+            }
+        });
+    }
+
+    sendBroadcast<P>(definition: Broadcast<P>, params: P): Promise<void> {
+        return this.send('broadcast', { m: definition.method, p: params });
+    }
+
+    async sendNotification<P>(definition: Notification<P>, params: P, target?: string): Promise<void> {
+        this.assertOpen();
+        return this.send('notification', { m: definition.method, p: params }, this.resolveTarget(target));
+    }
+
+    async sendRequest<P, R>(definition: Request<P, R>, params: P, options: RequestOptions = {}): Promise<R> {
+        this.assertOpen();
+        const target = this.resolveTarget(options.target);
+        const id = this.nextRequestId++;
+        const timeout = options.timeout ?? this.connection.requestTimeout;
+        const result = new Promise<R>((resolve, reject) => {
+            const timer = setTimeout(() => this.settlePending(id, undefined,
+                new CollaborationError('timeout', `Request '${definition.method}' got no answer within ${timeout} ms.`)), timeout);
+            this.pending.set(id, { target, result: definition.result, resolve: resolve as (value: unknown) => void, reject, timer });
+        });
+        this.send('request', { m: definition.method, p: params }, target, id)
+            .catch(error => this.settlePending(id, undefined, CollaborationError.from(error)));
+        return result;
+    }
+
+    // ---- host operations ----
+
+    private serializeKeyOp<T>(operation: () => Promise<T>): Promise<T> {
+        const result = this.keyOps.then(operation);
+        this.keyOps = result.catch(noop);
+        return result;
+    }
+
+    private assertHost(): void {
+        this.assertOpen();
+        if (!this.isHost) {
+            throw new CollaborationError('forbidden', 'Only the host can do this.');
+        }
+    }
+
+    async setPermission(peerId: string, permission: Permission): Promise<void> {
+        this.assertHost();
+        await this.connection.request('room:set-permission', { roomId: this.roomId, peerId, permission });
+        await this.onPermissionChangedEvent({ roomId: this.roomId, peerId, permission });
+    }
+
+    async removePeer(peerId: string): Promise<void> {
+        this.assertHost();
+        if (peerId === this.selfId) {
+            throw new CollaborationError('bad-request', 'The host cannot remove itself; leave the session instead.');
+        }
+        this.removing.add(peerId);
+        try {
+            await this.connection.request('room:remove', { roomId: this.roomId, peerId });
+        } catch (error) {
+            this.removing.delete(peerId);
+            throw error;
+        }
+        this.removePeerLocally(peerId, 'removed');
+        await this.rotateKey();
+    }
+
+    /** Host: creates the next content key and hands it to every remaining guest this host admitted. */
+    rotateKey(): Promise<void> {
+        return this.serializeKeyOp(async () => {
+            let lastError: unknown;
+            for (let attempt = 0; attempt < MAX_REKEY_ATTEMPTS && !this._closed; attempt++) {
+                const keyId = this.keys.currentKeyId + 1;
+                const key = await generateContentKey();
+                const recipients = [...this.admittedGuests].filter(([id]) => !this.departed.has(id));
+                const keys = await Promise.all(recipients.map(async ([peerId, peerPublicKey]) => ({
+                    peerId,
+                    keyMaterial: await wrapContentKey(key, { privateKey: this.keyPair.privateKey, peerPublicKey, roomId: this.roomId, guestPeerId: peerId, keyId })
+                })));
+                // Guests may answer with the new key before our acknowledgement arrives.
+                this.keys.add(keyId, key);
+                try {
+                    await this.connection.request('room:rekey', { roomId: this.roomId, keyId, keys });
+                    if (!this._closed) {
+                        this.keys.activate(keyId);
+                    }
+                    return;
+                } catch (error) {
+                    this.keys.remove(keyId);
+                    lastError = error;
+                }
+            }
+            if (!this._closed) {
+                throw lastError ?? new CollaborationError('internal', 'Key rotation failed.');
+            }
+        });
+    }
+
+    async leave(): Promise<void> {
+        if (this._closed) {
+            return;
+        }
+        this.close('left', 'You left the session.');
+        if (this.connection.connected) {
+            await this.connection.request('room:leave', { roomId: this.roomId }, LEAVE_TIMEOUT_MS)
+                .catch(error => this.connection.logger.info(`collaboration: leaving room ${this.roomId}: ${CollaborationError.from(error).message}`));
+        }
+    }
+
+    /** Ends the session locally: rejects pending requests, forgets keys, stops routing. */
+    close(reason: SessionClosed['reason'], message: string): void {
+        if (this._closed) {
+            return;
+        }
+        this._closed = true;
+        const code = reason === 'disconnected' ? 'disconnected' : 'room-closed';
+        for (const id of [...this.pending.keys()]) {
+            this.settlePending(id, undefined, new CollaborationError(code, message));
+        }
+        this.keys.clear();
+        this.connection.detach(this.roomId, this);
+        this.onCloseEmitter.fire({ reason, message });
+        for (const emitter of [this.onPeerJoinedEmitter, this.onPeerLeftEmitter, this.onPeerChangedEmitter, this.onJoinRequestEmitter,
+            this.onCloseEmitter, this.onMessageErrorEmitter]) {
+            emitter.dispose();
+        }
+    }
+}
