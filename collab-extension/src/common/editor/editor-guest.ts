@@ -1,0 +1,332 @@
+/**
+ * The guest side of co-editing. A guest opens a document at the host (`editor/open` with its state
+ * vector), applies what it misses, then sends what the host misses; afterwards it sends its own changes
+ * to the host and accepts changes from the host only. Documents outlive a session: when the guest joins
+ * the same room again (`attach`), every open document re-synchronises and keeps its offline edits.
+ */
+import * as Y from 'yjs';
+import { CollaborationError } from '@theia-collab/protocol/lib/errors';
+import { Disposable, Emitter, Event } from '@theia-collab/protocol/lib/events';
+import { CollaborationSession, Peer } from '@theia-collab/protocol/lib/session';
+import { ChunkAssembler, concatBytes, newTransferId, splitBytes } from './editor-chunks';
+import { RemoteOrigin, SharedDocument, SharedDocumentProvider } from './editor-document';
+import { EditorLimits, EditorMessages, OpenResult, RejectedParams, toUint8Array, UpdateParams } from './editor-protocol';
+
+interface GuestEntry {
+    shared: SharedDocument;
+    refs: number;
+    /** Resolves once the document holds the host state (first synchronisation). */
+    ready: Promise<void>;
+    /** While an `editor/open` is in flight local changes are not sent: the final diff carries them. */
+    syncing: boolean;
+    /** Bumped by every (re)synchronisation, so a stale one does not finish. */
+    epoch: number;
+    listener: (update: Uint8Array, origin: unknown) => void;
+}
+
+export interface EditorGuestOptions {
+    logger?: Pick<Console, 'warn' | 'error'>;
+    /** Request timeout for `editor/open` and `editor/fetch`. */
+    timeout?: number;
+}
+
+export interface DocumentProblem {
+    path: string;
+    code: string;
+    message: string;
+}
+
+export class EditorGuest implements SharedDocumentProvider, Disposable {
+    readonly isHost = false;
+    protected readonly entries = new Map<string, GuestEntry>();
+    protected readonly assembler = new ChunkAssembler();
+    protected session: CollaborationSession | undefined;
+    protected roomId: string | undefined;
+    protected readonly sessionDisposables: Disposable[] = [];
+    protected readonly logger: Pick<Console, 'warn' | 'error'>;
+
+    protected readonly onDidReportProblemEmitter = new Emitter<DocumentProblem>();
+    /** A change was refused or a document could not be re-synchronised; for notifications. */
+    readonly onDidReportProblem: Event<DocumentProblem> = this.onDidReportProblemEmitter.event;
+
+    constructor(protected readonly options: EditorGuestOptions = {}) {
+        this.logger = options.logger ?? console;
+    }
+
+    get attached(): boolean {
+        return !!this.session && !this.session.closed;
+    }
+
+    get paths(): string[] {
+        return [...this.entries.keys()];
+    }
+
+    get readOnly(): boolean {
+        return this.session?.self.permission === 'readonly';
+    }
+
+    /**
+     * Starts speaking to the host of `session`. Documents already open re-synchronise: with the same room
+     * their offline edits are merged; with another room they are replaced by the new host's content.
+     */
+    attach(session: CollaborationSession): Disposable {
+        this.detach();
+        const sameRoom = this.roomId === session.roomId;
+        this.session = session;
+        this.roomId = session.roomId;
+        this.sessionDisposables.push(
+            session.onNotification(EditorMessages.Update, (params, sender) => this.handleUpdate(params, sender)),
+            session.onNotification(EditorMessages.Rejected, (params, sender) => this.handleRejected(params, sender)),
+            session.onPeerChanged(peer => {
+                if (peer.id === session.self.id) {
+                    this.updateReadOnly();
+                }
+            }),
+            session.onClose(() => this.detach(session))
+        );
+        this.updateReadOnly();
+        for (const entry of this.entries.values()) {
+            if (!sameRoom) {
+                this.replaceDoc(entry);
+                entry.shared.generation = undefined;
+            }
+            this.synchronize(entry).catch(error => this.report(entry.shared.path, error));
+        }
+        return Disposable.create(() => this.detach(session));
+    }
+
+    /** Stops speaking to the session (it ended); documents stay and collect offline edits. */
+    detach(session?: CollaborationSession): void {
+        if (session && session !== this.session) {
+            return;
+        }
+        this.sessionDisposables.splice(0).forEach(d => d.dispose());
+        this.session = undefined;
+        this.assembler.clear();
+        for (const entry of this.entries.values()) {
+            entry.epoch++;
+            entry.syncing = false;
+        }
+    }
+
+    get(path: string): SharedDocument | undefined {
+        return this.entries.get(path)?.shared;
+    }
+
+    async acquire(path: string): Promise<SharedDocument> {
+        let entry = this.entries.get(path);
+        if (entry) {
+            entry.refs++;
+            try {
+                await entry.ready;
+            } catch (error) {
+                this.release(path);
+                throw error;
+            }
+            return entry.shared;
+        }
+        if (!this.attached) {
+            throw new CollaborationError('disconnected', 'Not connected to a collaboration session.');
+        }
+        const shared = new SharedDocument(path);
+        shared.setReadOnly(this.readOnly);
+        entry = {
+            shared, refs: 1, syncing: true, epoch: 0, ready: Promise.resolve(),
+            listener: (update, origin) => this.onLocalUpdate(entry!, update, origin)
+        };
+        shared.doc.on('update', entry.listener);
+        this.entries.set(path, entry);
+        entry.ready = this.synchronize(entry);
+        try {
+            await entry.ready;
+        } catch (error) {
+            this.release(path);
+            throw error;
+        }
+        return shared;
+    }
+
+    release(path: string): void {
+        const entry = this.entries.get(path);
+        if (!entry || --entry.refs > 0) {
+            return;
+        }
+        this.entries.delete(path);
+        entry.epoch++;
+        entry.shared.doc.off('update', entry.listener);
+        entry.shared.dispose();
+        if (this.attached) {
+            this.session!.sendNotification(EditorMessages.Close, { path }).catch(() => { /* the session ended */ });
+        }
+    }
+
+    async save(path: string): Promise<void> {
+        if (!this.entries.has(path)) {
+            throw new CollaborationError('not-found', `'${path}' is not open.`);
+        }
+        if (!this.attached) {
+            throw new CollaborationError('disconnected', 'Not connected to a collaboration session.');
+        }
+        await this.session!.sendRequest(EditorMessages.Save, { path });
+    }
+
+    /** Discards local state and takes the host's (after a refused change). */
+    async resync(path: string): Promise<void> {
+        const entry = this.entries.get(path);
+        if (entry) {
+            this.replaceDoc(entry);
+            entry.shared.generation = undefined;
+            if (this.attached) {
+                await this.synchronize(entry);
+            }
+        }
+    }
+
+    dispose(): void {
+        this.detach();
+        for (const entry of this.entries.values()) {
+            entry.shared.doc.off('update', entry.listener);
+            entry.shared.dispose();
+        }
+        this.entries.clear();
+        this.onDidReportProblemEmitter.dispose();
+    }
+
+    // ---- synchronisation ----
+
+    protected async synchronize(entry: GuestEntry): Promise<void> {
+        const session = this.session;
+        if (!session) {
+            throw new CollaborationError('disconnected', 'Not connected to a collaboration session.');
+        }
+        const epoch = ++entry.epoch;
+        entry.syncing = true;
+        const path = entry.shared.path;
+        if (this.readOnly && entry.shared.generation !== undefined) {
+            // A read-only participant's offline edits would be refused: start from the host state.
+            this.replaceDoc(entry);
+            entry.shared.generation = undefined;
+        }
+        const result = await session.sendRequest(EditorMessages.Open, {
+            path,
+            stateVector: Y.encodeStateVector(entry.shared.doc),
+            generation: entry.shared.generation
+        }, { timeout: this.options.timeout });
+        const update = await this.receiveState(session, result);
+        if (epoch !== entry.epoch || this.entries.get(path) !== entry) {
+            return;
+        }
+        if (entry.shared.generation !== undefined && entry.shared.generation !== result.generation) {
+            // The host dropped the document and started over: our state is from another lineage.
+            this.replaceDoc(entry);
+            this.report(path, new CollaborationError('conflict', 'The document was reloaded from the host; changes made while disconnected could not be merged.'));
+        }
+        entry.shared.generation = result.generation;
+        Y.applyUpdate(entry.shared.doc, update, new RemoteOrigin(session.host.id));
+        entry.syncing = false;
+        const missing = Y.encodeStateAsUpdate(entry.shared.doc, toUint8Array(result.stateVector));
+        if (hasChanges(missing) && !this.readOnly) {
+            this.sendUpdate(session, path, missing);
+        }
+    }
+
+    protected async receiveState(session: CollaborationSession, result: OpenResult): Promise<Uint8Array> {
+        if (result.update) {
+            return toUint8Array(result.update);
+        }
+        if (!result.transfer) {
+            throw new CollaborationError('bad-request', 'The host sent no document state.');
+        }
+        const parts: Uint8Array[] = [];
+        let bytes = 0;
+        for (let index = 0; index < result.transfer.count; index++) {
+            const { data } = await session.sendRequest(EditorMessages.Fetch, { id: result.transfer.id, index }, { timeout: this.options.timeout });
+            const part = toUint8Array(data);
+            bytes += part.byteLength;
+            if (bytes > EditorLimits.maxUpdateBytes) {
+                throw new CollaborationError('too-large', 'The document is too large.');
+            }
+            parts.push(part);
+        }
+        return concatBytes(parts);
+    }
+
+    protected replaceDoc(entry: GuestEntry): void {
+        entry.shared.doc.off('update', entry.listener);
+        const doc = new Y.Doc();
+        doc.on('update', entry.listener);
+        entry.shared.replaceDoc(doc);
+    }
+
+    protected onLocalUpdate(entry: GuestEntry, update: Uint8Array, origin: unknown): void {
+        if (origin instanceof RemoteOrigin || entry.syncing || !this.attached) {
+            return;
+        }
+        this.sendUpdate(this.session!, entry.shared.path, update);
+    }
+
+    protected sendUpdate(session: CollaborationSession, path: string, update: Uint8Array): void {
+        const send = (params: UpdateParams) => session.sendNotification(EditorMessages.Update, params)
+            .catch(error => this.logger.warn(`collaboration: could not send an update of '${path}':`, error));
+        if (update.byteLength <= EditorLimits.chunkBytes) {
+            send({ path, update });
+            return;
+        }
+        const parts = splitBytes(update);
+        const id = newTransferId();
+        parts.forEach((part, index) => send({ path, update: part, part: { id, index, count: parts.length } }));
+    }
+
+    protected handleUpdate(params: UpdateParams, sender: Peer): void {
+        const session = this.session;
+        if (!session || sender.id !== session.host.id) {
+            return;
+        }
+        let update = toUint8Array(params.update);
+        if (params.part) {
+            const whole = this.assembler.accept(sender.id, params.part.id, params.part.index, params.part.count, update);
+            if (!(whole instanceof Uint8Array)) {
+                if (whole) {
+                    this.logger.warn(`collaboration: dropped a split update of '${params.path}': ${whole.error}`);
+                }
+                return;
+            }
+            update = whole;
+        }
+        const entry = this.entries.get(params.path);
+        if (!entry) {
+            return;
+        }
+        try {
+            Y.applyUpdate(entry.shared.doc, update, new RemoteOrigin(sender.id));
+        } catch (error) {
+            this.logger.warn(`collaboration: malformed update of '${params.path}' from the host:`, error);
+        }
+    }
+
+    protected handleRejected(params: RejectedParams, sender: Peer): void {
+        if (!this.session || sender.id !== this.session.host.id || !this.entries.has(params.path)) {
+            return;
+        }
+        this.report(params.path, new CollaborationError(params.code, params.message));
+        this.resync(params.path).catch(error => this.report(params.path, error));
+    }
+
+    protected updateReadOnly(): void {
+        const readOnly = this.readOnly;
+        for (const entry of this.entries.values()) {
+            entry.shared.setReadOnly(readOnly);
+        }
+    }
+
+    protected report(path: string, error: unknown): void {
+        const { code, message } = CollaborationError.from(error);
+        this.logger.warn(`collaboration: '${path}': ${message}`);
+        this.onDidReportProblemEmitter.fire({ path, code, message });
+    }
+}
+
+/** Whether an encoded (v1) update carries any struct or deletion; an empty one is `[0, 0]`. */
+export function hasChanges(update: Uint8Array): boolean {
+    return update.byteLength > 2 || update.some(byte => byte !== 0);
+}

@@ -1,0 +1,410 @@
+/**
+ * The host side of co-editing: the authority and the hub. Only the host seeds a document's content
+ * (from its open editor or its disk), answers `editor/open` with what a peer misses, checks every guest
+ * update (sender has the document open, has write permission, authors only its own Yjs clients), applies
+ * it and forwards it to the other peers that have the document open.
+ */
+import * as Y from 'yjs';
+import { CollaborationError } from '@theia-collab/protocol/lib/errors';
+import { Disposable } from '@theia-collab/protocol/lib/events';
+import { CollaborationSession, Peer } from '@theia-collab/protocol/lib/session';
+import { ChunkAssembler, newTransferId, splitBytes } from './editor-chunks';
+import { normalizeLineEndings, RemoteOrigin, SEED_ORIGIN, SharedDocument, SharedDocumentProvider } from './editor-document';
+import {
+    EditorLimits, EditorMessages, FetchParams, FetchResult, OpenParams, OpenResult, PathParams, SaveResult, toUint8Array, UpdateParams
+} from './editor-protocol';
+
+/** Where the host's documents come from and go to. */
+export interface HostDocumentSource {
+    /** The current text: the host's open editor if any, else the file on disk. Throws a CollaborationError. */
+    read(path: string): Promise<string>;
+    /** Writes the converged text (through the host's open editor if any). Returns whether anything was written. */
+    save(path: string, text: string): Promise<boolean>;
+}
+
+interface HostEntry {
+    shared: SharedDocument;
+    /** Guests that have the document open. */
+    peers: Set<string>;
+    /** References held by this window (its editors). */
+    localRefs: number;
+    listener: (update: Uint8Array, origin: unknown) => void;
+    /** When nobody had it open any more; kept for a while so quick re-opens keep their state. */
+    idleSince?: number;
+}
+
+interface Transfer {
+    peer: string;
+    parts: Uint8Array[];
+    expires: number;
+}
+
+export interface EditorHostOptions {
+    /** How long a document nobody has open is kept. */
+    idleDocumentMs?: number;
+    now?: () => number;
+    logger?: Pick<Console, 'warn' | 'error'>;
+}
+
+function newGeneration(): string {
+    return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 12)}`;
+}
+
+export class EditorHost implements SharedDocumentProvider, Disposable {
+    readonly isHost = true;
+    protected readonly entries = new Map<string, HostEntry>();
+    protected readonly loading = new Map<string, Promise<HostEntry>>();
+    protected readonly transfers = new Map<string, Transfer>();
+    protected readonly assembler: ChunkAssembler;
+    /** Yjs client id -> peer that authors it (the host's own docs are claimed by the host). */
+    protected readonly owners = new Map<number, string>();
+    protected readonly toDispose: Disposable[] = [];
+    protected readonly now: () => number;
+    protected readonly logger: Pick<Console, 'warn' | 'error'>;
+    protected disposed = false;
+
+    constructor(readonly session: CollaborationSession, protected readonly source: HostDocumentSource, protected readonly options: EditorHostOptions = {}) {
+        this.now = options.now ?? Date.now;
+        this.logger = options.logger ?? console;
+        this.assembler = new ChunkAssembler(this.now);
+        this.toDispose.push(
+            session.onRequest(EditorMessages.Open, (params, sender) => this.handleOpen(params, sender)),
+            session.onRequest(EditorMessages.Fetch, (params, sender) => this.handleFetch(params, sender)),
+            session.onNotification(EditorMessages.Update, (params, sender) => this.handleUpdate(params, sender)),
+            session.onNotification(EditorMessages.Close, (params, sender) => this.handleClose(params, sender)),
+            session.onRequest(EditorMessages.Save, (params, sender) => this.handleSave(params, sender)),
+            session.onPeerLeft(({ peer }) => this.forgetPeer(peer.id))
+        );
+    }
+
+    get paths(): string[] {
+        return [...this.entries.keys()];
+    }
+
+    get(path: string): SharedDocument | undefined {
+        return this.entries.get(path)?.shared;
+    }
+
+    /** Peers (guests) that have the document open. */
+    peersOf(path: string): string[] {
+        return [...this.entries.get(path)?.peers ?? []];
+    }
+
+    /**
+     * A reference for this window's editor showing the document. If the document is not shared yet it is
+     * seeded with `seedText` (the editor's content) right away, so it never waits for the disk.
+     */
+    acquireWithText(path: string, seedText: string): SharedDocument {
+        let entry = this.entries.get(path);
+        if (!entry) {
+            entry = this.createEntry(path, seedText);
+        }
+        entry.localRefs++;
+        entry.idleSince = undefined;
+        return entry.shared;
+    }
+
+    async acquire(path: string): Promise<SharedDocument> {
+        const entry = await this.load(path);
+        entry.localRefs++;
+        entry.idleSince = undefined;
+        return entry.shared;
+    }
+
+    release(path: string): void {
+        const entry = this.entries.get(path);
+        if (entry && entry.localRefs > 0) {
+            entry.localRefs--;
+            this.markIdle(path, entry);
+        }
+    }
+
+    async save(path: string): Promise<void> {
+        const entry = this.entries.get(path);
+        if (entry) {
+            await this.source.save(path, entry.shared.text.toString());
+        }
+    }
+
+    dispose(): void {
+        if (this.disposed) {
+            return;
+        }
+        this.disposed = true;
+        this.toDispose.forEach(d => d.dispose());
+        for (const entry of this.entries.values()) {
+            entry.shared.doc.off('update', entry.listener);
+            entry.shared.dispose();
+        }
+        this.entries.clear();
+        this.transfers.clear();
+        this.assembler.clear();
+    }
+
+    // ---- documents ----
+
+    protected load(path: string): Promise<HostEntry> {
+        const existing = this.entries.get(path);
+        if (existing) {
+            return Promise.resolve(existing);
+        }
+        let pending = this.loading.get(path);
+        if (!pending) {
+            pending = (async () => {
+                try {
+                    const text = await this.source.read(path);
+                    if (this.disposed) {
+                        throw new CollaborationError('room-closed', 'The session has ended.');
+                    }
+                    if (text.length > EditorLimits.maxTextLength) {
+                        throw new CollaborationError('too-large', `'${path}' is too large to be edited together.`);
+                    }
+                    // An editor of this window may have shared it meanwhile: its content wins.
+                    return this.entries.get(path) ?? this.createEntry(path, text);
+                } finally {
+                    this.loading.delete(path);
+                }
+            })();
+            this.loading.set(path, pending);
+        }
+        return pending;
+    }
+
+    protected createEntry(path: string, seedText: string): HostEntry {
+        this.collectIdle();
+        const shared = new SharedDocument(path);
+        shared.generation = newGeneration();
+        const text = normalizeLineEndings(seedText);
+        if (text) {
+            shared.doc.transact(() => shared.text.insert(0, text), SEED_ORIGIN);
+        }
+        this.owners.set(shared.doc.clientID, this.session.self.id);
+        const entry: HostEntry = {
+            shared,
+            peers: new Set(),
+            localRefs: 0,
+            listener: (update, origin) => this.forward(entry, update, origin)
+        };
+        shared.doc.on('update', entry.listener);
+        this.entries.set(path, entry);
+        return entry;
+    }
+
+    protected markIdle(path: string, entry: HostEntry): void {
+        if (entry.localRefs === 0 && entry.peers.size === 0) {
+            entry.idleSince = this.now();
+        }
+    }
+
+    /** Drops documents nobody had open for a while (a re-open then starts a new generation). */
+    protected collectIdle(): void {
+        const limit = this.now() - (this.options.idleDocumentMs ?? 10 * 60 * 1000);
+        for (const [path, entry] of this.entries) {
+            if (entry.idleSince !== undefined && entry.idleSince < limit) {
+                entry.shared.doc.off('update', entry.listener);
+                entry.shared.dispose();
+                this.entries.delete(path);
+            }
+        }
+    }
+
+    /** Sends a change to every peer that has the document open, except the one it came from. */
+    protected forward(entry: HostEntry, update: Uint8Array, origin: unknown): void {
+        const from = origin instanceof RemoteOrigin ? origin.peerId : undefined;
+        for (const peer of entry.peers) {
+            if (peer !== from) {
+                this.sendUpdate(peer, entry.shared.path, update);
+            }
+        }
+    }
+
+    protected sendUpdate(peer: string, path: string, update: Uint8Array): void {
+        const send = (params: UpdateParams) => this.session.sendNotification(EditorMessages.Update, params, peer)
+            .catch(error => this.logger.warn(`collaboration: could not send an update of '${path}' to ${peer}:`, error));
+        if (update.byteLength <= EditorLimits.chunkBytes) {
+            send({ path, update });
+            return;
+        }
+        const parts = splitBytes(update);
+        const id = newTransferId();
+        parts.forEach((part, index) => send({ path, update: part, part: { id, index, count: parts.length } }));
+    }
+
+    // ---- handlers ----
+
+    protected async handleOpen(params: OpenParams, sender: Peer): Promise<OpenResult> {
+        const open = [...this.entries.values()].filter(entry => entry.peers.has(sender.id)).length;
+        if (open >= EditorLimits.maxOpenDocumentsPerPeer && !this.entries.get(params.path)?.peers.has(sender.id)) {
+            throw new CollaborationError('rate-limited', 'Too many open documents.');
+        }
+        const entry = await this.load(params.path);
+        if (!this.session.getPeer(sender.id)) {
+            throw new CollaborationError('not-member', 'The peer has left.');
+        }
+        const sameGeneration = params.generation !== undefined && params.generation === entry.shared.generation;
+        let stateVector: Uint8Array | undefined;
+        if (sameGeneration) {
+            try {
+                stateVector = toUint8Array(params.stateVector);
+                Y.decodeStateVector(stateVector);
+            } catch {
+                throw new CollaborationError('bad-request', 'Malformed state vector.');
+            }
+        }
+        // Registration and the state snapshot happen in the same tick: every later change is forwarded.
+        entry.peers.add(sender.id);
+        entry.idleSince = undefined;
+        const update = Y.encodeStateAsUpdate(entry.shared.doc, stateVector);
+        const result: OpenResult = {
+            generation: entry.shared.generation!,
+            stateVector: Y.encodeStateVector(entry.shared.doc)
+        };
+        if (update.byteLength <= EditorLimits.chunkBytes) {
+            result.update = update;
+        } else {
+            this.expireTransfers();
+            const id = newTransferId();
+            const parts = splitBytes(update);
+            this.transfers.set(id, { peer: sender.id, parts, expires: this.now() + EditorLimits.transferTtlMs });
+            result.transfer = { id, count: parts.length };
+        }
+        return result;
+    }
+
+    protected handleFetch(params: FetchParams, sender: Peer): FetchResult {
+        this.expireTransfers();
+        const transfer = this.transfers.get(params.id);
+        if (!transfer || transfer.peer !== sender.id || params.index >= transfer.parts.length) {
+            throw new CollaborationError('not-found', 'Unknown transfer.');
+        }
+        const data = transfer.parts[params.index];
+        if (params.index === transfer.parts.length - 1) {
+            this.transfers.delete(params.id);
+        }
+        return { data };
+    }
+
+    protected expireTransfers(): void {
+        const now = this.now();
+        for (const [id, transfer] of this.transfers) {
+            if (transfer.expires < now) {
+                this.transfers.delete(id);
+            }
+        }
+    }
+
+    protected handleUpdate(params: UpdateParams, sender: Peer): void {
+        let update = toUint8Array(params.update);
+        if (params.part) {
+            const whole = this.assembler.accept(sender.id, params.part.id, params.part.index, params.part.count, update);
+            if (whole === undefined) {
+                return;
+            }
+            if (!(whole instanceof Uint8Array)) {
+                this.reject(sender.id, params.path, 'bad-request', whole.error);
+                return;
+            }
+            update = whole;
+        }
+        const entry = this.entries.get(params.path);
+        if (!entry || !entry.peers.has(sender.id)) {
+            this.reject(sender.id, params.path, 'not-found', 'The document is not open.');
+            return;
+        }
+        const peer = this.session.getPeer(sender.id);
+        if (!peer || peer.permission !== 'readwrite') {
+            this.reject(sender.id, params.path, 'permission-denied', 'You have read-only access: your change was not applied.');
+            return;
+        }
+        const authorError = this.checkAuthors(update, sender.id);
+        if (authorError) {
+            this.reject(sender.id, params.path, 'forbidden', authorError);
+            return;
+        }
+        try {
+            Y.applyUpdate(entry.shared.doc, update, new RemoteOrigin(sender.id));
+        } catch (error) {
+            this.logger.warn(`collaboration: malformed update of '${params.path}' from ${sender.id}:`, error);
+            this.reject(sender.id, params.path, 'bad-request', 'Malformed update.');
+            return;
+        }
+        if (entry.shared.text.length > EditorLimits.maxTextLength) {
+            this.logger.warn(`collaboration: '${params.path}' exceeds the shared text limit.`);
+        }
+    }
+
+    /** A guest may only author content under Yjs client ids nobody else authors. */
+    protected checkAuthors(update: Uint8Array, peerId: string): string | undefined {
+        let clients: Iterable<number>;
+        try {
+            clients = Y.parseUpdateMeta(update).to.keys();
+        } catch {
+            return 'Malformed update.';
+        }
+        const claims: number[] = [];
+        for (const client of clients) {
+            const owner = this.owners.get(client);
+            if (owner === undefined) {
+                claims.push(client);
+            } else if (owner !== peerId) {
+                return 'The update contains changes authored by another participant.';
+            }
+        }
+        if (claims.length) {
+            let owned = 0;
+            for (const owner of this.owners.values()) {
+                if (owner === peerId) {
+                    owned++;
+                }
+            }
+            if (owned + claims.length > EditorLimits.maxClientIdsPerPeer) {
+                return 'Too many Yjs clients.';
+            }
+            claims.forEach(client => this.owners.set(client, peerId));
+        }
+        return undefined;
+    }
+
+    protected reject(peer: string, path: string, code: string, message: string): void {
+        this.session.sendNotification(EditorMessages.Rejected, { path, code, message }, peer)
+            .catch(error => this.logger.warn('collaboration: could not send a rejection:', error));
+    }
+
+    protected handleClose(params: PathParams, sender: Peer): void {
+        const entry = this.entries.get(params.path);
+        if (entry && entry.peers.delete(sender.id)) {
+            this.markIdle(params.path, entry);
+        }
+    }
+
+    protected async handleSave(params: PathParams, sender: Peer): Promise<SaveResult> {
+        const entry = this.entries.get(params.path);
+        if (!entry || !entry.peers.has(sender.id)) {
+            throw new CollaborationError('not-found', 'The document is not open.');
+        }
+        const peer = this.session.getPeer(sender.id);
+        if (!peer || peer.permission !== 'readwrite') {
+            throw new CollaborationError('permission-denied', 'You have read-only access.');
+        }
+        return { saved: await this.source.save(params.path, entry.shared.text.toString()) };
+    }
+
+    protected forgetPeer(peerId: string): void {
+        for (const [path, entry] of this.entries) {
+            if (entry.peers.delete(peerId)) {
+                this.markIdle(path, entry);
+            }
+        }
+        for (const [client, owner] of this.owners) {
+            if (owner === peerId) {
+                this.owners.delete(client);
+            }
+        }
+        for (const [id, transfer] of this.transfers) {
+            if (transfer.peer === peerId) {
+                this.transfers.delete(id);
+            }
+        }
+        this.assembler.forget(peerId);
+    }
+}
