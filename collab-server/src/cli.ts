@@ -1,0 +1,117 @@
+/**
+ * Command line: `collab-server [serve] [flags]` and `collab-server hash-secret`.
+ */
+import { hashSecret } from './auth';
+import { loadOptions } from './config';
+import { packageVersion, startServer } from './server';
+
+const USAGE = `Usage:
+  collab-server [serve] [options]     start the coordination server
+  collab-server hash-secret [--user <id>] [--name <display name>]
+                                      read a secret from stdin, print a token users entry
+  collab-server --version
+
+Options (environment variable in brackets):
+  -p, --port <n>             port, 0 = any free port      [COLLAB_PORT]      8100
+      --hostname <host>      address to listen on         [COLLAB_HOST]      127.0.0.1
+  -c, --config <file.json>   options file                 [COLLAB_CONFIG]
+      --mode <mode>          development | production     [COLLAB_MODE]      development
+      --room-ttl <duration>  maximum session length       [COLLAB_ROOM_TTL]  24h
+      --idle-room <duration> close rooms without traffic  [COLLAB_IDLE_ROOM] 30m
+      --request-timeout <d>  relayed request timeout                         30s
+      --allowed-origins <a,b> browser origins, * = any    [COLLAB_ALLOWED_ORIGINS] loopback
+      --providers <a,b>      anonymous, token             [COLLAB_PROVIDERS] anonymous
+      --token-users <file>   token users file             [COLLAB_TOKEN_USERS]
+      --log-level <level>    fatal..trace, silent         [COLLAB_LOG_LEVEL] info
+      --trust-proxy          use X-Forwarded-For          [COLLAB_TRUST_PROXY]
+  The signing secret is only read from COLLAB_SECRET or the config file (never a flag).
+`;
+
+async function readStdin(): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) {
+        chunks.push(chunk as Buffer);
+        if (chunks.reduce((size, item) => size + item.length, 0) > 4096) {
+            throw new Error('Secret too long');
+        }
+    }
+    return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0];
+}
+
+async function hashSecretCommand(argv: string[]): Promise<number> {
+    let user: string | undefined;
+    let name: string | undefined;
+    for (let i = 0; i < argv.length; i++) {
+        if (argv[i] === '--user' && argv[i + 1] !== undefined) {
+            user = argv[++i];
+        } else if (argv[i] === '--name' && argv[i + 1] !== undefined) {
+            name = argv[++i];
+        } else {
+            process.stderr.write(USAGE);
+            return 2;
+        }
+    }
+    if (process.stdin.isTTY) {
+        process.stderr.write('Type the secret and press Enter (it will be echoed), or pipe it in:\n');
+    }
+    const secret = await readStdin();
+    if (secret.length < 16) {
+        process.stderr.write('The secret must be at least 16 characters long.\n');
+        return 1;
+    }
+    const hash = await hashSecret(secret);
+    process.stdout.write(user ? `${JSON.stringify({ user, ...(name ? { name } : {}), secret: hash })}\n` : `${hash}\n`);
+    return 0;
+}
+
+export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
+    const command = argv[0] && !argv[0].startsWith('-') ? argv[0] : 'serve';
+    const rest = command === argv[0] ? argv.slice(1) : argv;
+    if (command === 'hash-secret') {
+        return hashSecretCommand(rest);
+    }
+    if (command !== 'serve') {
+        process.stderr.write(`Unknown command '${command}'.\n${USAGE}`);
+        return 2;
+    }
+    if (rest.includes('--version') || rest.includes('-v')) {
+        process.stdout.write(`${packageVersion()}\n`);
+        return 0;
+    }
+    let loaded;
+    try {
+        loaded = loadOptions(rest, process.env);
+    } catch (error) {
+        process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+        return 2;
+    }
+    if (loaded.help) {
+        process.stdout.write(USAGE);
+        return 0;
+    }
+    let server;
+    try {
+        server = await startServer(loaded.options);
+    } catch (error) {
+        process.stderr.write(`collab-server failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+        return 1;
+    }
+    const handle = server;
+    return new Promise<number>(resolve => {
+        let stopping = false;
+        const stop = (signal: NodeJS.Signals) => {
+            if (stopping) {
+                // Second signal: give up on a graceful stop.
+                process.exit(1);
+            }
+            stopping = true;
+            handle.logger.info({ signal }, 'stopping');
+            handle.close().then(() => resolve(0), error => {
+                handle.logger.error({ err: error }, 'shutdown failed');
+                resolve(1);
+            });
+        };
+        process.on('SIGTERM', stop);
+        process.on('SIGINT', stop);
+    });
+}

@@ -1,0 +1,272 @@
+/**
+ * Server options: defaults, validation, and loading from a JSON file, environment variables and
+ * command line flags (in increasing precedence).
+ */
+import * as fs from 'fs';
+import type { Logger } from 'pino';
+import { Limits } from '@theia-collab/protocol/lib/wire';
+import type { RoomStore } from './rooms';
+
+export type ServerMode = 'development' | 'production';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** Login providers this server implements; `oidc` is reserved in the wire contract for later. */
+export type EnabledProvider = 'anonymous' | 'token';
+
+/** Token bucket: up to `max` operations, refilled at `max` per `windowMs`. */
+export interface RateLimit {
+    max: number;
+    windowMs: number;
+}
+
+export interface ServerOptions {
+    hostname: string;
+    /** 0 picks a free port. */
+    port: number;
+    mode: ServerMode;
+    /** HS256 signing secret for login and room tokens. Required in production; random per process in development. */
+    secret?: string;
+    /** JWT issuer; the audience is derived from it. */
+    issuer: string;
+    /** Lifetime of a room from its creation. */
+    roomTtlMs: number;
+    /** A room without any relay or control traffic for this long is closed. */
+    idleRoomMs: number;
+    /** A room without guests (and without pending join requests) for this long is closed. */
+    emptyRoomMs: number;
+    /** How long the server waits for a response to a relayed request. */
+    requestTimeoutMs: number;
+    /** Largest relayed envelope `data`, in bytes. */
+    maxPayloadBytes: number;
+    /**
+     * Origins allowed to use the HTTP API and socket from a browser. `*` allows any. Requests without
+     * an Origin header (non-browser clients) are always allowed. Default: loopback origins only.
+     */
+    allowedOrigins: string[];
+    /** Lifetime of login tokens. */
+    tokenTtlMs: number;
+    /** Per remote address, HTTP logins. */
+    loginRateLimit: RateLimit;
+    /** Per remote address, `room:join` and `room:create`. */
+    joinRateLimit: RateLimit;
+    /** Per socket, inbound events. */
+    socketEventRateLimit: RateLimit;
+    /** Per socket, inbound binary bytes. */
+    socketByteRateLimit: RateLimit;
+    /** Refused events (rate limited) a socket may accumulate before it is disconnected. */
+    rateLimitStrikes: number;
+    logLevel: LogLevel;
+    /** Use an existing pino logger instead of creating one. */
+    logger?: Logger;
+    providers: EnabledProvider[];
+    /** JSON file of token users (see `collab-server hash-secret`); enables the `token` provider. */
+    tokenUsersFile?: string;
+    /** Reserved: Redis for multi-instance deployments. Not implemented yet. */
+    redisUrl?: string;
+    /** Use the first X-Forwarded-For address as the remote address (only behind a trusted proxy). */
+    trustProxy: boolean;
+    maxRoomsPerSocket: number;
+    maxPendingJoinsPerRoom: number;
+    maxPendingRequestsPerPeer: number;
+    /** Period of the cleanup timer; derived from the room timeouts when not set. */
+    sweepIntervalMs?: number;
+    /** Room state storage; in memory by default. */
+    store?: RoomStore;
+}
+
+export const DEFAULT_OPTIONS: ServerOptions = {
+    hostname: '127.0.0.1',
+    port: 8100,
+    mode: 'development',
+    issuer: 'theia-collab',
+    roomTtlMs: 24 * 60 * 60 * 1000,
+    idleRoomMs: 30 * 60 * 1000,
+    emptyRoomMs: 60 * 60 * 1000,
+    requestTimeoutMs: 30 * 1000,
+    maxPayloadBytes: Limits.maxPayloadBytes,
+    allowedOrigins: [],
+    tokenTtlMs: 12 * 60 * 60 * 1000,
+    loginRateLimit: { max: 20, windowMs: 60 * 1000 },
+    joinRateLimit: { max: 30, windowMs: 60 * 1000 },
+    socketEventRateLimit: { max: 500, windowMs: 1000 },
+    socketByteRateLimit: { max: 32 * 1024 * 1024, windowMs: 1000 },
+    rateLimitStrikes: 20,
+    logLevel: 'info',
+    providers: ['anonymous'],
+    trustProxy: false,
+    maxRoomsPerSocket: 8,
+    maxPendingJoinsPerRoom: 32,
+    maxPendingRequestsPerPeer: 1024
+};
+
+const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Merges over the defaults and checks the result; throws an Error with a readable message. */
+export function resolveOptions(options: Partial<ServerOptions>): ServerOptions {
+    const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+    const resolved: ServerOptions = { ...DEFAULT_OPTIONS, ...defined };
+    if (resolved.tokenUsersFile && !resolved.providers.includes('token')) {
+        resolved.providers = [...resolved.providers, 'token'];
+    }
+    const problems: string[] = [];
+    const positive = (name: keyof ServerOptions) => {
+        const value = resolved[name];
+        if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+            problems.push(`${name} must be a positive number`);
+        }
+    };
+    if (!Number.isInteger(resolved.port) || resolved.port < 0 || resolved.port > 65535) {
+        problems.push('port must be an integer between 0 and 65535');
+    }
+    (['roomTtlMs', 'idleRoomMs', 'emptyRoomMs', 'requestTimeoutMs', 'maxPayloadBytes', 'tokenTtlMs', 'rateLimitStrikes',
+        'maxRoomsPerSocket', 'maxPendingJoinsPerRoom', 'maxPendingRequestsPerPeer'] as const).forEach(positive);
+    for (const name of ['loginRateLimit', 'joinRateLimit', 'socketEventRateLimit', 'socketByteRateLimit'] as const) {
+        const limit = resolved[name];
+        if (!limit || !(limit.max > 0) || !(limit.windowMs > 0)) {
+            problems.push(`${name} must have a positive max and windowMs`);
+        }
+    }
+    if (resolved.mode !== 'development' && resolved.mode !== 'production') {
+        problems.push(`mode must be 'development' or 'production'`);
+    }
+    if (!LOG_LEVELS.includes(resolved.logLevel)) {
+        problems.push(`logLevel must be one of ${LOG_LEVELS.join(', ')}`);
+    }
+    for (const provider of resolved.providers) {
+        if (provider !== 'anonymous' && provider !== 'token') {
+            problems.push(`unknown login provider '${provider}'`);
+        }
+    }
+    if (resolved.providers.includes('token') && !resolved.tokenUsersFile) {
+        problems.push('the token login provider needs tokenUsersFile');
+    }
+    if (resolved.mode === 'production' && !resolved.secret) {
+        problems.push('production mode needs a secret (COLLAB_SECRET)');
+    }
+    if (resolved.secret !== undefined && resolved.secret.length < 32) {
+        problems.push('secret must be at least 32 characters');
+    }
+    if (problems.length) {
+        throw new Error(`Invalid collab-server configuration: ${problems.join('; ')}`);
+    }
+    return resolved;
+}
+
+/** `1500`, `1500ms`, `90s`, `30m`, `24h`, `7d` -> milliseconds. */
+export function parseDuration(value: string | number): number {
+    if (typeof value === 'number') {
+        return value;
+    }
+    const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(value);
+    if (!match) {
+        throw new Error(`Invalid duration '${value}' (use e.g. 1500, 90s, 30m, 24h)`);
+    }
+    const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+    const unit = units[(match[2] ?? 'ms') as keyof typeof units];
+    return Math.round(Number(match[1]) * unit);
+}
+
+function parseInteger(name: string, value: string): number {
+    if (!/^\d+$/.test(value.trim())) {
+        throw new Error(`${name} must be a non-negative integer, got '${value}'`);
+    }
+    return Number(value);
+}
+
+function parseList(value: string): string[] {
+    return value.split(',').map(item => item.trim()).filter(item => item.length > 0);
+}
+
+/** Options from a JSON file; durations may be strings like `30m`. */
+export function loadConfigFile(path: string): Partial<ServerOptions> {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(fs.readFileSync(path, 'utf8'));
+    } catch (error) {
+        throw new Error(`Cannot read config file ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        throw new Error(`Config file ${path} must contain a JSON object`);
+    }
+    const result: Record<string, unknown> = { ...parsed };
+    for (const key of ['roomTtlMs', 'idleRoomMs', 'emptyRoomMs', 'requestTimeoutMs', 'tokenTtlMs', 'sweepIntervalMs']) {
+        if (typeof result[key] === 'string') {
+            result[key] = parseDuration(result[key] as string);
+        }
+    }
+    for (const key of Object.keys(result)) {
+        if (!(key in DEFAULT_OPTIONS) && !['secret', 'tokenUsersFile', 'redisUrl', 'sweepIntervalMs'].includes(key)) {
+            throw new Error(`Unknown option '${key}' in config file ${path}`);
+        }
+    }
+    return result as Partial<ServerOptions>;
+}
+
+export function loadConfigFromEnv(env: NodeJS.ProcessEnv): Partial<ServerOptions> {
+    const options: Partial<ServerOptions> = {};
+    if (env.COLLAB_PORT) { options.port = parseInteger('COLLAB_PORT', env.COLLAB_PORT); }
+    if (env.COLLAB_HOST) { options.hostname = env.COLLAB_HOST; }
+    if (env.COLLAB_SECRET) { options.secret = env.COLLAB_SECRET; }
+    if (env.COLLAB_ROOM_TTL) { options.roomTtlMs = parseDuration(env.COLLAB_ROOM_TTL); }
+    if (env.COLLAB_IDLE_ROOM) { options.idleRoomMs = parseDuration(env.COLLAB_IDLE_ROOM); }
+    if (env.COLLAB_ALLOWED_ORIGINS) { options.allowedOrigins = parseList(env.COLLAB_ALLOWED_ORIGINS); }
+    if (env.COLLAB_LOG_LEVEL) { options.logLevel = env.COLLAB_LOG_LEVEL as LogLevel; }
+    if (env.COLLAB_MODE) { options.mode = env.COLLAB_MODE as ServerMode; }
+    if (env.COLLAB_TOKEN_USERS) { options.tokenUsersFile = env.COLLAB_TOKEN_USERS; }
+    if (env.COLLAB_PROVIDERS) { options.providers = parseList(env.COLLAB_PROVIDERS) as EnabledProvider[]; }
+    if (env.COLLAB_REDIS_URL) { options.redisUrl = env.COLLAB_REDIS_URL; }
+    if (env.COLLAB_TRUST_PROXY) { options.trustProxy = env.COLLAB_TRUST_PROXY === 'true' || env.COLLAB_TRUST_PROXY === '1'; }
+    return options;
+}
+
+export interface ParsedArgs {
+    options: Partial<ServerOptions>;
+    configFile?: string;
+    help: boolean;
+}
+
+/** Flags of the `serve` command (the default). */
+export function parseArgs(argv: string[]): ParsedArgs {
+    const options: Partial<ServerOptions> = {};
+    let configFile: string | undefined;
+    let help = false;
+    for (let i = 0; i < argv.length; i++) {
+        const raw = argv[i];
+        const eq = raw.indexOf('=');
+        const flag = eq > 0 ? raw.slice(0, eq) : raw;
+        const value = (): string => {
+            if (eq > 0) {
+                return raw.slice(eq + 1);
+            }
+            const next = argv[++i];
+            if (next === undefined) {
+                throw new Error(`Missing value for ${flag}`);
+            }
+            return next;
+        };
+        switch (flag) {
+            case '-h': case '--help': help = true; break;
+            case '-p': case '--port': options.port = parseInteger('--port', value()); break;
+            case '--host': case '--hostname': options.hostname = value(); break;
+            case '-c': case '--config': configFile = value(); break;
+            case '--mode': options.mode = value() as ServerMode; break;
+            case '--room-ttl': options.roomTtlMs = parseDuration(value()); break;
+            case '--idle-room': options.idleRoomMs = parseDuration(value()); break;
+            case '--request-timeout': options.requestTimeoutMs = parseDuration(value()); break;
+            case '--allowed-origins': options.allowedOrigins = parseList(value()); break;
+            case '--log-level': options.logLevel = value() as LogLevel; break;
+            case '--token-users': options.tokenUsersFile = value(); break;
+            case '--providers': options.providers = parseList(value()) as EnabledProvider[]; break;
+            case '--trust-proxy': options.trustProxy = true; break;
+            default: throw new Error(`Unknown argument '${raw}' (see --help)`);
+        }
+    }
+    return { options, configFile, help };
+}
+
+/** Precedence: defaults < config file < environment < flags. */
+export function loadOptions(argv: string[], env: NodeJS.ProcessEnv): { options: Partial<ServerOptions>; help: boolean } {
+    const args = parseArgs(argv);
+    const file = args.configFile ?? env.COLLAB_CONFIG;
+    const fromFile = file ? loadConfigFile(file) : {};
+    return { options: { ...fromFile, ...loadConfigFromEnv(env), ...args.options }, help: args.help };
+}

@@ -1,0 +1,171 @@
+/**
+ * The single entry point for inbound socket events: rate limiting, event name allowlist, size
+ * checks, zod validation, dispatch, acknowledgement, and containment of any handler failure.
+ */
+import type { Logger } from 'pino';
+import type { ZodTypeAny } from 'zod';
+import { CollaborationError, CollaborationErrorData } from '@theia-collab/protocol/lib/errors';
+import {
+    Admit, CreateRoom, Deny, Envelope, JoinRoom, LeaveRoom, Limits, Rekey, RemovePeer, SetPermission
+} from '@theia-collab/protocol/lib/wire';
+import type { KeyedRateLimiter } from './rate-limit';
+import type { Relay } from './relay';
+import type { HandlerResult, RoomService } from './room-service';
+import type { CollabSocket } from './socket-state';
+
+interface EventHandler {
+    schema: ZodTypeAny;
+    /** Counted against the per-address join limit. */
+    joinLimited?: boolean;
+    handle(socket: CollabSocket, payload: any): Promise<HandlerResult<object> | void>;
+}
+
+export interface ConnectionOptions {
+    maxPayloadBytes: number;
+}
+
+type Ack = (response: unknown) => void;
+
+export class ConnectionHandler {
+    protected readonly handlers: Record<string, EventHandler>;
+
+    constructor(
+        protected readonly rooms: RoomService,
+        protected readonly relay: Relay,
+        protected readonly joinLimiter: KeyedRateLimiter,
+        protected readonly options: ConnectionOptions,
+        protected readonly logger: Logger
+    ) {
+        this.handlers = {
+            'room:create': { schema: CreateRoom, joinLimited: true, handle: (socket, payload) => rooms.create(socket, payload) },
+            'room:join': { schema: JoinRoom, joinLimited: true, handle: (socket, payload) => rooms.join(socket, payload) },
+            'room:admit': { schema: Admit, handle: (socket, payload) => rooms.admit(socket, payload) },
+            'room:deny': { schema: Deny, handle: (socket, payload) => rooms.deny(socket, payload) },
+            'room:set-permission': { schema: SetPermission, handle: (socket, payload) => rooms.setPermission(socket, payload) },
+            'room:remove': { schema: RemovePeer, handle: (socket, payload) => rooms.remove(socket, payload) },
+            'room:rekey': { schema: Rekey, handle: (socket, payload) => rooms.rekey(socket, payload) },
+            'room:leave': { schema: LeaveRoom, handle: (socket, payload) => rooms.leave(socket, payload) },
+            'relay': { schema: Envelope, handle: (socket, payload) => relay.relay(socket, payload) }
+        };
+    }
+
+    attach(socket: CollabSocket): void {
+        // A socket middleware that never calls next(): every inbound packet is handled here and
+        // nothing reaches the socket's own event emitter (so no client event can trigger 'error').
+        socket.use(packet => {
+            this.onPacket(socket, packet).catch(error => this.logger.error({ err: error, socket: socket.id }, 'event handling failed'));
+        });
+        socket.on('error', error => this.logger.warn({ socket: socket.id, err: error }, 'socket error'));
+        socket.on('disconnect', reason => {
+            this.logger.debug({ socket: socket.id, reason }, 'socket disconnected');
+            this.rooms.disconnected(socket).catch(error => this.logger.error({ err: error, socket: socket.id }, 'disconnect handling failed'));
+        });
+    }
+
+    protected async onPacket(socket: CollabSocket, packet: unknown[]): Promise<void> {
+        const args = [...packet];
+        const event = args.shift();
+        const ack: Ack | undefined = typeof args[args.length - 1] === 'function' ? args.pop() as Ack : undefined;
+        const eventName = typeof event === 'string' ? event.slice(0, 64) : String(typeof event);
+        let responded = false;
+        const respond = (response: { ok: true } | { ok: false; error: CollaborationErrorData }) => {
+            if (responded) {
+                return;
+            }
+            responded = true;
+            if (ack) {
+                ack(response);
+            } else if (!response.ok) {
+                socket.emit('server:error', response.error);
+            }
+        };
+        const refuse = (error: CollaborationErrorData, level: 'warn' | 'debug' = 'warn') => {
+            this.logger[level]({ socket: socket.id, event: eventName, code: error.code, user: socket.data.user?.id }, 'event refused');
+            respond({ ok: false, error: { code: error.code, message: error.message } });
+        };
+        try {
+            const verdict = socket.data.limiter.check(estimateBytes(args));
+            if (verdict !== 'ok') {
+                refuse({ code: 'rate-limited', message: 'Too many messages: slow down.' });
+                if (verdict === 'disconnect') {
+                    this.logger.warn({ socket: socket.id, address: socket.data.address }, 'disconnecting flooding socket');
+                    socket.disconnect(true);
+                }
+                return;
+            }
+            const handler = typeof event === 'string' && Object.prototype.hasOwnProperty.call(this.handlers, event) ? this.handlers[event] : undefined;
+            if (!handler) {
+                return refuse({ code: 'bad-request', message: `Unknown event '${eventName}'.` });
+            }
+            if (args.length !== 1) {
+                return refuse({ code: 'bad-request', message: `Event '${eventName}' takes exactly one payload argument.` });
+            }
+            const tooLarge = oversized(eventName, args[0], this.options.maxPayloadBytes);
+            if (tooLarge) {
+                return refuse({ code: 'too-large', message: tooLarge });
+            }
+            const parsed = handler.schema.safeParse(args[0]);
+            if (!parsed.success) {
+                const where = parsed.error.issues.slice(0, 3).map(issue => `${issue.path.join('.') || '(payload)'}: ${issue.message}`).join('; ');
+                return refuse({ code: 'bad-request', message: `Malformed '${eventName}': ${where}` });
+            }
+            if (handler.joinLimited && !this.joinLimiter.take(socket.data.address)) {
+                return refuse({ code: 'rate-limited', message: 'Too many attempts to create or join sessions; try again later.' });
+            }
+            const result = await handler.handle(socket, parsed.data);
+            respond({ ok: true, ...(result ? result.ack : {}) });
+            result?.after?.();
+        } catch (error) {
+            if (error instanceof CollaborationError) {
+                refuse(error, 'debug');
+            } else {
+                this.logger.error({ err: error, socket: socket.id, event: eventName }, 'handler failed');
+                respond({ ok: false, error: { code: 'internal', message: 'Internal server error.' } });
+            }
+        }
+    }
+}
+
+function binaryLength(value: unknown): number {
+    if (value instanceof Uint8Array || value instanceof ArrayBuffer) {
+        return value.byteLength;
+    }
+    return -1;
+}
+
+/** Explains why a payload's binary fields exceed their limits, before the (generic) schema check. */
+function oversized(event: string, payload: unknown, maxPayloadBytes: number): string | undefined {
+    if (typeof payload !== 'object' || payload === null) {
+        return undefined;
+    }
+    const record = payload as Record<string, unknown>;
+    if (event === 'relay' && binaryLength(record.data) > maxPayloadBytes) {
+        return `Envelope data exceeds ${maxPayloadBytes} bytes; send it in chunks.`;
+    }
+    if (binaryLength(record.keyMaterial) > Limits.maxKeyMaterialBytes) {
+        return `Key material exceeds ${Limits.maxKeyMaterialBytes} bytes.`;
+    }
+    if (Array.isArray(record.keys) && record.keys.some(key => binaryLength((key as Record<string, unknown> | null)?.keyMaterial) > Limits.maxKeyMaterialBytes)) {
+        return `Key material exceeds ${Limits.maxKeyMaterialBytes} bytes.`;
+    }
+    return undefined;
+}
+
+/** Rough inbound size of an event for the byte rate limit: binary fields and strings, shallowly. */
+function estimateBytes(args: unknown[]): number {
+    let total = 64;
+    const visit = (value: unknown, depth: number): void => {
+        if (value instanceof Uint8Array || value instanceof ArrayBuffer) {
+            total += value.byteLength;
+        } else if (typeof value === 'string') {
+            total += value.length;
+        } else if (depth < 3 && typeof value === 'object' && value !== null) {
+            const entries = Array.isArray(value) ? value : Object.values(value);
+            for (const entry of entries.slice(0, 512)) {
+                visit(entry, depth + 1);
+            }
+        }
+    };
+    args.forEach(arg => visit(arg, 0));
+    return total;
+}

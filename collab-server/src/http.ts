@@ -1,0 +1,189 @@
+/**
+ * The HTTP side: server info, logins, health, and the landing page of invite links. Plain node
+ * http with a tiny router; socket.io serves its own path on the same server.
+ */
+import type * as http from 'http';
+import type { Logger } from 'pino';
+import { CollaborationError, CollaborationErrorData } from '@theia-collab/protocol/lib/errors';
+import { HttpPaths, PROTOCOL_VERSION, RoomId, ServerInfo } from '@theia-collab/protocol/lib/wire';
+import type { LoginProvider, TokenService } from './auth';
+import type { KeyedRateLimiter } from './rate-limit';
+
+export interface HttpDependencies {
+    version: string;
+    providers: LoginProvider[];
+    tokens: TokenService;
+    loginLimiter: KeyedRateLimiter;
+    maxPayloadBytes: number;
+    originAllowed(origin: string | undefined): boolean;
+    remoteAddress(request: http.IncomingMessage): string;
+    stats(): Promise<{ rooms: number; sockets: number }>;
+    logger: Logger;
+}
+
+const MAX_BODY_BYTES = 16 * 1024;
+const STATUS: Record<string, number> = {
+    'bad-request': 400,
+    'unauthorized': 401,
+    'forbidden': 403,
+    'not-found': 404,
+    'too-large': 413,
+    'unsupported-media-type': 415,
+    'rate-limited': 429
+};
+
+export function createHttpHandler(deps: HttpDependencies): (request: http.IncomingMessage, response: http.ServerResponse) => void {
+    const loginRoutes = new Map(deps.providers.map(provider => [provider.path, provider]));
+
+    const route = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
+        const url = new URL(request.url ?? '/', 'http://localhost');
+        const path = url.pathname;
+        const method = request.method ?? 'GET';
+        response.setHeader('X-Content-Type-Options', 'nosniff');
+        response.setHeader('Referrer-Policy', 'no-referrer');
+
+        if (path.startsWith('/api/')) {
+            const origin = request.headers.origin;
+            if (origin !== undefined && !deps.originAllowed(origin)) {
+                return sendError(response, 403, { code: 'forbidden', message: 'Origin not allowed.' });
+            }
+            if (origin !== undefined) {
+                response.setHeader('Access-Control-Allow-Origin', origin);
+                response.setHeader('Vary', 'Origin');
+            }
+            response.setHeader('Cache-Control', 'no-store');
+            if (method === 'OPTIONS') {
+                response.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+                response.setHeader('Access-Control-Allow-Headers', 'Content-Type');
+                response.setHeader('Access-Control-Max-Age', '600');
+                response.writeHead(204).end();
+                return;
+            }
+        }
+
+        if (path === HttpPaths.info && method === 'GET') {
+            const info: ServerInfo = {
+                protocol: PROTOCOL_VERSION,
+                version: deps.version,
+                providers: deps.providers.map(provider => ({ id: provider.id, label: provider.label })),
+                limits: { maxPayloadBytes: deps.maxPayloadBytes }
+            };
+            return sendJson(response, 200, info);
+        }
+        const provider = loginRoutes.get(path);
+        if (provider && method === 'POST') {
+            const address = deps.remoteAddress(request);
+            if (!deps.loginLimiter.take(address)) {
+                deps.logger.warn({ address, provider: provider.id }, 'login rate limited');
+                return sendError(response, 429, { code: 'rate-limited', message: 'Too many login attempts; try again later.' });
+            }
+            const body = await readJson(request);
+            const user = await provider.login(body);
+            const result = await deps.tokens.issueLoginToken(user);
+            deps.logger.info({ user: user.id, provider: provider.id }, 'login');
+            return sendJson(response, 200, result);
+        }
+        if (path === HttpPaths.health && method === 'GET') {
+            response.setHeader('Cache-Control', 'no-store');
+            return sendJson(response, 200, { status: 'ok', ...await deps.stats() });
+        }
+        const join = /^\/join\/([^/]*)$/.exec(path);
+        if (join && method === 'GET') {
+            return sendJoinPage(response, decodeSafely(join[1]));
+        }
+        if (provider || path === HttpPaths.info || path === HttpPaths.health || join) {
+            response.setHeader('Allow', provider ? 'POST' : 'GET');
+            return sendError(response, 405, { code: 'bad-request', message: 'Method not allowed.' });
+        }
+        return sendError(response, 404, { code: 'not-found', message: 'Not found.' });
+    };
+
+    return (request, response) => {
+        route(request, response).catch(error => {
+            const data = error instanceof CollaborationError ? error.toJSON() : undefined;
+            if (!data) {
+                deps.logger.error({ err: error, path: request.url?.split('?')[0] }, 'http handler failed');
+            }
+            if (!response.headersSent) {
+                sendError(response, data ? STATUS[data.code] ?? 400 : 500, data ?? { code: 'internal', message: 'Internal server error.' });
+            } else {
+                response.destroy();
+            }
+        });
+    };
+}
+
+async function readJson(request: http.IncomingMessage): Promise<unknown> {
+    const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (type !== 'application/json') {
+        // Also keeps cross-site HTML forms (which cannot send JSON) out.
+        throw new CollaborationError('unsupported-media-type', 'Send a JSON body (Content-Type: application/json).');
+    }
+    const declared = Number(request.headers['content-length']);
+    if (declared > MAX_BODY_BYTES) {
+        throw new CollaborationError('too-large', 'Request body too large.');
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of request) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_BODY_BYTES) {
+            throw new CollaborationError('too-large', 'Request body too large.');
+        }
+        chunks.push(chunk as Buffer);
+    }
+    try {
+        return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+        throw new CollaborationError('bad-request', 'Malformed JSON body.');
+    }
+}
+
+function sendJson(response: http.ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+    response.end(text);
+}
+
+function sendError(response: http.ServerResponse, status: number, error: CollaborationErrorData): void {
+    sendJson(response, status, { error });
+}
+
+function decodeSafely(value: string): string {
+    try {
+        return decodeURIComponent(value);
+    } catch {
+        return value;
+    }
+}
+
+export function escapeHtml(value: string): string {
+    return value.replace(/[&<>"'`]/g, char => `&#${char.charCodeAt(0)};`);
+}
+
+function sendJoinPage(response: http.ServerResponse, roomId: string): void {
+    const valid = RoomId.safeParse(roomId).success;
+    const shown = escapeHtml(roomId.slice(0, 128));
+    const body = valid
+        ? `<p>You were invited to a collaboration session (<code>${shown}</code>).</p>
+<p>To join, open Theia and choose <strong>Collaborate &gt; Join Session</strong>, then paste the <em>complete</em> link
+from your address bar, including the part after <code>#</code>: it carries the host's key fingerprint, which never
+reaches this server and lets Theia verify that you are talking to the right host.</p>`
+        : `<p>This does not look like a valid session link (<code>${shown}</code>). Ask the host for a new invitation.</p>`;
+    const html = `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Join a Theia collaboration session</title>
+<style>body{font-family:system-ui,sans-serif;max-width:40em;margin:3em auto;padding:0 1em;line-height:1.5}code{word-break:break-all}</style>
+</head><body><h1>Join a Theia collaboration session</h1>
+${body}
+</body></html>
+`;
+    response.writeHead(valid ? 200 : 404, {
+        'Content-Type': 'text/html; charset=utf-8',
+        'Content-Length': Buffer.byteLength(html),
+        'Content-Security-Policy': `default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`,
+        'X-Frame-Options': 'DENY',
+        'Cache-Control': 'no-store'
+    });
+    response.end(html);
+}
