@@ -221,7 +221,8 @@ export class CollaborationFrontendContribution implements CommandContribution, M
         if (session) {
             items.push({ type: 'separator', label: nls.localize('collaboration/participants', 'Participants') });
             for (const peer of session.peers) {
-                items.push(peerItem(peer, session));
+                const canManage = session.isHost && peer.id !== session.self.id;
+                items.push({ ...peerItem(peer, session), run: canManage ? () => this.managePeer(session, peer) : undefined });
             }
             items.push({ type: 'separator', label: nls.localize('collaboration/session', 'Session') });
             if (session.isHost) {
@@ -243,6 +244,27 @@ export class CollaborationFrontendContribution implements CommandContribution, M
 
     @inject(CommandRegistry)
     protected readonly commands: CommandRegistry;
+
+    /** Host: change a guest's permission or remove them. */
+    protected async managePeer(session: CollaborationSession, peer: Peer): Promise<void> {
+        type Action = QuickPickItem & { run: () => Promise<void> };
+        const actions: Action[] = [];
+        if (peer.permission === 'readwrite') {
+            actions.push({ label: nls.localize('collaboration/makeReadOnly', 'Make Read-Only'), run: () => session.setPermission(peer.id, 'readonly') });
+        } else {
+            actions.push({ label: nls.localize('collaboration/makeReadWrite', 'Allow Editing (Read-Write)'), run: () => session.setPermission(peer.id, 'readwrite') });
+        }
+        actions.push({ label: nls.localize('collaboration/removePeer', 'Remove from Session'), run: () => session.removePeer(peer.id) });
+        const picked = await this.quickInput.showQuickPick(actions, { placeholder: peer.name });
+        if (!picked || session.closed) {
+            return;
+        }
+        try {
+            await picked.run();
+        } catch (error) {
+            this.messageService.error(nls.localize('collaboration/error', 'Collaboration: {0}', CollaborationError.from(error).message));
+        }
+    }
 
     protected async askNameIfUnknown(): Promise<string | undefined> {
         const configured = this.preferences[COLLABORATION_DISPLAY_NAME].trim();

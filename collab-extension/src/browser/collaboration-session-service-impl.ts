@@ -4,10 +4,11 @@ import { Disposable as TheiaDisposable, DisposableCollection } from '@theia/core
 import { Emitter } from '@theia/core/lib/common/event';
 import { ILogger } from '@theia/core/lib/common/logger';
 import { MessageService } from '@theia/core/lib/common/message-service';
+import { Progress } from '@theia/core/lib/common/message-service-protocol';
 import { nls } from '@theia/core/lib/common/nls';
 import { FrontendApplicationContribution } from '@theia/core/lib/browser/frontend-application-contribution';
 import {
-    CollaborationClient, CollaborationError, CollaborationErrorData, CollaborationSession, DisplayName, Disposable, MessageDefinition, parseInvite, SessionClosed
+    CollaborationClient, CollaborationError, CollaborationErrorData, CollaborationSession, DisplayName, Disposable, parseInvite, SessionClosed
 } from '@theia-collab/protocol';
 import { CollaborationContribution } from './collaboration-contribution';
 import { CollaborationSessionService, SessionState } from './collaboration-session-service';
@@ -49,6 +50,15 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
     protected sessionDisposables = new DisposableCollection();
     /** Bumped whenever an attempt is cancelled or a session ends, so stale async work knows to stop. */
     protected generation = 0;
+    /** Set while `leaveSession` waits for the server. */
+    protected leaving = false;
+    /** Aborts the attempt under way (withdraws a join request). */
+    protected attempt: AbortController | undefined;
+    /**
+     * While waiting for the host: the short fingerprint of this window's session key, which the host sees
+     * in its join request dialog.
+     */
+    pendingFingerprint: string | undefined;
 
     get session(): CollaborationSession | undefined {
         return this.currentSession;
@@ -67,17 +77,43 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
     }
 
     joinSession(invite: string, displayName: string): Promise<CollaborationSession> {
-        return this.establish(async (client, generation) => {
-            const session = await client.joinSession(invite, {
-                onPending: () => {
-                    if (generation === this.generation) {
-                        this.setState('waiting-for-approval');
+        return this.establish(async (client, generation, signal) => {
+            let progress: Progress | undefined;
+            try {
+                const session = await client.joinSession(invite, {
+                    signal,
+                    onPending: ({ fingerprint }) => {
+                        if (generation === this.generation) {
+                            this.pendingFingerprint = fingerprint;
+                            this.setState('waiting-for-approval');
+                            this.showWaiting(fingerprint, generation).then(shown => {
+                                progress = shown;
+                                if (generation !== this.generation || this.currentState !== 'waiting-for-approval') {
+                                    shown.cancel();
+                                }
+                            });
+                        }
                     }
-                }
-            });
-            this.checkCurrent(generation);
-            return session;
+                });
+                this.checkCurrent(generation);
+                return session;
+            } finally {
+                progress?.cancel();
+            }
         }, displayName, invite);
+    }
+
+    /** Tells the guest to wait for the host, with the fingerprint the host sees; Cancel withdraws the request. */
+    protected showWaiting(fingerprint: string, generation: number): Promise<Progress> {
+        return this.messageService.showProgress({
+            text: nls.localize('collaboration/waitingForHost',
+                'Waiting for the host to let you in. The host sees your key fingerprint as {0}.', fingerprint),
+            options: { cancelable: true }
+        }, () => {
+            if (generation === this.generation && this.currentState === 'waiting-for-approval') {
+                this.leaveSession();
+            }
+        });
     }
 
     async leaveSession(): Promise<void> {
@@ -86,18 +122,24 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
             // Cancel an attempt under way (connecting or waiting for the host).
             if (this.currentState !== 'idle') {
                 this.generation++;
+                this.attempt?.abort();
                 this.disconnect();
                 this.setState('idle');
             }
             return;
         }
+        // Keep the connection until the server has our `room:leave`, so guests see "left", not "disconnected".
+        const client = this.client;
+        this.leaving = true;
         try {
             await session.leave();
         } catch (error) {
             this.logger.warn('collaboration: leaving the session failed', error);
         } finally {
+            this.leaving = false;
             // `leave` normally fires `onClose`; make sure we end up idle even if it did not.
             this.endSession({ reason: 'left', message: '' });
+            this.disposeClient(client);
         }
     }
 
@@ -129,17 +171,8 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
         }
     }
 
-    /** All message types the contributions declared. */
-    protected collectMessages(): MessageDefinition[] {
-        const messages: MessageDefinition[] = [];
-        for (const contribution of this.contributions.getContributions()) {
-            messages.push(...(contribution.messages ?? []));
-        }
-        return messages;
-    }
-
     protected async establish(
-        open: (client: CollaborationClient, generation: number) => Promise<CollaborationSession>, displayName: string, invite?: string
+        open: (client: CollaborationClient, generation: number, signal: AbortSignal) => Promise<CollaborationSession>, displayName: string, invite?: string
     ): Promise<CollaborationSession> {
         if (this.currentState !== 'idle') {
             const error = new CollaborationError('bad-request', nls.localize('collaboration/alreadyInSession',
@@ -148,6 +181,8 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
             throw error;
         }
         const generation = ++this.generation;
+        const attempt = this.attempt = new AbortController();
+        this.pendingFingerprint = undefined;
         this.setState('connecting');
         try {
             const name = DisplayName.safeParse(displayName);
@@ -157,13 +192,13 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
             }
             const serverUrl = await this.resolveServerUrl(invite);
             this.checkCurrent(generation);
-            const client = await CollaborationClient.connect({ serverUrl, name: name.data, messages: this.collectMessages() });
+            const client = await CollaborationClient.connect({ serverUrl, name: name.data, logger: this.clientLogger });
             if (generation !== this.generation) {
                 client.dispose();
                 throw new CollaborationError(CANCELLED, 'cancelled');
             }
             this.client = client;
-            const session = await open(client, generation);
+            const session = await open(client, generation, attempt.signal);
             await this.activate(session, generation);
             return session;
         } catch (error) {
@@ -173,12 +208,24 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
                 this.disconnect();
                 this.setState('idle');
             }
-            if (collaborationError.code !== CANCELLED) {
+            if (collaborationError.code !== CANCELLED && !attempt.signal.aborted) {
                 this.notifyError(collaborationError);
             }
             throw collaborationError;
+        } finally {
+            if (this.attempt === attempt) {
+                this.attempt = undefined;
+                this.pendingFingerprint = undefined;
+            }
         }
     }
+
+    /** Routes the protocol client's diagnostics to Theia's log. */
+    protected readonly clientLogger = {
+        info: (...args: unknown[]) => this.logger.info(...args as [string]),
+        warn: (...args: unknown[]) => this.logger.warn(...args as [string]),
+        error: (...args: unknown[]) => this.logger.error(...args as [string])
+    };
 
     protected checkCurrent(generation: number): void {
         if (generation !== this.generation) {
@@ -228,7 +275,11 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
         } catch (error) {
             this.logger.error('collaboration: disposing the session failed', error);
         }
-        this.disconnect();
+        if (this.leaving) {
+            this.client = undefined; // leaveSession closes it once the server has been told
+        } else {
+            this.disconnect();
+        }
         this.setState('idle');
         this.onDidChangeSessionEmitter.fire(undefined);
         this.notifyClosed(session, event);
@@ -237,6 +288,10 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
     protected disconnect(): void {
         const client = this.client;
         this.client = undefined;
+        this.disposeClient(client);
+    }
+
+    protected disposeClient(client: CollaborationClient | undefined): void {
         if (client) {
             try {
                 client.dispose();

@@ -1,0 +1,149 @@
+import * as assert from 'assert';
+import { Browser } from 'playwright-core';
+import {
+    launchBrowser, startCoordinationServer, startTheiaBackend, TestCoordinationServer, TheiaBackend, TheiaWindow, waitFor
+} from './harness';
+
+/**
+ * The foundation, end to end: one coordination server, two Theia backends with their own workspaces, two
+ * browser windows. The host starts a session from the Collaborate menu, the guest joins with the invite
+ * code and a name, the host allows read-write, and both status bars count two participants.
+ */
+describe('collaboration foundation (e2e)', function () {
+    this.timeout(240_000);
+
+    let server: TestCoordinationServer | undefined;
+    const backends: TheiaBackend[] = [];
+    let browser: Browser | undefined;
+    const windows: TheiaWindow[] = [];
+    let host: TheiaWindow;
+    let guest: TheiaWindow;
+
+    before(async function () {
+        this.timeout(180_000);
+        server = await startCoordinationServer();
+        backends.push(...await Promise.all([
+            startTheiaBackend({ name: 'foundation-host', serverUrl: server.url, files: { 'README.md': '# Host workspace\n' } }),
+            startTheiaBackend({ name: 'foundation-guest', serverUrl: server.url, files: { 'notes.txt': 'guest only\n' } })
+        ]));
+        browser = await launchBrowser();
+        host = await TheiaWindow.open(browser, backends[0], 'host');
+        windows.push(host);
+        guest = await TheiaWindow.open(browser, backends[1], 'guest');
+        windows.push(guest);
+    });
+
+    afterEach(async function () {
+        if (this.currentTest?.state === 'failed') {
+            for (const window of windows) {
+                await window.screenshot(`foundation-failed-${window.name}`).catch(() => undefined);
+                window.saveConsole(`foundation-${window.name}-console.log`);
+            }
+        }
+    });
+
+    after(async function () {
+        this.timeout(60_000);
+        for (const window of windows) {
+            await window.close();
+        }
+        await browser?.close().catch(() => undefined);
+        await Promise.all(backends.map(backend => backend.stop()));
+        await server?.close();
+    });
+
+    it('shows an idle Collaborate menu and status bar item', async () => {
+        const items = await host.menuItems('Collaborate');
+        const enabled = items.filter(item => item.enabled).map(item => item.label);
+        assert.deepStrictEqual(enabled, ['Start Session', 'Join Session...'], JSON.stringify(items));
+        assert.match(await host.statusBarText('collaboration-status'), /Collaborate$/);
+    });
+
+    let inviteCode = '';
+
+    it('host starts a session and sees the invite code, copied to the clipboard', async () => {
+        await host.runMenu('Collaborate', 'Start Session');
+        // No display name is known yet: the host is asked once.
+        const nameDialog = host.dialog('collaboration-name-dialog');
+        await nameDialog.waitFor({ state: 'visible' });
+        await nameDialog.locator('input.collaboration-name-input').fill('Alice');
+        await nameDialog.locator('button.main').click();
+
+        const inviteDialog = host.dialog('collaboration-invite-dialog');
+        await inviteDialog.waitFor({ state: 'visible', timeout: 30_000 });
+        inviteCode = await inviteDialog.locator('input.collaboration-invite-code').inputValue();
+        assert.match(inviteCode, /^[A-Za-z0-9_-]{22,64}#[A-Za-z0-9_-]{43}$/);
+        const link = await inviteDialog.locator('input.collaboration-invite-link').inputValue();
+        assert.ok(link.startsWith(`${server!.url}/join/`) && link.endsWith(inviteCode.slice(inviteCode.indexOf('#'))), link);
+        const clipboard = await host.page.evaluate(() => navigator.clipboard.readText());
+        assert.strictEqual(clipboard, inviteCode);
+        await host.screenshot('foundation-host-invite');
+        await inviteDialog.locator('button.main').click();
+        await inviteDialog.waitFor({ state: 'detached' });
+        await host.waitForStatusBarText('collaboration-status', /Collaborating · 1 participant$/);
+    });
+
+    it('guest asks to join with the code and a name; the host allows read-write', async () => {
+        await guest.runMenu('Collaborate', 'Join Session...');
+        const joinDialog = guest.dialog('collaboration-join-dialog');
+        await joinDialog.waitFor({ state: 'visible' });
+        await joinDialog.locator('input.collaboration-join-invite').fill(inviteCode);
+        await joinDialog.locator('input.collaboration-join-name').fill('Bob');
+        await joinDialog.locator('button.main').click();
+        await guest.waitForStatusBarText('collaboration-status', /Waiting for the host/);
+        // The guest is told the fingerprint the host will see, to compare out of band.
+        const waiting = await waitFor(async () => (await guest.notifications()).find(text => /Waiting for the host/.test(text)),
+            15_000, 'the guest\'s waiting notification');
+        const guestFingerprint = /([0-9A-F]{4}(?:-[0-9A-F]{4}){3})/.exec(waiting)?.[1];
+        assert.ok(guestFingerprint, waiting);
+        await guest.screenshot('foundation-guest-waiting');
+
+        const request = host.dialog('collaboration-join-request-dialog');
+        await request.waitFor({ state: 'visible', timeout: 30_000 });
+        assert.strictEqual((await request.locator('.collaboration-join-request-name').textContent())?.trim(), 'Bob');
+        assert.strictEqual((await request.locator('.collaboration-join-request-fingerprint').textContent())?.trim(), guestFingerprint);
+        await host.screenshot('foundation-host-join-request');
+        await request.locator('button.collaboration-allow-readwrite').click();
+        await request.waitFor({ state: 'detached' });
+
+        await host.waitForStatusBarText('collaboration-status', /Collaborating · 2 participants$/);
+        await guest.waitForStatusBarText('collaboration-status', /Collaborating · 2 participants$/);
+        await host.screenshot('foundation-host-connected');
+        await guest.screenshot('foundation-guest-connected');
+        // The waiting notification is gone once admitted.
+        await waitFor(async () => !(await guest.notifications()).some(text => /Waiting for the host/.test(text)), 10_000,
+            'the waiting notification to close');
+    });
+
+    it('the status bar item opens a quick menu listing the participants', async () => {
+        await host.page.locator('#theia-statusBar .collaboration-status').click();
+        const quickPick = host.page.locator('.quick-input-widget');
+        await quickPick.waitFor({ state: 'visible' });
+        const rows = quickPick.locator('.monaco-list-row');
+        await waitFor(async () => (await rows.count()) >= 4, 10_000, 'the quick menu rows');
+        const labels = (await rows.allTextContents()).join('\n');
+        assert.match(labels, /Alice/);
+        assert.match(labels, /Bob/);
+        assert.match(labels, /End Session/);
+        await host.screenshot('foundation-host-quick-menu');
+        await host.page.keyboard.press('Escape');
+        await quickPick.waitFor({ state: 'hidden' });
+    });
+
+    it('offers Leave to the guest and End to the host', async () => {
+        const guestItems = (await guest.menuItems('Collaborate')).filter(item => item.enabled).map(item => item.label);
+        assert.deepStrictEqual(guestItems, ['Leave Session'], JSON.stringify(guestItems));
+        const hostItems = (await host.menuItems('Collaborate')).filter(item => item.enabled).map(item => item.label);
+        assert.deepStrictEqual(hostItems, ['End Session', 'Copy Invite', 'Show Invite...'], JSON.stringify(hostItems));
+    });
+
+    it('guest leaves: the host counts one participant again', async () => {
+        await guest.runMenu('Collaborate', 'Leave Session');
+        await guest.waitForStatusBarText('collaboration-status', /Collaborate$/);
+        await host.waitForStatusBarText('collaboration-status', /Collaborating · 1 participant$/);
+        await host.runMenu('Collaborate', 'End Session');
+        await host.waitForStatusBarText('collaboration-status', /Collaborate$/);
+        await waitFor(async () => (await host.menuItems('Collaborate')).some(item => item.label === 'Start Session' && item.enabled),
+            10_000, 'Start Session to be enabled again');
+    });
+});

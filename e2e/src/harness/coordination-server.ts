@@ -1,0 +1,17 @@
+import * as crypto from 'crypto';
+import { startServer } from '@theia-collab/server';
+import { freePort } from './wait';
+
+export interface TestCoordinationServer {
+    readonly url: string;
+    readonly port: number;
+    close(): Promise<void>;
+}
+
+/** A real coordination server, in this process, on a free port of 127.0.0.1 (`COLLAB_LOG_LEVEL` for its log). */
+export async function startCoordinationServer(options: Parameters<typeof startServer>[0] = {}): Promise<TestCoordinationServer> {
+    const logLevel = (process.env.COLLAB_LOG_LEVEL ?? 'warn') as NonNullable<typeof options.logLevel>;
+    const secret = crypto.randomBytes(32).toString('base64url');
+    const server = await startServer({ logLevel, secret, ...options, hostname: '127.0.0.1', port: await freePort() });
+    return { url: server.url, port: server.port, close: () => server.close() };
+}
