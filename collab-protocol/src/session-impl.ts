@@ -10,11 +10,12 @@ import { z } from 'zod';
 import {
     fingerprint, fingerprintsEqual, generateContentKey, KeyRing, SessionKeyPair, unwrapContentKey, wrapContentKey
 } from './crypto';
-import { EnvelopeCodec, MessageBody, OpenedEnvelope, RelayedEnvelopeSchema, SealedBody } from './envelope-codec';
+import { EnvelopeCodec, OpenedEnvelope, RelayedEnvelopeSchema, SealedBody } from './envelope-codec';
 import { CollaborationError, CollaborationErrorData } from './errors';
 import { Disposable, Emitter, Event } from './events';
 import { createInvite } from './invite';
-import { Broadcast, Notification, Request, Validator } from './messages';
+import { Broadcast, Notification, Request } from './messages';
+import { SessionMessages, validationMessage } from './session-messages';
 import {
     AdmittedEventSchema, CreateRoomResultSchema, JoinRequestEventSchema, KeyEventSchema, PeerJoinedEventSchema, PeerLeftEventSchema,
     PermissionChangedEventSchema, RoomClosedEventSchema, RoomEventName, RoomEventSchemas
@@ -52,32 +53,10 @@ export type SessionSetup =
     | { role: 'host'; created: z.infer<typeof CreateRoomResultSchema>; contentKey: CryptoKey }
     | { role: 'guest'; admitted: z.infer<typeof AdmittedEventSchema>; hostFingerprint: string };
 
-interface PendingRequest {
-    target: string;
-    result?: Validator<unknown>;
-    resolve(value: unknown): void;
-    reject(error: CollaborationError): void;
-    timer: ReturnType<typeof setTimeout>;
-}
-
-interface Registered<D, H> { definition: D; handler: H }
-
 const LEAVE_TIMEOUT_MS = 5000;
 const MAX_REKEY_ATTEMPTS = 3;
 
 function noop(): void { }
-
-function errorData(error: unknown): CollaborationErrorData {
-    const converted = CollaborationError.from(error, 'internal');
-    return { code: converted.code, message: converted.message.slice(0, 4000) };
-}
-
-function validationMessage(error: unknown): string {
-    const text = error instanceof z.ZodError
-        ? error.issues.map(issue => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')
-        : error instanceof Error ? error.message : String(error);
-    return text.slice(0, 1000);
-}
 
 export class CollaborationSessionImpl implements CollaborationSession, RoomEventSink {
     readonly roomId: string;
@@ -104,11 +83,11 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     private outbound: Promise<unknown> = Promise.resolve();
     private keyOps: Promise<unknown> = Promise.resolve();
 
-    private nextRequestId = 1;
-    private readonly pending = new Map<number, PendingRequest>();
-    private readonly broadcastHandlers = new Map<string, Set<Registered<Broadcast<any>, BroadcastHandler<any>>>>();
-    private readonly notificationHandlers = new Map<string, Set<Registered<Notification<any>, NotificationHandler<any>>>>();
-    private readonly requestHandlers = new Map<string, Registered<Request<any, any>, RequestHandler<any, any>>>();
+    private readonly messages = new SessionMessages({
+        send: (kind, body, target, id) => this.send(kind, body, target, id),
+        reportMessageError: (error, sender) => this.reportMessageError(error, sender),
+        logger: this.connection.logger
+    });
 
     private readonly onPeerJoinedEmitter = new Emitter<Peer>();
     private readonly onPeerLeftEmitter = new Emitter<PeerLeft>();
@@ -430,13 +409,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         if (!peer) {
             return;
         }
-        const { header, body } = opened;
-        switch (header.kind) {
-            case 'broadcast': return this.deliver(this.broadcastHandlers.get((body as MessageBody).m), body as MessageBody, peer);
-            case 'notification': return this.deliver(this.notificationHandlers.get((body as MessageBody).m), body as MessageBody, peer);
-            case 'request': return this.answer(header.id!, body as MessageBody, peer);
-            case 'response': return this.settle(header.id!, body, peer);
-        }
+        this.messages.dispatch(opened, peer);
     }
 
     private receiveServerError(payload: unknown): void {
@@ -445,94 +418,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             this.reportMessageError(new CollaborationError('bad-request', 'Malformed error response from the server.'));
             return;
         }
-        const pending = this.pending.get(parsed.data.id);
-        if (pending) {
-            this.settlePending(parsed.data.id, undefined, new CollaborationError(parsed.data.error.code, parsed.data.error.message));
-        }
-    }
-
-    private deliver(
-        handlers: Set<Registered<Broadcast<any> | Notification<any>, (params: any, sender: Peer) => void>> | undefined, body: MessageBody, sender: Peer
-    ): void {
-        for (const { definition, handler } of [...handlers ?? []]) {
-            let params: unknown;
-            try {
-                params = definition.params ? definition.params.parse(body.p) : body.p;
-            } catch (error) {
-                this.reportMessageError(new CollaborationError('invalid-params', `Invalid params for '${body.m}': ${validationMessage(error)}`), sender.id);
-                continue;
-            }
-            try {
-                handler(params, sender);
-            } catch (error) {
-                this.connection.logger.error(`collaboration: handler for '${body.m}' failed`, error);
-            }
-        }
-    }
-
-    private answer(id: number, body: MessageBody, sender: Peer): void {
-        const reply = (response: SealedBody) => this.send('response', response, sender.id, id)
-            .catch(error => this.connection.logger.warn(`collaboration: could not answer '${body.m}': ${CollaborationError.from(error).message}`));
-        const registered = this.requestHandlers.get(body.m);
-        if (!registered) {
-            reply({ e: { code: 'unknown-method', message: `No handler for '${body.m}'.` } });
-            return;
-        }
-        let params: unknown;
-        try {
-            params = registered.definition.params ? registered.definition.params.parse(body.p) : body.p;
-        } catch (error) {
-            reply({ e: { code: 'invalid-params', message: `Invalid params for '${body.m}': ${validationMessage(error)}` } });
-            return;
-        }
-        let result: unknown;
-        try {
-            result = registered.handler(params, sender);
-        } catch (error) {
-            reply({ e: errorData(error) });
-            return;
-        }
-        Promise.resolve(result).then(value => reply({ r: value }), error => reply({ e: errorData(error) }));
-    }
-
-    private settle(id: number, body: SealedBody, sender: Peer): void {
-        const pending = this.pending.get(id);
-        if (!pending) {
-            this.connection.logger.info(`collaboration: ignored a late or unknown response ${id} from '${sender.id}'`);
-            return;
-        }
-        if (pending.target !== sender.id) {
-            this.reportMessageError(new CollaborationError('bad-request', `Response ${id} came from '${sender.id}', not from the asked peer.`), sender.id);
-            return;
-        }
-        if ('e' in body) {
-            this.settlePending(id, undefined, new CollaborationError(body.e.code, body.e.message));
-            return;
-        }
-        const result = (body as { r: unknown }).r;
-        if (pending.result) {
-            try {
-                this.settlePending(id, pending.result.parse(result));
-            } catch (error) {
-                this.settlePending(id, undefined, new CollaborationError('invalid-params', `Invalid result: ${validationMessage(error)}`));
-            }
-            return;
-        }
-        this.settlePending(id, result);
-    }
-
-    private settlePending(id: number, value: unknown, error?: CollaborationError): void {
-        const pending = this.pending.get(id);
-        if (!pending) {
-            return;
-        }
-        this.pending.delete(id);
-        clearTimeout(pending.timer);
-        if (error) {
-            pending.reject(error);
-        } else {
-            pending.resolve(value);
-        }
+        this.messages.serverError(parsed.data.id, parsed.data.error);
     }
 
     private reportMessageError(error: unknown, sender?: string): void {
@@ -576,40 +462,15 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     }
 
     onBroadcast<P>(definition: Broadcast<P>, handler: BroadcastHandler<P>): Disposable {
-        return this.addHandler(this.broadcastHandlers, definition, handler);
+        return this.messages.onBroadcast(definition, handler);
     }
 
     onNotification<P>(definition: Notification<P>, handler: NotificationHandler<P>): Disposable {
-        return this.addHandler(this.notificationHandlers, definition, handler);
-    }
-
-    private addHandler<D extends { method: string }, H>(map: Map<string, Set<Registered<D, H>>>, definition: D, handler: H): Disposable {
-        const entry = { definition, handler };
-        let set = map.get(definition.method);
-        if (!set) {
-            set = new Set();
-            map.set(definition.method, set);
-        }
-        set.add(entry);
-        return Disposable.create(() => {
-            set!.delete(entry);
-            if (set!.size === 0 && map.get(definition.method) === set) {
-                map.delete(definition.method);
-            }
-        });
+        return this.messages.onNotification(definition, handler);
     }
 
     onRequest<P, R>(definition: Request<P, R>, handler: RequestHandler<P, R>): Disposable {
-        if (this.requestHandlers.has(definition.method)) {
-            throw new CollaborationError('bad-request', `A handler for '${definition.method}' is already registered.`);
-        }
-        const entry = { definition, handler };
-        this.requestHandlers.set(definition.method, entry);
-        return Disposable.create(() => {
-            if (this.requestHandlers.get(definition.method) === entry) {
-                this.requestHandlers.delete(definition.method);
-            }
-        });
+        return this.messages.onRequest(definition, handler);
     }
 
     sendBroadcast<P>(definition: Broadcast<P>, params: P): Promise<void> {
@@ -623,17 +484,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
 
     async sendRequest<P, R>(definition: Request<P, R>, params: P, options: RequestOptions = {}): Promise<R> {
         this.assertOpen();
-        const target = this.resolveTarget(options.target);
-        const id = this.nextRequestId++;
-        const timeout = options.timeout ?? this.connection.requestTimeout;
-        const result = new Promise<R>((resolve, reject) => {
-            const timer = setTimeout(() => this.settlePending(id, undefined,
-                new CollaborationError('timeout', `Request '${definition.method}' got no answer within ${timeout} ms.`)), timeout);
-            this.pending.set(id, { target, result: definition.result, resolve: resolve as (value: unknown) => void, reject, timer });
-        });
-        this.send('request', { m: definition.method, p: params }, target, id)
-            .catch(error => this.settlePending(id, undefined, CollaborationError.from(error)));
-        return result;
+        return this.messages.request(definition, params, this.resolveTarget(options.target), options.timeout ?? this.connection.requestTimeout);
     }
 
     // ---- host operations ----
@@ -722,9 +573,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         }
         this._closed = true;
         const code = reason === 'disconnected' ? 'disconnected' : 'room-closed';
-        for (const id of [...this.pending.keys()]) {
-            this.settlePending(id, undefined, new CollaborationError(code, message));
-        }
+        this.messages.rejectAll(new CollaborationError(code, message));
         this.keys.clear();
         this.connection.detach(this.roomId, this);
         this.onCloseEmitter.fire({ reason, message });
