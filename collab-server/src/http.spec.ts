@@ -1,4 +1,5 @@
 import * as assert from 'assert';
+import { io as connectClient } from 'socket.io-client';
 import type { ServerHandle } from './server';
 import { connect, connectRefused, createRoom, login, startTestServer, TestClient } from './test-support';
 
@@ -78,5 +79,20 @@ describe('http', () => {
         server = await startTestServer({ allowedOrigins: ['https://theia.example.com'] });
         assert.strictEqual((await fetch(`${server.url}/api/info`, { headers: { origin: 'https://theia.example.com' } })).status, 200);
         assert.strictEqual((await fetch(`${server.url}/api/info`, { headers: { origin: 'http://localhost:3000' } })).status, 403);
+    });
+
+    it('serves socket.io over HTTP long-polling too', async () => {
+        const { token } = await login(server);
+        const socket = connectClient(server.url, { auth: { token }, transports: ['polling'], reconnection: false, forceNew: true });
+        try {
+            await new Promise<void>((resolve, reject) => {
+                socket.once('connect', resolve);
+                socket.once('connect_error', reject);
+            });
+            const created = await socket.timeout(5000).emitWithAck('room:create', { publicKey: 'abc' });
+            assert.strictEqual(created.ok, true);
+        } finally {
+            socket.close();
+        }
     });
 });

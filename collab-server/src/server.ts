@@ -103,7 +103,10 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         return request.socket.remoteAddress ?? 'unknown';
     };
 
-    const httpServer = http.createServer();
+    // The HTTP routes must be registered before socket.io attaches: it then forwards everything
+    // outside its own path to them (a listener added later would also see socket.io's requests).
+    let routeHttp: http.RequestListener = (_request, response) => response.writeHead(503).end();
+    const httpServer = http.createServer((request, response) => routeHttp(request, response));
     const io: CollabServer = new Server(httpServer, {
         path: HttpPaths.socket,
         serveClient: false,
@@ -143,7 +146,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         connections.attach(socket);
     });
 
-    httpServer.on('request', createHttpHandler({
+    routeHttp = createHttpHandler({
         version: packageVersion(),
         providers,
         tokens,
@@ -153,7 +156,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         remoteAddress,
         stats: async () => ({ rooms: await store.count(), sockets: io.of('/').sockets.size }),
         logger
-    }));
+    });
     httpServer.on('clientError', (error, socket) => {
         logger.debug({ err: error }, 'http client error');
         socket.destroy();
