@@ -14,6 +14,8 @@ import { CollaborationJoinRequestHandler } from './collaboration-join-request-ha
 import { CollaborationStatusBarContribution } from './collaboration-status-bar-contribution';
 import { bindCollaborationPreferences } from '../common/collaboration-preferences';
 import { CollaborationServerConfigService, CollaborationServerConfigServicePath } from '../common/collaboration-server-config';
+import { bindCollaborationTerminal } from './terminal/terminal-frontend-bindings';
+import { bindCollaborationChat } from './chat/chat-frontend-bindings';
 
 export default new ContainerModule(bind => {
     // The extension point: features and other extensions `bind(CollaborationContribution).to(...)`.
@@ -39,5 +41,7 @@ export default new ContainerModule(bind => {
     bind(CollaborationContribution).toService(CollaborationJoinRequestHandler);
 
     // ---- Features: each feature folder exports `bindXxx(bind)`; add one line per feature here. ----
+    bindCollaborationTerminal(bind);
+    bindCollaborationChat(bind);
     // ---- end of features ----
 });
