@@ -43,3 +43,8 @@ export function splitWorkspacePath(workspacePath: string): { root: string; segme
 export function workspacePathOfCollabUri(uri: { scheme: string; path: string }): string | undefined {
     return uri.scheme === COLLAB_SCHEME ? uri.path.replace(/^\/+/, '') : undefined;
 }
+
+/** `root/a b.ts` → `collab:/root/a%20b.ts`. */
+export function collabUriOfWorkspacePath(workspacePath: string): string {
+    return `${COLLAB_SCHEME}:/${workspacePath.split('/').filter(segment => segment.length > 0).map(encodeURIComponent).join('/')}`;
+}

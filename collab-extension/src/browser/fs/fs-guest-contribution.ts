@@ -1,0 +1,143 @@
+import { inject, injectable, named } from '@theia/core/shared/inversify';
+import { Disposable as TheiaDisposable, DisposableCollection } from '@theia/core/lib/common/disposable';
+import { ILogger } from '@theia/core/lib/common/logger';
+import { MessageService } from '@theia/core/lib/common/message-service';
+import { nls } from '@theia/core/lib/common/nls';
+import { ApplicationShell } from '@theia/core/lib/browser/shell/application-shell';
+import { NavigatableWidget } from '@theia/core/lib/browser/navigatable-types';
+import { FileService } from '@theia/filesystem/lib/browser/file-service';
+import { WorkspaceService } from '@theia/workspace/lib/browser/workspace-service';
+import { CollaborationError, CollaborationSession, Disposable } from '@theia-collab/protocol';
+import { CollaborationContribution } from '../collaboration-contribution';
+import { COLLAB_SCHEME } from '../../common/collaboration-uri';
+import { FsMessages, RootsResult } from '../../common/fs/fs-messages';
+import { CollabFileSystemProvider } from './collab-file-system-provider';
+import { CollaborationWorkspaceService } from './collaboration-workspace-service';
+
+const ROOTS_TIMEOUT_MS = 20_000;
+
+/**
+ * Guest side of the shared workspace: while the session lives, `collab:` URIs are served by the host and the
+ * window's workspace shows the host's roots; afterwards the guest's own workspace comes back.
+ */
+@injectable()
+export class FsGuestContribution implements CollaborationContribution {
+
+    readonly messages = FsMessages.all;
+
+    @inject(FileService)
+    protected readonly fileService: FileService;
+
+    @inject(WorkspaceService)
+    protected readonly workspaceService: WorkspaceService;
+
+    @inject(MessageService)
+    protected readonly messageService: MessageService;
+
+    @inject(ApplicationShell)
+    protected readonly shell: ApplicationShell;
+
+    @inject(ILogger) @named('collaboration')
+    protected readonly logger: ILogger;
+
+    protected registration: TheiaDisposable | undefined;
+    protected activeSession: CollaborationSession | undefined;
+
+    async onSessionStarted(session: CollaborationSession): Promise<Disposable | void> {
+        if (session.isHost) {
+            return;
+        }
+        const provider = new CollabFileSystemProvider(session, {
+            notify: message => this.messageService.warn(nls.localize('collaboration/fs/refused', 'The host refused: {0}', message))
+        });
+        this.activeSession = session;
+        const toDispose = new DisposableCollection(provider);
+        // A previous session may still be winding down (its clean-up is asynchronous): this one replaces it.
+        this.registration?.dispose();
+        const registration = this.registration = this.fileService.registerProvider(COLLAB_SCHEME, provider);
+        toDispose.push(TheiaDisposable.create(() => {
+            if (this.registration === registration) {
+                this.registration = undefined;
+                registration.dispose();
+            }
+        }));
+        toDispose.push(toTheia(session.onBroadcast(FsMessages.DidChange, (params, sender) => {
+            if (sender.id === session.host.id) {
+                provider.applyChanges(params.changes);
+            }
+        })));
+        toDispose.push(toTheia(session.onBroadcast(FsMessages.DidChangeRoots, (params, sender) => {
+            if (sender.id === session.host.id && this.activeSession === session) {
+                this.showRoots(session, provider, params);
+            }
+        })));
+
+        let roots: RootsResult | undefined;
+        try {
+            roots = await session.sendRequest(FsMessages.Roots, {}, { timeout: ROOTS_TIMEOUT_MS });
+        } catch (error) {
+            this.messageService.error(nls.localize('collaboration/fs/noRoots', "Could not get the host's workspace: {0}", CollaborationError.from(error).message));
+        }
+        if (roots && !session.closed && this.activeSession === session) {
+            await this.showRoots(session, provider, roots);
+        }
+        let disposed = false;
+        return {
+            dispose: () => {
+                if (disposed) {
+                    return;
+                }
+                disposed = true;
+                if (this.activeSession !== session) {
+                    // A newer session already shows its own roots.
+                    toDispose.dispose();
+                    return;
+                }
+                this.activeSession = undefined;
+                this.closeSharedEditors();
+                // Restore the own workspace before the provider goes, so the navigator never lists roots it cannot read.
+                this.hideRoots().finally(() => toDispose.dispose());
+            }
+        };
+    }
+
+    protected async showRoots(session: CollaborationSession, provider: CollabFileSystemProvider, roots: RootsResult): Promise<void> {
+        provider.setRoots(roots);
+        if (this.workspaceService instanceof CollaborationWorkspaceService) {
+            try {
+                await this.workspaceService.showSharedWorkspace(roots.roots.map(root => root.name), session.host.name);
+            } catch (error) {
+                this.logger.error('collaboration: showing the shared workspace failed', error);
+            }
+        } else {
+            this.logger.warn('collaboration: WorkspaceService was not rebound; the shared workspace is not shown in the navigator');
+        }
+    }
+
+    protected async hideRoots(): Promise<void> {
+        if (this.workspaceService instanceof CollaborationWorkspaceService) {
+            try {
+                await this.workspaceService.hideSharedWorkspace();
+            } catch (error) {
+                this.logger.error('collaboration: restoring the workspace failed', error);
+            }
+        }
+    }
+
+    /** Closes every widget showing a `collab:` resource; unsaved changes have nowhere to go once the session is over. */
+    protected closeSharedEditors(): void {
+        for (const widget of [...this.shell.widgets]) {
+            if (NavigatableWidget.is(widget) && widget.getResourceUri()?.scheme === COLLAB_SCHEME) {
+                try {
+                    widget.dispose();
+                } catch (error) {
+                    this.logger.warn('collaboration: closing a shared editor failed', error);
+                }
+            }
+        }
+    }
+}
+
+function toTheia(disposable: Disposable): TheiaDisposable {
+    return TheiaDisposable.create(() => disposable.dispose());
+}

@@ -1,0 +1,221 @@
+import { inject, injectable, named } from '@theia/core/shared/inversify';
+import { DisposableCollection } from '@theia/core/lib/common/disposable';
+import { ILogger } from '@theia/core/lib/common/logger';
+import URI from '@theia/core/lib/common/uri';
+import { FileService } from '@theia/filesystem/lib/browser/file-service';
+import { FileChangesEvent, FileChangeType } from '@theia/filesystem/lib/common/files';
+import { WorkspaceService } from '@theia/workspace/lib/browser/workspace-service';
+import { CollaborationError, CollaborationSession, Disposable, Peer, Request } from '@theia-collab/protocol';
+import { CollaborationContribution } from '../collaboration-contribution';
+import { nameRoots, SharedRoot } from '../../common/collaboration-uri';
+import { FsChange, FsChangeType, FsLimits, FsMessages, RootsResult } from '../../common/fs/fs-messages';
+import { COLLABORATION_EXCLUDE_FILES, COLLABORATION_EXCLUDE_GIT_IGNORED, CollaborationFsPreferences } from '../../common/fs/fs-preferences';
+import { HostFileSystemConfig, HostFileSystemService } from '../../common/fs/host-file-system-protocol';
+
+/** Changes are collected this long before they are announced... */
+const CHANGE_DEBOUNCE_MS = 100;
+/** ...but never held longer than this. */
+const CHANGE_MAX_DELAY_MS = 500;
+const MAX_PENDING_CHANGES = 20_000;
+
+/**
+ * Host side of the shared workspace: answers guests' `fs/...` requests through the backend's
+ * HostFileSystemService, with each sender's permission as the live peer list says, and announces
+ * changes under the shared roots to guests.
+ */
+@injectable()
+export class FsHostContribution implements CollaborationContribution {
+
+    readonly messages = FsMessages.all;
+
+    @inject(HostFileSystemService)
+    protected readonly hostFileSystem: HostFileSystemService;
+
+    @inject(WorkspaceService)
+    protected readonly workspaceService: WorkspaceService;
+
+    @inject(FileService)
+    protected readonly fileService: FileService;
+
+    @inject(CollaborationFsPreferences)
+    protected readonly preferences: CollaborationFsPreferences;
+
+    @inject(ILogger) @named('collaboration')
+    protected readonly logger: ILogger;
+
+    async onSessionStarted(session: CollaborationSession): Promise<Disposable | void> {
+        if (!session.isHost) {
+            return;
+        }
+        const share = new FsHostShare(session, this.hostFileSystem, this.workspaceService, this.fileService, this.preferences, this.logger);
+        await share.start();
+        return share;
+    }
+}
+
+/** One hosted session's file sharing. */
+export class FsHostShare implements Disposable {
+
+    protected readonly toDispose = new DisposableCollection();
+    protected roots: SharedRoot[] = [];
+    protected configured: Promise<void> = Promise.resolve();
+    protected isConfigured = false;
+    protected readonly pendingChanges = new Map<string, FsChangeType>();
+    protected flushTimer: ReturnType<typeof setTimeout> | undefined;
+    protected firstPendingAt = 0;
+    protected disposed = false;
+
+    constructor(
+        protected readonly session: CollaborationSession,
+        protected readonly hostFileSystem: HostFileSystemService,
+        protected readonly workspaceService: WorkspaceService,
+        protected readonly fileService: FileService,
+        protected readonly preferences: CollaborationFsPreferences,
+        protected readonly logger: ILogger
+    ) { }
+
+    async start(): Promise<void> {
+        for (const definition of FsMessages.requests) {
+            this.register(definition);
+        }
+        this.toDispose.push(toTheia(this.session.onPeerLeft(({ peer }) => {
+            this.hostFileSystem.dropPeer(peer.id).catch(error => this.logger.warn('collaboration: dropping uploads failed', error));
+        })));
+        this.toDispose.push(this.workspaceService.onWorkspaceChanged(() => this.reconfigure(true)));
+        this.toDispose.push(this.preferences.onPreferenceChanged(event => {
+            if (event.preferenceName === COLLABORATION_EXCLUDE_FILES || event.preferenceName === COLLABORATION_EXCLUDE_GIT_IGNORED) {
+                this.reconfigure(false);
+            }
+        }));
+        this.toDispose.push(this.fileService.onDidFilesChange(event => this.collectChanges(event)));
+        const proxy = this.hostFileSystem as Partial<{ onDidOpenConnection: (listener: () => void) => { dispose(): void } }>;
+        if (typeof proxy.onDidOpenConnection === 'function') {
+            // A new backend connection starts unconfigured.
+            this.toDispose.push(proxy.onDidOpenConnection(() => this.reconfigure(false)));
+        }
+        await this.reconfigure(false);
+    }
+
+    /** Answers one request type; the sender's permission comes from the live peer list, never from the request. */
+    protected register<P, R>(definition: Request<P, R>): void {
+        this.toDispose.push(toTheia(this.session.onRequest(definition, (params: P, sender: Peer): Promise<R> => {
+            const peer = this.session.getPeer(sender.id);
+            if (!peer || peer.id === this.session.self.id || this.disposed) {
+                return Promise.reject(new CollaborationError('forbidden', 'You are not a participant of this session any more.'));
+            }
+            const caller = { peerId: peer.id, permission: peer.permission };
+            // Called synchronously once configured, so chunks reach the backend in the order they arrived.
+            const answer = this.isConfigured
+                ? this.hostFileSystem.handle(definition.method, caller, params)
+                : this.configured.then(() => this.hostFileSystem.handle(definition.method, caller, params));
+            return answer.then(result => {
+                if (!result.ok) {
+                    throw new CollaborationError(result.error.code, result.error.message);
+                }
+                return result.value as R;
+            });
+        })));
+    }
+
+    protected reconfigure(announceRoots: boolean): Promise<void> {
+        const configured = this.configured.catch(() => undefined).then(async () => {
+            if (this.disposed) {
+                return;
+            }
+            const roots = await this.workspaceService.roots;
+            this.roots = nameRoots(roots.map(root => root.resource).filter(uri => uri.scheme === 'file').map(uri => uri.toString()));
+            const config: HostFileSystemConfig = {
+                roots: this.roots.map(({ name, uri }) => ({ name, uri })),
+                exclude: [...(this.preferences[COLLABORATION_EXCLUDE_FILES] ?? [])],
+                excludeGitIgnored: !!this.preferences[COLLABORATION_EXCLUDE_GIT_IGNORED]
+            };
+            await this.hostFileSystem.configure(config);
+            this.isConfigured = true;
+            if (announceRoots && !this.session.closed) {
+                const result = await this.hostFileSystem.handle(FsMessages.Roots.method, { peerId: this.session.self.id, permission: 'readonly' }, {});
+                if (result.ok) {
+                    await this.session.sendBroadcast(FsMessages.DidChangeRoots, result.value as RootsResult);
+                }
+            }
+        });
+        this.configured = configured.catch(error => this.logger.error('collaboration: sharing the workspace failed', error));
+        return this.configured;
+    }
+
+    protected collectChanges(event: FileChangesEvent): void {
+        for (const change of event.changes) {
+            if (this.pendingChanges.size >= MAX_PENDING_CHANGES) {
+                break;
+            }
+            const path = this.toWorkspacePath(change.resource);
+            if (path !== undefined) {
+                const type: FsChangeType = change.type === FileChangeType.ADDED ? 'added' : change.type === FileChangeType.DELETED ? 'deleted' : 'updated';
+                const previous = this.pendingChanges.get(path);
+                // added + updated is still an addition; anything + deleted is a deletion.
+                this.pendingChanges.set(path, previous === 'added' && type === 'updated' ? 'added' : type);
+            }
+        }
+        if (this.pendingChanges.size === 0) {
+            return;
+        }
+        const now = Date.now();
+        if (!this.flushTimer) {
+            this.firstPendingAt = now;
+        }
+        clearTimeout(this.flushTimer);
+        const delay = Math.max(0, Math.min(CHANGE_DEBOUNCE_MS, this.firstPendingAt + CHANGE_MAX_DELAY_MS - now));
+        this.flushTimer = setTimeout(() => this.flushChanges(), delay);
+    }
+
+    protected async flushChanges(): Promise<void> {
+        this.flushTimer = undefined;
+        const pending = [...this.pendingChanges];
+        this.pendingChanges.clear();
+        if (this.disposed || this.session.closed || pending.length === 0) {
+            return;
+        }
+        try {
+            await this.configured;
+            const visible = new Set(await this.hostFileSystem.filterVisible(pending.map(([path]) => path)));
+            const changes: FsChange[] = pending.filter(([path]) => visible.has(path)).map(([path, type]) => ({ type, path }));
+            for (let i = 0; i < changes.length && !this.session.closed; i += FsLimits.maxChangesPerBroadcast) {
+                await this.session.sendBroadcast(FsMessages.DidChange, { changes: changes.slice(i, i + FsLimits.maxChangesPerBroadcast) });
+            }
+        } catch (error) {
+            if (!this.session.closed) {
+                this.logger.warn('collaboration: announcing file changes failed', error);
+            }
+        }
+    }
+
+    /** `file:///home/me/proj/src/a.ts` → `proj/src/a.ts`, for the innermost shared root that contains it. */
+    protected toWorkspacePath(resource: URI): string | undefined {
+        let best: { root: SharedRoot; rootUri: URI } | undefined;
+        for (const root of this.roots) {
+            const rootUri = new URI(root.uri);
+            if (rootUri.isEqualOrParent(resource) && (!best || best.rootUri.path.toString().length < rootUri.path.toString().length)) {
+                best = { root, rootUri };
+            }
+        }
+        if (!best) {
+            return undefined;
+        }
+        const relative = best.rootUri.relative(resource)?.toString();
+        return relative ? `${best.root.name}/${relative}` : best.root.name;
+    }
+
+    dispose(): void {
+        if (this.disposed) {
+            return;
+        }
+        this.disposed = true;
+        clearTimeout(this.flushTimer);
+        this.pendingChanges.clear();
+        this.toDispose.dispose();
+        this.hostFileSystem.reset().catch(error => this.logger.warn('collaboration: resetting the shared file system failed', error));
+    }
+}
+
+function toTheia(disposable: Disposable): { dispose(): void } {
+    return { dispose: () => disposable.dispose() };
+}

@@ -1,0 +1,3 @@
+export * from './host-file-system';
+export * from './host-file-system-service';
+export * from './host-file-system-backend-bindings';
