@@ -16,8 +16,9 @@ import { bindCollaborationPreferences } from '../common/collaboration-preference
 import { CollaborationServerConfigService, CollaborationServerConfigServicePath } from '../common/collaboration-server-config';
 import { bindCollaborationTerminal } from './terminal/terminal-frontend-bindings';
 import { bindCollaborationChat } from './chat/chat-frontend-bindings';
+import { bindCollaborationFileSystem } from './fs/fs-frontend-bindings';
 
-export default new ContainerModule(bind => {
+export default new ContainerModule((bind, _unbind, _isBound, rebind) => {
     // The extension point: features and other extensions `bind(CollaborationContribution).to(...)`.
     bindRootContributionProvider(bind, CollaborationContribution);
 
@@ -43,5 +44,6 @@ export default new ContainerModule(bind => {
     // ---- Features: each feature folder exports `bindXxx(bind)`; add one line per feature here. ----
     bindCollaborationTerminal(bind);
     bindCollaborationChat(bind);
+    bindCollaborationFileSystem(bind, rebind);
     // ---- end of features ----
 });

@@ -5,6 +5,7 @@ import { bindCollaborationPreferences } from '../common/collaboration-preference
 import { CollaborationServerConfigService, CollaborationServerConfigServicePath } from '../common/collaboration-server-config';
 import { CollaborationEmbeddedServer } from './collaboration-embedded-server';
 import { CollaborationServerConfigServiceImpl } from './collaboration-server-config-service';
+import { bindCollaborationHostFileSystem } from './fs/host-file-system-backend-bindings';
 
 export default new ContainerModule(bind => {
     bindCollaborationPreferences(bind);
@@ -19,5 +20,6 @@ export default new ContainerModule(bind => {
     ).inSingletonScope();
 
     // ---- Features: each backend feature folder exports `bindXxx(bind)`; add one line per feature here. ----
+    bindCollaborationHostFileSystem(bind);
     // ---- end of features ----
 });

@@ -1,6 +1,5 @@
 import { interfaces } from '@theia/core/shared/inversify';
 import { CommandContribution } from '@theia/core/lib/common/command';
-import { MenuContribution } from '@theia/core/lib/common/menu';
 import { ServiceConnectionProvider } from '@theia/core/lib/browser/messaging/service-connection-provider';
 import { WorkspaceService } from '@theia/workspace/lib/browser/workspace-service';
 import { CollaborationContribution } from '../collaboration-contribution';
@@ -33,5 +32,4 @@ export function bindCollaborationFileSystem(bind: interfaces.Bind, rebind?: inte
 
     bind(ParticipantCommandsContribution).toSelf().inSingletonScope();
     bind(CommandContribution).toService(ParticipantCommandsContribution);
-    bind(MenuContribution).toService(ParticipantCommandsContribution);
 }

@@ -1,12 +1,10 @@
 import { inject, injectable } from '@theia/core/shared/inversify';
 import { Command, CommandContribution, CommandRegistry } from '@theia/core/lib/common/command';
-import { MenuContribution, MenuModelRegistry } from '@theia/core/lib/common/menu';
 import { MessageService } from '@theia/core/lib/common/message-service';
 import { nls } from '@theia/core/lib/common/nls';
 import { QuickInputService, QuickPickItem } from '@theia/core/lib/common/quick-pick-service';
 import { CollaborationError, CollaborationSession, Peer, Permission } from '@theia-collab/protocol';
 import { CollaborationSessionService } from '../collaboration-session-service';
-import { CollaborationMenus } from '../collaboration-frontend-contribution';
 
 export namespace ParticipantCommands {
     const CATEGORY = 'Collaboration';
@@ -19,11 +17,11 @@ export namespace ParticipantCommands {
 }
 
 /**
- * Host actions on guests. The permission decides what the host's file system lets a guest do; a removed
+ * Host actions on guests, from the command palette (the status bar's quick menu offers the same per participant). The permission decides what the host's file system lets a guest do; a removed
  * guest's requests are refused from then on, as the host checks its live peer list on every request.
  */
 @injectable()
-export class ParticipantCommandsContribution implements CommandContribution, MenuContribution {
+export class ParticipantCommandsContribution implements CommandContribution {
 
     @inject(CollaborationSessionService)
     protected readonly sessionService: CollaborationSessionService;
@@ -46,11 +44,6 @@ export class ParticipantCommandsContribution implements CommandContribution, Men
             isVisible: enabled,
             execute: (peerId?: string) => this.removeParticipant(peerId)
         });
-    }
-
-    registerMenus(menus: MenuModelRegistry): void {
-        menus.registerMenuAction(CollaborationMenus.FEATURES, { commandId: ParticipantCommands.CHANGE_PERMISSION.id, order: '1' });
-        menus.registerMenuAction(CollaborationMenus.FEATURES, { commandId: ParticipantCommands.REMOVE_PARTICIPANT.id, order: '2' });
     }
 
     protected hostedSessionWithGuests(): CollaborationSession | undefined {
