@@ -146,4 +146,31 @@ describe('collaboration foundation (e2e)', function () {
         await waitFor(async () => (await host.menuItems('Collaborate')).some(item => item.label === 'Start Session' && item.enabled),
             10_000, 'Start Session to be enabled again');
     });
+
+    it('remembers names; a denied guest is told so and is back to idle', async () => {
+        await host.runMenu('Collaborate', 'Start Session');
+        // The host's name is remembered: straight to the invite.
+        const inviteDialog = host.dialog('collaboration-invite-dialog');
+        await inviteDialog.waitFor({ state: 'visible', timeout: 30_000 });
+        const code = await inviteDialog.locator('input.collaboration-invite-code').inputValue();
+        assert.notStrictEqual(code, inviteCode);
+        await inviteDialog.locator('button.main').click();
+
+        await guest.runMenu('Collaborate', 'Join Session...');
+        const joinDialog = guest.dialog('collaboration-join-dialog');
+        await joinDialog.waitFor({ state: 'visible' });
+        assert.strictEqual(await joinDialog.locator('input.collaboration-join-name').inputValue(), 'Bob');
+        await joinDialog.locator('input.collaboration-join-invite').fill(`Join me: ${code}`);
+        await joinDialog.locator('button.main').click();
+
+        const request = host.dialog('collaboration-join-request-dialog');
+        await request.waitFor({ state: 'visible', timeout: 30_000 });
+        await request.locator('button.collaboration-deny').click();
+        await waitFor(async () => (await guest.notifications()).find(text => /declined/i.test(text)), 15_000, 'the guest to be told about the denial');
+        await guest.waitForStatusBarText('collaboration-status', /Collaborate$/);
+        assert.match(await host.statusBarText('collaboration-status'), /Collaborating · 1 participant$/);
+        await guest.screenshot('foundation-guest-denied');
+        await host.runMenu('Collaborate', 'End Session');
+        await host.waitForStatusBarText('collaboration-status', /Collaborate$/);
+    });
 });

@@ -331,7 +331,12 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
     }
 
     protected notifyError(error: CollaborationErrorData): void {
-        this.messageService.error(nls.localize('collaboration/error', 'Collaboration: {0}', error.message));
+        const message = nls.localize('collaboration/error', 'Collaboration: {0}', error.message);
+        if (error.code === 'denied') {
+            this.messageService.warn(message);
+        } else {
+            this.messageService.error(message);
+        }
     }
 }
 
