@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(libsecret-1-dev libxkbfile-dev libx11-dev pkg-config)
+# The tests also drive Debian's Chromium and start a real Redis.
+if [ -n "${SETUP_TEST_PACKAGES:-}" ]; then
+    packages+=(chromium redis-server)
+fi
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
     for package in "${packages[@]}"; do

@@ -2,7 +2,7 @@
 # Installs what is missing, builds everything (both apps) and runs every test: unit, integration, end to end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+SETUP_TEST_PACKAGES=1 bash scripts/setup.sh
 npm run build
 npm run build:electron
 mkdir -p test-results
