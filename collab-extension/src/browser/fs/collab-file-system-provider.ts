@@ -64,7 +64,16 @@ export class CollabFileSystemProvider implements FileSystemProviderWithFileReadW
                 this.updatePermission(peer.permission === 'readonly');
             }
         });
-        this.toDispose.push(Disposable.create(() => listener.dispose()));
+        // Only the host may say what changed on its disk.
+        const changes = session.onBroadcast(FsMessages.DidChange, (params, sender) => {
+            if (sender.id === session.host.id) {
+                this.applyChanges(params.changes);
+            }
+        });
+        this.toDispose.push(Disposable.create(() => {
+            listener.dispose();
+            changes.dispose();
+        }));
     }
 
     get capabilities(): FileSystemProviderCapabilities {

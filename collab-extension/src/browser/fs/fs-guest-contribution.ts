@@ -61,11 +61,6 @@ export class FsGuestContribution implements CollaborationContribution {
                 registration.dispose();
             }
         }));
-        toDispose.push(toTheia(session.onBroadcast(FsMessages.DidChange, (params, sender) => {
-            if (sender.id === session.host.id) {
-                provider.applyChanges(params.changes);
-            }
-        })));
         toDispose.push(toTheia(session.onBroadcast(FsMessages.DidChangeRoots, (params, sender) => {
             if (sender.id === session.host.id && this.activeSession === session) {
                 this.showRoots(session, provider, params);

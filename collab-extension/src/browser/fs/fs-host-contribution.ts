@@ -5,12 +5,13 @@ import URI from '@theia/core/lib/common/uri';
 import { FileService } from '@theia/filesystem/lib/browser/file-service';
 import { FileChangesEvent, FileChangeType } from '@theia/filesystem/lib/common/files';
 import { WorkspaceService } from '@theia/workspace/lib/browser/workspace-service';
-import { CollaborationError, CollaborationSession, Disposable, Peer, Request } from '@theia-collab/protocol';
+import { CollaborationSession, Disposable } from '@theia-collab/protocol';
 import { CollaborationContribution } from '../collaboration-contribution';
 import { nameRoots, SharedRoot } from '../../common/collaboration-uri';
 import { FsChange, FsChangeType, FsLimits, FsMessages, RootsResult } from '../../common/fs/fs-messages';
 import { COLLABORATION_EXCLUDE_FILES, COLLABORATION_EXCLUDE_GIT_IGNORED, CollaborationFsPreferences } from '../../common/fs/fs-preferences';
 import { HostFileSystemConfig, HostFileSystemService } from '../../common/fs/host-file-system-protocol';
+import { registerFsRequestHandlers } from '../../common/fs/fs-host-handlers';
 
 /** Changes are collected this long before they are announced... */
 const CHANGE_DEBOUNCE_MS = 100;
@@ -75,8 +76,8 @@ export class FsHostShare implements Disposable {
     ) { }
 
     async start(): Promise<void> {
-        for (const definition of FsMessages.requests) {
-            this.register(definition);
+        for (const handler of registerFsRequestHandlers(this.session, this.hostFileSystem, { pending: () => this.isConfigured ? undefined : this.configured })) {
+            this.toDispose.push(toTheia(handler));
         }
         this.toDispose.push(toTheia(this.session.onPeerLeft(({ peer }) => {
             this.hostFileSystem.dropPeer(peer.id).catch(error => this.logger.warn('collaboration: dropping uploads failed', error));
@@ -94,27 +95,6 @@ export class FsHostShare implements Disposable {
             this.toDispose.push(proxy.onDidOpenConnection(() => this.reconfigure(false)));
         }
         await this.reconfigure(false);
-    }
-
-    /** Answers one request type; the sender's permission comes from the live peer list, never from the request. */
-    protected register<P, R>(definition: Request<P, R>): void {
-        this.toDispose.push(toTheia(this.session.onRequest(definition, (params: P, sender: Peer): Promise<R> => {
-            const peer = this.session.getPeer(sender.id);
-            if (!peer || peer.id === this.session.self.id || this.disposed) {
-                return Promise.reject(new CollaborationError('forbidden', 'You are not a participant of this session any more.'));
-            }
-            const caller = { peerId: peer.id, permission: peer.permission };
-            // Called synchronously once configured, so chunks reach the backend in the order they arrived.
-            const answer = this.isConfigured
-                ? this.hostFileSystem.handle(definition.method, caller, params)
-                : this.configured.then(() => this.hostFileSystem.handle(definition.method, caller, params));
-            return answer.then(result => {
-                if (!result.ok) {
-                    throw new CollaborationError(result.error.code, result.error.message);
-                }
-                return result.value as R;
-            });
-        })));
     }
 
     protected reconfigure(announceRoots: boolean): Promise<void> {

@@ -1,0 +1,206 @@
+/**
+ * The shared workspace over a real coordination server and real protocol clients: the host answers with
+ * its HostFileSystem on a temp folder, guests use the same file system provider as in the browser.
+ */
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { createHash, randomBytes } from 'crypto';
+import URI from '@theia/core/lib/common/uri';
+import { FileChange, FileChangeType, FileSystemProviderCapabilities, FileSystemProviderError, FileSystemProviderErrorCode, FileType } from '@theia/filesystem/lib/common/files';
+import { CollaborationClient, CollaborationError, CollaborationSession, Disposable, Permission } from '@theia-collab/protocol';
+import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
+import { CollabFileSystemProvider } from '../../browser/fs/collab-file-system-provider';
+import { registerFsRequestHandlers } from '../../common/fs/fs-host-handlers';
+import { FsMessages } from '../../common/fs/fs-messages';
+import { DEFAULT_EXCLUDED_FILES } from '../../common/fs/host-file-system-protocol';
+import { HostFileSystem } from './host-file-system';
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+        if (Date.now() > deadline) {
+            throw new Error(`timed out waiting until ${what}`);
+        }
+        await new Promise(resolve => setTimeout(resolve, 10));
+    }
+}
+
+function sha256(data: Uint8Array): string {
+    return createHash('sha256').update(data).digest('hex');
+}
+
+function uri(workspacePath: string): URI {
+    return new URI(`collab:/${workspacePath}`);
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+    try {
+        await promise;
+    } catch (error) {
+        return error as Error;
+    }
+    assert.fail('expected a rejection');
+}
+
+interface Guest {
+    session: CollaborationSession;
+    provider: CollabFileSystemProvider;
+    notified: string[];
+    changes: FileChange[][];
+}
+
+describe('shared workspace over a real session', function (): void {
+    this.timeout(120_000);
+    let server: ServerHandle;
+    let base: string;
+    let root: string;
+    let hostFs: HostFileSystem;
+    let host: CollaborationSession;
+    let gate: Promise<void> | undefined;
+    const clients: CollaborationClient[] = [];
+    const toDispose: Disposable[] = [];
+    const permissions = new Map<string, Permission>();
+
+    async function join(name: string, permission: Permission): Promise<Guest> {
+        permissions.set(name, permission);
+        const client = await CollaborationClient.connect({ serverUrl: server.url, name });
+        clients.push(client);
+        const session = await client.joinSession(host.invite!.code);
+        await until(() => host.getPeer(session.self.id) !== undefined, `the host sees ${name}`);
+        const notified: string[] = [];
+        const provider = new CollabFileSystemProvider(session, { notify: message => notified.push(message) });
+        toDispose.push(provider);
+        provider.setRoots(await session.sendRequest(FsMessages.Roots, {}));
+        const changes: FileChange[][] = [];
+        toDispose.push(provider.onDidChangeFile(event => changes.push([...event])));
+        return { session, provider, notified, changes };
+    }
+
+    before(async () => {
+        server = await startServer({
+            hostname: '127.0.0.1', port: 0, logLevel: 'silent',
+            loginRateLimit: { max: 10_000, windowMs: 60_000 }, joinRateLimit: { max: 10_000, windowMs: 60_000 }
+        });
+    });
+
+    beforeEach(async () => {
+        base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'collab-fs-session-')));
+        root = path.join(base, 'proj');
+        fs.mkdirSync(path.join(root, 'src'), { recursive: true });
+        fs.mkdirSync(path.join(base, 'outside'));
+        fs.writeFileSync(path.join(root, 'src', 'main.ts'), 'export const x = 1;\n');
+        fs.writeFileSync(path.join(root, '.env'), 'TOKEN=secret');
+        fs.writeFileSync(path.join(base, 'outside', 'secret.txt'), 'outside');
+        fs.symlinkSync('../outside', path.join(root, 'out'));
+        hostFs = new HostFileSystem({ roots: [{ name: 'proj', path: root }], exclude: [...DEFAULT_EXCLUDED_FILES] });
+        const client = await CollaborationClient.connect({ serverUrl: server.url, name: 'Hosting Hana' });
+        clients.push(client);
+        host = await client.createSession();
+        host.onJoinRequest(request => request.admit(permissions.get(request.name) ?? 'readonly'));
+        gate = undefined;
+        toDispose.push(...registerFsRequestHandlers(host, hostFs, { pending: () => gate }));
+    });
+
+    afterEach(async () => {
+        toDispose.splice(0).forEach(disposable => disposable.dispose());
+        clients.splice(0).forEach(client => client.dispose());
+        await hostFs.dispose();
+        fs.rmSync(base, { recursive: true, force: true });
+    });
+
+    after(async () => {
+        await server?.close();
+    });
+
+    it('lets a read-write guest list, read and write, and round-trips 20 MB through the provider', async () => {
+        const rita = await join('Rita RW', 'readwrite');
+        assert.ok(!(rita.provider.capabilities & FileSystemProviderCapabilities.Readonly));
+        assert.deepStrictEqual(await rita.provider.readdir(new URI('collab:/')), [['proj', FileType.Directory]]);
+        assert.deepStrictEqual((await rita.provider.readdir(uri('proj'))).sort(), [['src', FileType.Directory]]);
+        assert.strictEqual(Buffer.from(await rita.provider.readFile(uri('proj/src/main.ts'))).toString(), 'export const x = 1;\n');
+
+        await rita.provider.writeFile(uri('proj/src/main.ts'), Buffer.from('export const x = 2;\n'), { create: true, overwrite: true });
+        assert.strictEqual(fs.readFileSync(path.join(root, 'src', 'main.ts'), 'utf8'), 'export const x = 2;\n');
+        await rita.provider.mkdir(uri('proj/docs'));
+        await rita.provider.rename(uri('proj/src/main.ts'), uri('proj/docs/main.ts'), { overwrite: false });
+        assert.ok(fs.existsSync(path.join(root, 'docs', 'main.ts')));
+
+        const big = randomBytes(20 * 1024 * 1024 + 4321);
+        await rita.provider.writeFile(uri('proj/big.bin'), big, { create: true, overwrite: false });
+        assert.strictEqual(sha256(fs.readFileSync(path.join(root, 'big.bin'))), sha256(big));
+        const stat = await rita.provider.stat(uri('proj/big.bin'));
+        assert.strictEqual(stat.size, big.byteLength);
+        const back = await rita.provider.readFile(uri('proj/big.bin'));
+        assert.strictEqual(back.byteLength, big.byteLength);
+        assert.strictEqual(sha256(back), sha256(big));
+        assert.deepStrictEqual(rita.notified, []);
+    });
+
+    it('refuses a read-only guest with the host\'s message and leaves the disk alone', async () => {
+        const olaf = await join('Olaf RO', 'readonly');
+        assert.ok(olaf.provider.capabilities & FileSystemProviderCapabilities.Readonly);
+        assert.ok(olaf.provider.readOnlyMessage);
+        assert.strictEqual(Buffer.from(await olaf.provider.readFile(uri('proj/src/main.ts'))).toString(), 'export const x = 1;\n');
+
+        const error = await rejection(olaf.provider.writeFile(uri('proj/src/main.ts'), Buffer.from('pwned'), { create: true, overwrite: true }));
+        assert.ok(error instanceof FileSystemProviderError, String(error));
+        assert.strictEqual((error as FileSystemProviderError).code, FileSystemProviderErrorCode.NoPermissions);
+        assert.match(error.message, /read-only/);
+        assert.strictEqual(olaf.notified.length, 1);
+        assert.match(olaf.notified[0], /read-only access/);
+        await rejection(olaf.provider.writeFile(uri('proj/big.bin'), randomBytes(1024 * 1024), { create: true, overwrite: true }));
+        await rejection(olaf.provider.delete(uri('proj/src'), { recursive: true, useTrash: false }));
+        await rejection(olaf.provider.mkdir(uri('proj/new')));
+        assert.strictEqual(fs.readFileSync(path.join(root, 'src', 'main.ts'), 'utf8'), 'export const x = 1;\n');
+        assert.deepStrictEqual(fs.readdirSync(root).sort(), ['.env', 'out', 'src']);
+    });
+
+    it('hides excluded files and refuses escaping links for guests', async () => {
+        const rita = await join('Rita RW', 'readwrite');
+        assert.ok(!(await rita.provider.readdir(uri('proj'))).some(([name]) => name === '.env' || name === 'out'));
+        const hidden = await rejection(rita.provider.readFile(uri('proj/.env')));
+        assert.strictEqual((hidden as FileSystemProviderError).code, FileSystemProviderErrorCode.FileNotFound);
+        const escaping = await rejection(rita.provider.readFile(uri('proj/out/secret.txt')));
+        assert.strictEqual((escaping as FileSystemProviderError).code, FileSystemProviderErrorCode.NoPermissions);
+        // A hand-made request that the provider would never send is stopped by the validators.
+        const malformed = await rejection(rita.session.sendRequest(FsMessages.ReadFile, { path: 'proj/../outside/secret.txt', offset: 0, length: 10 }));
+        assert.strictEqual(CollaborationError.from(malformed).code, 'invalid-params');
+        assert.strictEqual(fs.readFileSync(path.join(root, '.env'), 'utf8'), 'TOKEN=secret');
+    });
+
+    it('applies a lowered permission and a removal to requests already waiting', async () => {
+        const rita = await join('Rita RW', 'readwrite');
+        const wendy = await join('Wendy RW', 'readwrite');
+        let open!: () => void;
+        gate = new Promise(resolve => open = resolve);
+        const lowered = rejection(rita.provider.writeFile(uri('proj/src/main.ts'), Buffer.from('rita'), { create: true, overwrite: true }));
+        const removed = rejection(wendy.provider.writeFile(uri('proj/src/main.ts'), Buffer.from('wendy'), { create: true, overwrite: true }));
+        // Let both requests reach the host, then change who they are before the host handles them.
+        await new Promise(resolve => setTimeout(resolve, 500));
+        await host.setPermission(rita.session.self.id, 'readonly');
+        await host.removePeer(wendy.session.self.id);
+        gate = undefined;
+        open();
+        const loweredError = await lowered;
+        assert.strictEqual((loweredError as FileSystemProviderError).code, FileSystemProviderErrorCode.NoPermissions, loweredError.message);
+        await removed;
+        assert.strictEqual(fs.readFileSync(path.join(root, 'src', 'main.ts'), 'utf8'), 'export const x = 1;\n');
+        // The guest's own view follows the host's decision.
+        await until(() => !!(rita.provider.capabilities & FileSystemProviderCapabilities.Readonly), 'Rita\'s provider turns read-only');
+    });
+
+    it('delivers change notifications from the host only', async () => {
+        const rita = await join('Rita RW', 'readwrite');
+        const olaf = await join('Olaf RO', 'readonly');
+        await rita.session.sendBroadcast(FsMessages.DidChange, { changes: [{ type: 'deleted', path: 'proj/src/main.ts' }] });
+        await host.sendBroadcast(FsMessages.DidChange, { changes: [{ type: 'added', path: 'proj/src/new file.ts' }, { type: 'updated', path: 'proj/src/main.ts' }] });
+        await until(() => olaf.changes.length > 0, 'Olaf hears of the change');
+        await new Promise(resolve => setTimeout(resolve, 200));
+        assert.deepStrictEqual(olaf.changes.map(batch => batch.map(change => [change.type, change.resource.toString()])), [[
+            [FileChangeType.ADDED, 'collab:/proj/src/new%20file.ts'],
+            [FileChangeType.UPDATED, 'collab:/proj/src/main.ts']
+        ]]);
+    });
+});
