@@ -6,3 +6,4 @@ export * from './wire';
 export * from './crypto';
 export * from './invite';
 export * from './client';
+export * from './login';
