@@ -141,6 +141,17 @@ export interface PermissionChangedEvent { roomId: string; peerId: string; permis
 export interface KeyEvent { roomId: string; keyId: number; from: string; keyMaterial: Uint8Array | ArrayBuffer }
 export type RoomClosedReason = 'host-left' | 'expired' | 'idle' | 'removed' | 'shutdown' | 'denied';
 export interface RoomClosedEvent { roomId: string; reason: RoomClosedReason; message: string }
+/**
+ * Sent right after connecting with `auth.roomToken` when that member's previous connection is gone
+ * (e.g. its server instance restarted): this connection is that member again. `pending` (host only)
+ * lists join requests still waiting for an answer.
+ */
+export interface ResumedEvent { roomId: string; self: PeerInfo; peers: PeerInfo[]; expiresAt: number; pending: JoinRequestEvent[] }
+/**
+ * The server instance is stopping. With `resume`, sessions go on elsewhere: reconnect (another
+ * instance behind the same address) with `auth.roomToken` to resume; otherwise `room:closed` follows.
+ */
+export interface ServerShutdownEvent { resume: boolean; message: string }
 
 export interface ServerToClientEvents {
     'room:join-request': (event: JoinRequestEvent) => void;
@@ -152,6 +163,8 @@ export interface ServerToClientEvents {
     'room:permission-changed': (event: PermissionChangedEvent) => void;
     'room:key': (event: KeyEvent) => void;
     'room:closed': (event: RoomClosedEvent) => void;
+    'room:resumed': (event: ResumedEvent) => void;
+    'server:shutdown': (event: ServerShutdownEvent) => void;
     'relay': (envelope: RelayedEnvelope) => void;
     /** Sent for events that carried no ack callback but were refused. */
     'server:error': (error: CollaborationErrorData) => void;
