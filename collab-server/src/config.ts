@@ -6,11 +6,12 @@ import * as fs from 'fs';
 import type { Logger } from 'pino';
 import { Limits } from '@theia-collab/protocol/lib/wire';
 import type { RoomStore } from './rooms';
+import { checkOidcOptions, OidcOptions } from './oidc';
 
 export type ServerMode = 'development' | 'production';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-/** Login providers this server implements; `oidc` is reserved in the wire contract for later. */
-export type EnabledProvider = 'anonymous' | 'token';
+/** Login providers this server implements. */
+export type EnabledProvider = 'anonymous' | 'token' | 'oidc';
 
 /** Token bucket: up to `max` operations, refilled at `max` per `windowMs`. */
 export interface RateLimit {
@@ -60,6 +61,8 @@ export interface ServerOptions {
     providers: EnabledProvider[];
     /** JSON file of token users (see `collab-server hash-secret`); enables the `token` provider. */
     tokenUsersFile?: string;
+    /** OpenID Connect login; enables the `oidc` provider. */
+    oidc?: OidcOptions;
     /** Reserved: Redis for multi-instance deployments. Not implemented yet. */
     redisUrl?: string;
     /** Use the first X-Forwarded-For address as the remote address (only behind a trusted proxy). */
@@ -107,6 +110,9 @@ export function resolveOptions(options: Partial<ServerOptions>): ServerOptions {
     if (resolved.tokenUsersFile && !resolved.providers.includes('token')) {
         resolved.providers = [...resolved.providers, 'token'];
     }
+    if (resolved.oidc && !resolved.providers.includes('oidc')) {
+        resolved.providers = [...resolved.providers, 'oidc'];
+    }
     const problems: string[] = [];
     const positive = (name: keyof ServerOptions) => {
         const value = resolved[name];
@@ -132,12 +138,15 @@ export function resolveOptions(options: Partial<ServerOptions>): ServerOptions {
         problems.push(`logLevel must be one of ${LOG_LEVELS.join(', ')}`);
     }
     for (const provider of resolved.providers) {
-        if (provider !== 'anonymous' && provider !== 'token') {
+        if (provider !== 'anonymous' && provider !== 'token' && provider !== 'oidc') {
             problems.push(`unknown login provider '${provider}'`);
         }
     }
     if (resolved.providers.includes('token') && !resolved.tokenUsersFile) {
         problems.push('the token login provider needs tokenUsersFile');
+    }
+    if (resolved.providers.includes('oidc')) {
+        problems.push(...resolved.oidc ? checkOidcOptions(resolved.oidc, resolved.mode === 'production') : ['the oidc login provider needs oidc.issuer and oidc.clientId']);
     }
     if (resolved.mode === 'production' && !resolved.secret) {
         problems.push('production mode needs a secret (COLLAB_SECRET)');
@@ -188,13 +197,17 @@ export function loadConfigFile(path: string): Partial<ServerOptions> {
         throw new Error(`Config file ${path} must contain a JSON object`);
     }
     const result: Record<string, unknown> = { ...parsed };
+    const oidc = result.oidc as Record<string, unknown> | undefined;
+    if (oidc && typeof oidc === 'object' && typeof oidc.loginTimeoutMs === 'string') {
+        result.oidc = { ...oidc, loginTimeoutMs: parseDuration(oidc.loginTimeoutMs) };
+    }
     for (const key of ['roomTtlMs', 'idleRoomMs', 'emptyRoomMs', 'requestTimeoutMs', 'tokenTtlMs', 'sweepIntervalMs']) {
         if (typeof result[key] === 'string') {
             result[key] = parseDuration(result[key] as string);
         }
     }
     for (const key of Object.keys(result)) {
-        if (!(key in DEFAULT_OPTIONS) && !['secret', 'tokenUsersFile', 'redisUrl', 'sweepIntervalMs'].includes(key)) {
+        if (!(key in DEFAULT_OPTIONS) && !['secret', 'tokenUsersFile', 'oidc', 'redisUrl', 'sweepIntervalMs'].includes(key)) {
             throw new Error(`Unknown option '${key}' in config file ${path}`);
         }
     }
@@ -214,8 +227,23 @@ export function loadConfigFromEnv(env: NodeJS.ProcessEnv): Partial<ServerOptions
     if (env.COLLAB_TOKEN_USERS) { options.tokenUsersFile = env.COLLAB_TOKEN_USERS; }
     if (env.COLLAB_PROVIDERS) { options.providers = parseList(env.COLLAB_PROVIDERS) as EnabledProvider[]; }
     if (env.COLLAB_REDIS_URL) { options.redisUrl = env.COLLAB_REDIS_URL; }
+    const oidc = oidcFromEnv(env);
+    if (oidc) { options.oidc = oidc as OidcOptions; }
     if (env.COLLAB_TRUST_PROXY) { options.trustProxy = env.COLLAB_TRUST_PROXY === 'true' || env.COLLAB_TRUST_PROXY === '1'; }
     return options;
+}
+
+/** `COLLAB_OIDC_*`; the client secret is only ever read from here or the config file. */
+function oidcFromEnv(env: NodeJS.ProcessEnv): Partial<OidcOptions> | undefined {
+    const oidc: Partial<OidcOptions> = {};
+    if (env.COLLAB_OIDC_ISSUER) { oidc.issuer = env.COLLAB_OIDC_ISSUER; }
+    if (env.COLLAB_OIDC_CLIENT_ID) { oidc.clientId = env.COLLAB_OIDC_CLIENT_ID; }
+    if (env.COLLAB_OIDC_CLIENT_SECRET) { oidc.clientSecret = env.COLLAB_OIDC_CLIENT_SECRET; }
+    if (env.COLLAB_OIDC_SCOPES) { oidc.scopes = env.COLLAB_OIDC_SCOPES.split(/[\s,]+/).filter(Boolean); }
+    if (env.COLLAB_OIDC_REDIRECT_BASE_URL) { oidc.redirectBaseUrl = env.COLLAB_OIDC_REDIRECT_BASE_URL; }
+    if (env.COLLAB_OIDC_ALLOWED_EMAIL_DOMAINS) { oidc.allowedEmailDomains = parseList(env.COLLAB_OIDC_ALLOWED_EMAIL_DOMAINS); }
+    if (env.COLLAB_OIDC_LABEL) { oidc.label = env.COLLAB_OIDC_LABEL; }
+    return Object.keys(oidc).length ? oidc : undefined;
 }
 
 export interface ParsedArgs {
@@ -257,6 +285,11 @@ export function parseArgs(argv: string[]): ParsedArgs {
             case '--token-users': options.tokenUsersFile = value(); break;
             case '--providers': options.providers = parseList(value()) as EnabledProvider[]; break;
             case '--trust-proxy': options.trustProxy = true; break;
+            case '--oidc-issuer': options.oidc = { ...options.oidc!, issuer: value() }; break;
+            case '--oidc-client-id': options.oidc = { ...options.oidc!, clientId: value() }; break;
+            case '--oidc-scopes': options.oidc = { ...options.oidc!, scopes: value().split(/[\s,]+/).filter(Boolean) }; break;
+            case '--oidc-redirect-base-url': options.oidc = { ...options.oidc!, redirectBaseUrl: value() }; break;
+            case '--oidc-allowed-email-domains': options.oidc = { ...options.oidc!, allowedEmailDomains: parseList(value()) }; break;
             default: throw new Error(`Unknown argument '${raw}' (see --help)`);
         }
     }
@@ -268,5 +301,11 @@ export function loadOptions(argv: string[], env: NodeJS.ProcessEnv): { options: 
     const args = parseArgs(argv);
     const file = args.configFile ?? env.COLLAB_CONFIG;
     const fromFile = file ? loadConfigFile(file) : {};
-    return { options: { ...fromFile, ...loadConfigFromEnv(env), ...args.options }, help: args.help };
+    const fromEnv = loadConfigFromEnv(env);
+    const merged: Partial<ServerOptions> = { ...fromFile, ...fromEnv, ...args.options };
+    if (fromFile.oidc || fromEnv.oidc || args.options.oidc) {
+        // Merged key by key, so the secret may come from the environment and the rest from the file.
+        merged.oidc = { ...fromFile.oidc!, ...fromEnv.oidc, ...args.options.oidc };
+    }
+    return { options: merged, help: args.help };
 }

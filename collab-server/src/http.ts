@@ -7,11 +7,14 @@ import type { Logger } from 'pino';
 import { CollaborationError, CollaborationErrorData } from '@theia-collab/protocol/lib/errors';
 import { HttpPaths, PROTOCOL_VERSION, RoomId, ServerInfo } from '@theia-collab/protocol/lib/wire';
 import type { LoginProvider, TokenService } from './auth';
+import type { OidcLoginProvider } from './oidc';
 import type { KeyedRateLimiter } from './rate-limit';
 
 export interface HttpDependencies {
     version: string;
     providers: LoginProvider[];
+    /** OpenID Connect login (start, callback, poll), when configured. */
+    oidc?: OidcLoginProvider;
     tokens: TokenService;
     loginLimiter: KeyedRateLimiter;
     maxPayloadBytes: number;
@@ -29,7 +32,8 @@ const STATUS: Record<string, number> = {
     'not-found': 404,
     'too-large': 413,
     'unsupported-media-type': 415,
-    'rate-limited': 429
+    'rate-limited': 429,
+    'unavailable': 503
 };
 
 export function createHttpHandler(deps: HttpDependencies): (request: http.IncomingMessage, response: http.ServerResponse) => void {
@@ -65,7 +69,7 @@ export function createHttpHandler(deps: HttpDependencies): (request: http.Incomi
             const info: ServerInfo = {
                 protocol: PROTOCOL_VERSION,
                 version: deps.version,
-                providers: deps.providers.map(provider => ({ id: provider.id, label: provider.label })),
+                providers: [...deps.providers, ...deps.oidc ? [deps.oidc] : []].map(provider => ({ id: provider.id, label: provider.label })),
                 limits: { maxPayloadBytes: deps.maxPayloadBytes }
             };
             return sendJson(response, 200, info);
@@ -82,6 +86,9 @@ export function createHttpHandler(deps: HttpDependencies): (request: http.Incomi
             const result = await deps.tokens.issueLoginToken(user);
             deps.logger.info({ user: user.id, provider: provider.id }, 'login');
             return sendJson(response, 200, result);
+        }
+        if (deps.oidc && await deps.oidc.route(request, response, url)) {
+            return;
         }
         if (path === HttpPaths.health && method === 'GET') {
             response.setHeader('Cache-Control', 'no-store');
@@ -113,7 +120,7 @@ export function createHttpHandler(deps: HttpDependencies): (request: http.Incomi
     };
 }
 
-async function readJson(request: http.IncomingMessage): Promise<unknown> {
+export async function readJson(request: http.IncomingMessage): Promise<unknown> {
     const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (type !== 'application/json') {
         // Also keeps cross-site HTML forms (which cannot send JSON) out.
@@ -139,13 +146,13 @@ async function readJson(request: http.IncomingMessage): Promise<unknown> {
     }
 }
 
-function sendJson(response: http.ServerResponse, status: number, body: unknown): void {
+export function sendJson(response: http.ServerResponse, status: number, body: unknown): void {
     const text = JSON.stringify(body);
     response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
     response.end(text);
 }
 
-function sendError(response: http.ServerResponse, status: number, error: CollaborationErrorData): void {
+export function sendError(response: http.ServerResponse, status: number, error: CollaborationErrorData): void {
     sendJson(response, status, { error });
 }
 

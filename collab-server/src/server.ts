@@ -14,6 +14,7 @@ import { AnonymousLoginProvider, loadTokenUsers, LoginProvider, TokenLoginProvid
 import { resolveOptions, ServerOptions } from './config';
 import { ConnectionHandler } from './connection';
 import { createHttpHandler } from './http';
+import { OidcLoginProvider } from './oidc';
 import { createLogger, Logger } from './logger';
 import { KeyedRateLimiter, SocketRateLimiter } from './rate-limit';
 import { Relay } from './relay';
@@ -102,6 +103,9 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         }
         return request.socket.remoteAddress ?? 'unknown';
     };
+    const oidc = options.oidc && options.providers.includes('oidc')
+        ? new OidcLoginProvider(options.oidc, { tokens, loginLimiter, remoteAddress, serverUrl: () => url, logger })
+        : undefined;
 
     // The HTTP routes must be registered before socket.io attaches: it then forwards everything
     // outside its own path to them (a listener added later would also see socket.io's requests).
@@ -149,6 +153,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
     routeHttp = createHttpHandler({
         version: packageVersion(),
         providers,
+        oidc,
         tokens,
         loginLimiter,
         maxPayloadBytes: options.maxPayloadBytes,
@@ -184,6 +189,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         sweeping = true;
         loginLimiter.sweep();
         joinLimiter.sweep();
+        oidc?.sweep();
         rooms.sweep().catch(error => logger.error({ err: error }, 'room cleanup failed')).finally(() => sweeping = false);
     }, sweepMs);
     sweepTimer.unref();
