@@ -20,11 +20,17 @@ Options (environment variable in brackets):
       --idle-room <duration> close rooms without traffic  [COLLAB_IDLE_ROOM] 30m
       --request-timeout <d>  relayed request timeout                         30s
       --allowed-origins <a,b> browser origins, * = any    [COLLAB_ALLOWED_ORIGINS] loopback
-      --providers <a,b>      anonymous, token             [COLLAB_PROVIDERS] anonymous
+      --providers <a,b>      anonymous, token, oidc       [COLLAB_PROVIDERS] anonymous
       --token-users <file>   token users file             [COLLAB_TOKEN_USERS]
+      --oidc-issuer <url>    OpenID Connect issuer        [COLLAB_OIDC_ISSUER]
+      --oidc-client-id <id>  OIDC client id               [COLLAB_OIDC_CLIENT_ID]
+      --oidc-scopes <a b>    OIDC scopes                  [COLLAB_OIDC_SCOPES] openid profile email
+      --oidc-redirect-base-url <url> public server URL    [COLLAB_OIDC_REDIRECT_BASE_URL]
+      --oidc-allowed-email-domains <a,b>                  [COLLAB_OIDC_ALLOWED_EMAIL_DOMAINS]
       --log-level <level>    fatal..trace, silent         [COLLAB_LOG_LEVEL] info
       --trust-proxy          use X-Forwarded-For          [COLLAB_TRUST_PROXY]
-  The signing secret is only read from COLLAB_SECRET or the config file (never a flag).
+  The signing secret is only read from COLLAB_SECRET or the config file (never a flag),
+  the OIDC client secret likewise from COLLAB_OIDC_CLIENT_SECRET or the config file.
 `;
 
 async function readStdin(): Promise<string> {
