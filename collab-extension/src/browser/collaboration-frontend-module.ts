@@ -10,6 +10,7 @@ import { CollaborationContribution } from './collaboration-contribution';
 import { CollaborationSessionService } from './collaboration-session-service';
 import { CollaborationSessionServiceImpl } from './collaboration-session-service-impl';
 import { CollaborationFrontendContribution } from './collaboration-frontend-contribution';
+import { CollaborationLoginService, CollaborationLoginServiceImpl } from './collaboration-login-service';
 import { CollaborationJoinRequestHandler } from './collaboration-join-request-handler';
 import { CollaborationStatusBarContribution } from './collaboration-status-bar-contribution';
 import { bindCollaborationPreferences } from '../common/collaboration-preferences';
@@ -31,6 +32,7 @@ export default new ContainerModule((bind, _unbind, _isBound, rebind) => {
     bind(CollaborationSessionService).toService(CollaborationSessionServiceImpl);
     bind(FrontendApplicationContribution).toService(CollaborationSessionServiceImpl);
 
+    bind(CollaborationLoginService).to(CollaborationLoginServiceImpl).inSingletonScope();
     bind(CollaborationFrontendContribution).toSelf().inSingletonScope();
     bind(CommandContribution).toService(CollaborationFrontendContribution);
     bind(MenuContribution).toService(CollaborationFrontendContribution);

@@ -1,4 +1,4 @@
-import { inject, injectable, named } from '@theia/core/shared/inversify';
+import { inject, injectable, named, optional } from '@theia/core/shared/inversify';
 import { ContributionProvider } from '@theia/core/lib/common/contribution-provider';
 import { Disposable as TheiaDisposable, DisposableCollection } from '@theia/core/lib/common/disposable';
 import { Emitter } from '@theia/core/lib/common/event';
@@ -12,6 +12,7 @@ import {
 } from '@theia-collab/protocol';
 import { CollaborationContribution } from './collaboration-contribution';
 import { CollaborationSessionService, SessionState } from './collaboration-session-service';
+import { CollaborationLoginService } from './collaboration-login-service';
 import { COLLABORATION_DISPLAY_NAME, COLLABORATION_SERVER_URL, CollaborationPreferences } from '../common/collaboration-preferences';
 import { CollaborationServerConfigService } from '../common/collaboration-server-config';
 
@@ -35,6 +36,9 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
 
     @inject(CollaborationServerConfigService)
     protected readonly serverConfig: CollaborationServerConfigService;
+
+    @inject(CollaborationLoginService) @optional()
+    protected readonly loginService: CollaborationLoginService | undefined;
 
     protected readonly onDidChangeSessionEmitter = new Emitter<CollaborationSession | undefined>();
     readonly onDidChangeSession = this.onDidChangeSessionEmitter.event;
@@ -192,7 +196,15 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
             }
             const serverUrl = await this.resolveServerUrl(invite);
             this.checkCurrent(generation);
-            const client = await CollaborationClient.connect({ serverUrl, name: name.data, logger: this.clientLogger });
+            // A token when the server wants a (chosen) login; without one the client logs in anonymously with the name.
+            const token = await this.loginService?.getToken(serverUrl, attempt.signal);
+            this.checkCurrent(generation);
+            const client = await CollaborationClient.connect({ serverUrl, name: name.data, token, logger: this.clientLogger }).catch(error => {
+                if (token && CollaborationError.from(error).code === 'unauthorized') {
+                    this.loginService?.forget(serverUrl);
+                }
+                throw error;
+            });
             if (generation !== this.generation) {
                 client.dispose();
                 throw new CollaborationError(CANCELLED, 'cancelled');
