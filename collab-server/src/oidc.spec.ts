@@ -7,6 +7,8 @@ import * as crypto from 'crypto';
 import * as http from 'http';
 import { AddressInfo } from 'net';
 import { exportJWK, generateKeyPair } from 'jose';
+import { CollaborationClient } from '@theia-collab/protocol/lib/client';
+import { getServerInfo, loginWithOidc, loginWithToken } from '@theia-collab/protocol/lib/login';
 import { HttpPaths } from '@theia-collab/protocol/lib/wire';
 import { loadConfigFromEnv, loadOptions, resolveOptions } from './config';
 import { displayNameOf } from './oidc';
@@ -217,6 +219,37 @@ describe('OpenID Connect login', function () {
         assert.strictEqual(done.status, 200);
         assert.strictEqual(done.body.user.id, 'oidc:bob');
         clients.push(await connect(server, { token: done.body.token }));
+    });
+
+    it('logs in with the protocol client helpers and connects the client with the token', async () => {
+        const { server, callback } = await start({}, { providers: ['oidc'] });
+        const info = await getServerInfo(server.url);
+        assert.deepStrictEqual(info.providers.map(provider => provider.id), ['oidc']);
+        await assert.rejects(loginWithToken(server.url, 'alice', 'x'.repeat(20)), { code: 'not-found' });
+        const browser = new Browser();
+        const opened: string[] = [];
+        const result = await loginWithOidc(server.url, {
+            openUrl: url => {
+                opened.push(url);
+                // The user logs in a moment later, while the client polls.
+                setTimeout(() => browser.authorize(url, 'alice', callback).then(redirect => fetch(redirect)).catch(() => undefined), 300);
+            }
+        });
+        assert.strictEqual(opened.length, 1);
+        assert.strictEqual(result.user.id, 'oidc:alice');
+        const client = await CollaborationClient.connect({ serverUrl: server.url, name: 'ignored', token: result.token, logger: { info() { }, warn() { }, error() { } } });
+        try {
+            const session = await client.createSession();
+            assert.strictEqual(session.self.name, 'Alice Liddell');
+        } finally {
+            client.dispose();
+        }
+        // Anonymous login is off: the client cannot log in without a token.
+        await assert.rejects(CollaborationClient.connect({ serverUrl: server.url, name: 'Mallory', logger: { info() { }, warn() { }, error() { } } }), { code: 'not-found' });
+
+        const aborted = new AbortController();
+        const cancelled = loginWithOidc(server.url, { openUrl: () => { setTimeout(() => aborted.abort(), 200); }, signal: aborted.signal });
+        await assert.rejects(cancelled, { code: 'cancelled' });
     });
 
     it('refuses a wrong state, a replayed callback and a replayed code', async () => {
