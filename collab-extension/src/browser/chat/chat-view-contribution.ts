@@ -1,11 +1,8 @@
 import { inject, injectable } from '@theia/core/shared/inversify';
 import { AbstractViewContribution } from '@theia/core/lib/browser/shell/view-contribution';
 import { FrontendApplicationContribution } from '@theia/core/lib/browser/frontend-application-contribution';
-import { CommandRegistry } from '@theia/core/lib/common/command';
-import { MenuModelRegistry } from '@theia/core/lib/common/menu';
 import { MessageService } from '@theia/core/lib/common/message-service';
 import { nls } from '@theia/core/lib/common/nls';
-import { CollaborationMenus } from '../collaboration-frontend-contribution';
 import { CollaborationSessionService } from '../collaboration-session-service';
 import { ChatMessage } from '../../common/chat/chat-protocol';
 import { CollaborationChatService } from './chat-service';
@@ -43,19 +40,6 @@ export class CollaborationChatViewContribution extends AbstractViewContribution<
                 // The tab shows up (with its unread badge) without taking the sidebar from what is open there.
                 this.openView({ activate: false, reveal: false }).catch(error => console.warn('collaboration: could not add the chat view', error));
             }
-        });
-    }
-
-    override registerCommands(commands: CommandRegistry): void {
-        super.registerCommands(commands);
-    }
-
-    override registerMenus(menus: MenuModelRegistry): void {
-        super.registerMenus(menus);
-        menus.registerMenuAction([...CollaborationMenus.FEATURES, '1_chat'], {
-            commandId: CHAT_TOGGLE_COMMAND_ID,
-            label: nls.localize('collaboration/chat/open', 'Chat'),
-            order: '0'
         });
     }
 

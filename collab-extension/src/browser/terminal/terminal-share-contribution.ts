@@ -9,7 +9,6 @@ import { TerminalService } from '@theia/terminal/lib/browser/base/terminal-servi
 import { TerminalWidget } from '@theia/terminal/lib/browser/base/terminal-widget';
 import { TerminalMenus } from '@theia/terminal/lib/browser/terminal-frontend-contribution';
 import { CollaborationError } from '@theia-collab/protocol';
-import { CollaborationMenus } from '../collaboration-frontend-contribution';
 import { CollaborationTerminalService } from './terminal-share-service';
 
 export namespace CollaborationTerminalCommands {
@@ -70,7 +69,8 @@ export class CollaborationTerminalContribution implements CommandContribution, M
 
     registerMenus(menus: MenuModelRegistry): void {
         const terminalMenu = [...TerminalMenus.TERMINAL_CONTEXT_MENU, '6_collaboration'];
-        const mainMenu = [...CollaborationMenus.FEATURES, '2_terminal'];
+        // In the Terminal menu rather than Collaborate: they are about terminals, and show only when they apply.
+        const mainMenu = [...TerminalMenus.TERMINAL, '8_collaboration'];
         let order = 0;
         for (const command of [CollaborationTerminalCommands.SHARE, CollaborationTerminalCommands.MAKE_WRITABLE,
             CollaborationTerminalCommands.MAKE_READ_ONLY, CollaborationTerminalCommands.STOP_SHARING]) {
