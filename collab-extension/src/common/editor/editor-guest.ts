@@ -22,12 +22,22 @@ interface GuestEntry {
     /** Bumped by every (re)synchronisation, so a stale one does not finish. */
     epoch: number;
     listener: (update: Uint8Array, origin: unknown) => void;
+    /** Local updates waiting to be sent together. */
+    outgoing: Uint8Array[];
+    flushTimer?: ReturnType<typeof setTimeout>;
 }
 
 export interface EditorGuestOptions {
     logger?: Pick<Console, 'warn' | 'error'>;
     /** Request timeout for `editor/open` and `editor/fetch`. */
     timeout?: number;
+    /** Local updates within this many milliseconds are merged into one message. */
+    batchMs?: number;
+    /**
+     * Every so often each open document compares state vectors with the host, which repairs anything lost
+     * on the way (e.g. messages sealed with a key that was rotated out meanwhile).
+     */
+    refreshIntervalMs?: number;
 }
 
 export interface DocumentProblem {
@@ -76,14 +86,19 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
         this.roomId = session.roomId;
         this.sessionDisposables.push(
             session.onNotification(EditorMessages.Update, (params, sender) => this.handleUpdate(params, sender)),
+            session.onBroadcast(EditorMessages.BroadcastUpdate, (params, sender) => this.handleUpdate(params, sender)),
             session.onNotification(EditorMessages.Rejected, (params, sender) => this.handleRejected(params, sender)),
             session.onPeerChanged(peer => {
                 if (peer.id === session.self.id) {
                     this.updateReadOnly();
                 }
             }),
-            session.onClose(() => this.detach(session))
+            session.onClose(() => this.detach(session)),
+            // A leave rotates the room key: messages in flight around it may be lost, compare states soon.
+            session.onPeerLeft(() => this.scheduleRefresh(2000))
         );
+        const interval = setInterval(() => this.refreshAll(), this.options.refreshIntervalMs ?? 10_000);
+        this.sessionDisposables.push(Disposable.create(() => clearInterval(interval)));
         this.updateReadOnly();
         for (const entry of this.entries.values()) {
             if (!sameRoom) {
@@ -103,9 +118,12 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
         this.sessionDisposables.splice(0).forEach(d => d.dispose());
         this.session = undefined;
         this.assembler.clear();
+        clearTimeout(this.refreshTimer);
+        this.refreshTimer = undefined;
         for (const entry of this.entries.values()) {
             entry.epoch++;
             entry.syncing = false;
+            this.dropOutgoing(entry);
         }
     }
 
@@ -131,7 +149,7 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
         const shared = new SharedDocument(path);
         shared.setReadOnly(this.readOnly);
         entry = {
-            shared, refs: 1, syncing: true, epoch: 0, ready: Promise.resolve(),
+            shared, refs: 1, syncing: true, epoch: 0, ready: Promise.resolve(), outgoing: [],
             listener: (update, origin) => this.onLocalUpdate(entry!, update, origin)
         };
         shared.doc.on('update', entry.listener);
@@ -153,6 +171,7 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
         }
         this.entries.delete(path);
         entry.epoch++;
+        this.dropOutgoing(entry);
         entry.shared.doc.off('update', entry.listener);
         entry.shared.dispose();
         if (this.attached) {
@@ -194,18 +213,26 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
 
     // ---- synchronisation ----
 
-    protected async synchronize(entry: GuestEntry): Promise<void> {
+    /**
+     * Exchanges state vectors with the host: applies what this window misses, sends what the host misses.
+     * `open` (first time, or after re-attaching) holds local updates back until then; `refresh` (periodic
+     * repair of an open document) keeps sending them.
+     */
+    protected async synchronize(entry: GuestEntry, mode: 'open' | 'refresh' = 'open'): Promise<void> {
         const session = this.session;
         if (!session) {
             throw new CollaborationError('disconnected', 'Not connected to a collaboration session.');
         }
         const epoch = ++entry.epoch;
-        entry.syncing = true;
         const path = entry.shared.path;
-        if (this.readOnly && entry.shared.generation !== undefined) {
-            // A read-only participant's offline edits would be refused: start from the host state.
-            this.replaceDoc(entry);
-            entry.shared.generation = undefined;
+        if (mode === 'open') {
+            entry.syncing = true;
+            this.dropOutgoing(entry);
+            if (this.readOnly && entry.shared.generation !== undefined) {
+                // A read-only participant's offline edits would be refused: start from the host state.
+                this.replaceDoc(entry);
+                entry.shared.generation = undefined;
+            }
         }
         const result = await session.sendRequest(EditorMessages.Open, {
             path,
@@ -213,7 +240,7 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
             generation: entry.shared.generation
         }, { timeout: this.options.timeout });
         const update = await this.receiveState(session, result);
-        if (epoch !== entry.epoch || this.entries.get(path) !== entry) {
+        if (epoch !== entry.epoch || this.entries.get(path) !== entry || session !== this.session) {
             return;
         }
         if (entry.shared.generation !== undefined && entry.shared.generation !== result.generation) {
@@ -227,6 +254,29 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
         const missing = Y.encodeStateAsUpdate(entry.shared.doc, toUint8Array(result.stateVector));
         if (hasChanges(missing) && !this.readOnly) {
             this.sendUpdate(session, path, missing);
+        }
+    }
+
+    protected refreshTimer: ReturnType<typeof setTimeout> | undefined;
+
+    protected scheduleRefresh(delayMs: number): void {
+        if (this.refreshTimer === undefined && this.attached) {
+            this.refreshTimer = setTimeout(() => {
+                this.refreshTimer = undefined;
+                this.refreshAll();
+            }, delayMs);
+        }
+    }
+
+    protected refreshAll(): void {
+        if (!this.attached) {
+            return;
+        }
+        for (const entry of this.entries.values()) {
+            if (!entry.syncing) {
+                this.synchronize(entry, 'refresh').catch(error =>
+                    this.logger.warn(`collaboration: could not refresh '${entry.shared.path}':`, CollaborationError.from(error).message));
+            }
         }
     }
 
@@ -252,6 +302,7 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
     }
 
     protected replaceDoc(entry: GuestEntry): void {
+        this.dropOutgoing(entry);
         entry.shared.doc.off('update', entry.listener);
         const doc = new Y.Doc();
         doc.on('update', entry.listener);
@@ -262,7 +313,25 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
         if (origin instanceof RemoteOrigin || entry.syncing || !this.attached) {
             return;
         }
-        this.sendUpdate(this.session!, entry.shared.path, update);
+        entry.outgoing.push(update);
+        if (entry.flushTimer === undefined) {
+            entry.flushTimer = setTimeout(() => this.flush(entry), this.options.batchMs ?? 15);
+        }
+    }
+
+    protected flush(entry: GuestEntry): void {
+        entry.flushTimer = undefined;
+        const updates = entry.outgoing.splice(0);
+        if (updates.length && this.attached && this.entries.get(entry.shared.path) === entry) {
+            this.sendUpdate(this.session!, entry.shared.path, updates.length === 1 ? updates[0] : Y.mergeUpdates(updates));
+        }
+    }
+
+    /** What was not sent yet is carried by the next synchronisation's diff. */
+    protected dropOutgoing(entry: GuestEntry): void {
+        clearTimeout(entry.flushTimer);
+        entry.flushTimer = undefined;
+        entry.outgoing.length = 0;
     }
 
     protected sendUpdate(session: CollaborationSession, path: string, update: Uint8Array): void {
@@ -279,7 +348,8 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
 
     protected handleUpdate(params: UpdateParams, sender: Peer): void {
         const session = this.session;
-        if (!session || sender.id !== session.host.id) {
+        const entry = this.entries.get(params.path);
+        if (!session || sender.id !== session.host.id || !entry) {
             return;
         }
         let update = toUint8Array(params.update);
@@ -292,10 +362,6 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
                 return;
             }
             update = whole;
-        }
-        const entry = this.entries.get(params.path);
-        if (!entry) {
-            return;
         }
         try {
             Y.applyUpdate(entry.shared.doc, update, new RemoteOrigin(sender.id));

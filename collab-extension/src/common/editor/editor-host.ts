@@ -31,6 +31,9 @@ interface HostEntry {
     listener: (update: Uint8Array, origin: unknown) => void;
     /** When nobody had it open any more; kept for a while so quick re-opens keep their state. */
     idleSince?: number;
+    /** Updates waiting to be forwarded, by the peer they came from ('' for this window's). */
+    outgoing: Map<string, Uint8Array[]>;
+    flushTimer?: ReturnType<typeof setTimeout>;
 }
 
 interface Transfer {
@@ -42,6 +45,8 @@ interface Transfer {
 export interface EditorHostOptions {
     /** How long a document nobody has open is kept. */
     idleDocumentMs?: number;
+    /** Updates within this many milliseconds are forwarded as one message. */
+    batchMs?: number;
     now?: () => number;
     logger?: Pick<Console, 'warn' | 'error'>;
 }
@@ -133,6 +138,7 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
         this.disposed = true;
         this.toDispose.forEach(d => d.dispose());
         for (const entry of this.entries.values()) {
+            clearTimeout(entry.flushTimer);
             entry.shared.doc.off('update', entry.listener);
             entry.shared.dispose();
         }
@@ -183,6 +189,7 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
             shared,
             peers: new Set(),
             localRefs: 0,
+            outgoing: new Map(),
             listener: (update, origin) => this.forward(entry, update, origin)
         };
         shared.doc.on('update', entry.listener);
@@ -201,6 +208,7 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
         const limit = this.now() - (this.options.idleDocumentMs ?? 10 * 60 * 1000);
         for (const [path, entry] of this.entries) {
             if (entry.idleSince !== undefined && entry.idleSince < limit) {
+                clearTimeout(entry.flushTimer);
                 entry.shared.doc.off('update', entry.listener);
                 entry.shared.dispose();
                 this.entries.delete(path);
@@ -208,19 +216,45 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
         }
     }
 
-    /** Sends a change to every peer that has the document open, except the one it came from. */
+    /** Queues a change for every peer that has the document open, except the one it came from. */
     protected forward(entry: HostEntry, update: Uint8Array, origin: unknown): void {
-        const from = origin instanceof RemoteOrigin ? origin.peerId : undefined;
-        for (const peer of entry.peers) {
-            if (peer !== from) {
-                this.sendUpdate(peer, entry.shared.path, update);
+        if (entry.peers.size === 0) {
+            return;
+        }
+        const from = origin instanceof RemoteOrigin ? origin.peerId : '';
+        let updates = entry.outgoing.get(from);
+        if (!updates) {
+            updates = [];
+            entry.outgoing.set(from, updates);
+        }
+        updates.push(update);
+        if (entry.flushTimer === undefined) {
+            entry.flushTimer = setTimeout(() => this.flush(entry), this.options.batchMs ?? 15);
+        }
+    }
+
+    protected flush(entry: HostEntry): void {
+        entry.flushTimer = undefined;
+        if (this.disposed || this.entries.get(entry.shared.path) !== entry) {
+            return;
+        }
+        const batches = [...entry.outgoing];
+        entry.outgoing.clear();
+        for (const [from, updates] of batches) {
+            const targets = [...entry.peers].filter(peer => peer !== from);
+            if (targets.length) {
+                this.send(entry.shared.path, updates.length === 1 ? updates[0] : Y.mergeUpdates(updates), targets);
             }
         }
     }
 
-    protected sendUpdate(peer: string, path: string, update: Uint8Array): void {
-        const send = (params: UpdateParams) => this.session.sendNotification(EditorMessages.Update, params, peer)
-            .catch(error => this.logger.warn(`collaboration: could not send an update of '${path}' to ${peer}:`, error));
+    protected send(path: string, update: Uint8Array, targets: string[]): void {
+        // One broadcast instead of one message per peer; peers without the document open ignore it.
+        const target = targets.length === 1 ? targets[0] : undefined;
+        const send = (params: UpdateParams) => (target
+            ? this.session.sendNotification(EditorMessages.Update, params, target)
+            : this.session.sendBroadcast(EditorMessages.BroadcastUpdate, params)
+        ).catch(error => this.logger.warn(`collaboration: could not send an update of '${path}':`, error));
         if (update.byteLength <= EditorLimits.chunkBytes) {
             send({ path, update });
             return;

@@ -134,11 +134,13 @@ export namespace EditorMessages {
     export const Open = Request.define<OpenParams, OpenResult>('editor/open', { params: OpenParams, result: OpenResult });
     export const Fetch = Request.define<FetchParams, FetchResult>('editor/fetch', { params: FetchParams, result: FetchResult });
     export const Update = Notification.define<UpdateParams>('editor/update', { params: UpdateParams });
+    /** The host's updates when several peers have the document open: one message instead of one per peer. */
+    export const BroadcastUpdate = Broadcast.define<UpdateParams>('editor/broadcast-update', { params: UpdateParams });
     export const Close = Notification.define<PathParams>('editor/close', { params: PathParams });
     export const Rejected = Notification.define<RejectedParams>('editor/rejected', { params: RejectedParams });
     export const Save = Request.define<PathParams, SaveResult>('editor/save', { params: PathParams, result: SaveResult });
     export const Awareness = Broadcast.define<AwarenessParams>('editor/awareness', { params: AwarenessParams });
-    export const all = [Open, Fetch, Update, Close, Rejected, Save, Awareness] as const;
+    export const all = [Open, Fetch, Update, BroadcastUpdate, Close, Rejected, Save, Awareness] as const;
 }
 
 /** Normalises what the transport delivers (Buffer, Uint8Array, ArrayBuffer) to a plain Uint8Array view. */

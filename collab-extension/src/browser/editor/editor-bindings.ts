@@ -1,0 +1,37 @@
+import '../../../src/browser/editor/style/editor.css';
+
+import { interfaces } from '@theia/core/shared/inversify';
+import { CommandContribution } from '@theia/core/lib/common/command';
+import { ResourceResolver } from '@theia/core/lib/common/resource';
+import { FrontendApplicationContribution } from '@theia/core/lib/browser/frontend-application-contribution';
+import { CollaborationContribution } from '../collaboration-contribution';
+import { FollowContribution } from '../follow/follow-contribution';
+import { FollowService } from '../follow/follow-service';
+import { EditorCollaborationService } from './editor-collaboration-service';
+import { EditorHostSourceFactory } from './editor-host-source';
+import { EditorPathService } from './editor-path-service';
+import { EditorPresenceTracker } from './editor-presence-tracker';
+import { EditorRemoteCursors } from './editor-remote-cursors';
+import { CollabEditorResourceResolver } from './editor-resource';
+
+/** Co-editing: shared documents bound to Monaco, remote cursors and selections, follow mode and presenting. */
+export function bindCollaborationEditor(bind: interfaces.Bind): void {
+    bind(EditorPathService).toSelf().inSingletonScope();
+    bind(EditorHostSourceFactory).toSelf().inSingletonScope();
+    bind(EditorCollaborationService).toSelf().inSingletonScope();
+    bind(CollaborationContribution).toService(EditorCollaborationService);
+
+    bind(CollabEditorResourceResolver).toSelf().inSingletonScope();
+    bind(ResourceResolver).toService(CollabEditorResourceResolver);
+
+    bind(EditorPresenceTracker).toSelf().inSingletonScope();
+    bind(FrontendApplicationContribution).toService(EditorPresenceTracker);
+    bind(EditorRemoteCursors).toSelf().inSingletonScope();
+    bind(FrontendApplicationContribution).toService(EditorRemoteCursors);
+
+    bind(FollowService).toSelf().inSingletonScope();
+    bind(FrontendApplicationContribution).toService(FollowService);
+    bind(FollowContribution).toSelf().inSingletonScope();
+    bind(CommandContribution).toService(FollowContribution);
+    bind(FrontendApplicationContribution).toService(FollowContribution);
+}

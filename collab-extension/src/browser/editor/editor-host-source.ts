@@ -1,0 +1,110 @@
+import { inject, injectable, optional } from '@theia/core/shared/inversify';
+import URI from '@theia/core/lib/common/uri';
+import { FileService, TextFileOperationError, TextFileOperationResult } from '@theia/filesystem/lib/browser/file-service';
+import { FileOperationError, FileOperationResult } from '@theia/filesystem/lib/common/files';
+import { MonacoTextModelService } from '@theia/monaco/lib/browser/monaco-text-model-service';
+import { CollaborationError } from '@theia-collab/protocol/lib/errors';
+import { CollaborationSession } from '@theia-collab/protocol/lib/session';
+import { HostFileSystemService } from '../../common/fs/host-file-system-protocol';
+import { HostDocumentSource } from '../../common/editor/editor-host';
+import { EditorLimits } from '../../common/editor/editor-protocol';
+import { EditorPathService } from './editor-path-service';
+
+/**
+ * The host's documents come from its open editor if there is one, else from its disk; the converged text is
+ * saved through the open editor (so its dirty state and etag stay right) or written to disk, keeping the
+ * file's encoding and line endings. Only what the shared file system lets guests see can be opened.
+ */
+@injectable()
+export class EditorHostSourceFactory {
+
+    @inject(FileService)
+    protected readonly fileService: FileService;
+
+    @inject(MonacoTextModelService)
+    protected readonly textModelService: MonacoTextModelService;
+
+    @inject(EditorPathService)
+    protected readonly pathService: EditorPathService;
+
+    @inject(HostFileSystemService) @optional()
+    protected readonly hostFileSystem: HostFileSystemService | undefined;
+
+    create(session: CollaborationSession): HostDocumentSource & { isVisible(path: string): Promise<boolean> } {
+        /** What the disk file looked like, for writing it back the same way. */
+        const formats = new Map<string, { encoding: string; crlf: boolean }>();
+        const resolve = (path: string): URI => {
+            const uri = this.pathService.toUri(session, path);
+            if (!uri) {
+                throw new CollaborationError('not-found', `'${path}' is not in the shared workspace.`);
+            }
+            return uri;
+        };
+        const isVisible = async (path: string): Promise<boolean> => {
+            if (!this.hostFileSystem) {
+                return true;
+            }
+            try {
+                return (await this.hostFileSystem.filterVisible([path])).includes(path);
+            } catch {
+                return false;
+            }
+        };
+        return {
+            isVisible,
+            read: async path => {
+                const uri = resolve(path);
+                if (!await isVisible(path)) {
+                    throw new CollaborationError('not-found', `'${path}' is not shared.`);
+                }
+                const model = this.textModelService.get(uri.toString());
+                if (model && !model.isDisposed() && model.isResolved()) {
+                    return model.getText();
+                }
+                try {
+                    const content = await this.fileService.read(uri, {
+                        acceptTextOnly: true,
+                        limits: { size: EditorLimits.maxTextLength }
+                    });
+                    formats.set(path, { encoding: content.encoding, crlf: content.value.includes('\r\n') });
+                    return content.value;
+                } catch (error) {
+                    throw toCollaborationError(error, path);
+                }
+            },
+            save: async (path, text) => {
+                const uri = resolve(path);
+                const model = this.textModelService.get(uri.toString());
+                if (model && !model.isDisposed() && model.isResolved()) {
+                    if (!model.dirty) {
+                        return false;
+                    }
+                    await model.save();
+                    return true;
+                }
+                const format = formats.get(path);
+                try {
+                    await this.fileService.write(uri, format?.crlf ? text.replace(/\n/g, '\r\n') : text, { encoding: format?.encoding });
+                    return true;
+                } catch (error) {
+                    throw toCollaborationError(error, path);
+                }
+            }
+        };
+    }
+}
+
+function toCollaborationError(error: unknown, path: string): CollaborationError {
+    if (error instanceof TextFileOperationError && error.textFileOperationResult === TextFileOperationResult.FILE_IS_BINARY) {
+        return new CollaborationError('bad-request', `'${path}' is a binary file.`);
+    }
+    if (error instanceof FileOperationError) {
+        switch (error.fileOperationResult) {
+            case FileOperationResult.FILE_NOT_FOUND: return new CollaborationError('not-found', `'${path}' does not exist.`);
+            case FileOperationResult.FILE_TOO_LARGE: return new CollaborationError('too-large', `'${path}' is too large to be edited together.`);
+            case FileOperationResult.FILE_IS_DIRECTORY: return new CollaborationError('bad-request', `'${path}' is a folder.`);
+            case FileOperationResult.FILE_PERMISSION_DENIED: return new CollaborationError('permission-denied', `'${path}' cannot be accessed.`);
+        }
+    }
+    return CollaborationError.from(error);
+}

@@ -1,0 +1,320 @@
+import { inject, injectable, postConstruct } from '@theia/core/shared/inversify';
+import { DisposableCollection } from '@theia/core/lib/common/disposable';
+import { Emitter, Event } from '@theia/core/lib/common/event';
+import { ILogger } from '@theia/core/lib/common/logger';
+import { MessageService } from '@theia/core/lib/common/message-service';
+import { nls } from '@theia/core/lib/common/nls';
+import { FrontendApplicationContribution } from '@theia/core/lib/browser/frontend-application-contribution';
+import { EditorManager } from '@theia/editor/lib/browser/editor-manager';
+import { MonacoEditor } from '@theia/monaco/lib/browser/monaco-editor';
+import { CollaborationError } from '@theia-collab/protocol/lib/errors';
+import { Peer } from '@theia-collab/protocol/lib/session';
+import { FollowMessages, mayAnnouncePresenter, mayOfferPresenter } from '../../common/editor/editor-follow-protocol';
+import { AwarenessState } from '../../common/editor/editor-protocol';
+import { toAbsoluteIndex } from '../../common/editor/editor-text-binding';
+import { EditorCollaborationService, EditorSessionContext } from '../editor/editor-collaboration-service';
+
+/**
+ * Follow mode: this window shows the document, caret and visible range of the followed participant as they
+ * move and switch files, until its user moves the caret or switches editors. Also the presenter role and
+ * "focus participants" (the presenter asks everyone to follow them).
+ */
+@injectable()
+export class FollowService implements FrontendApplicationContribution {
+
+    @inject(EditorCollaborationService)
+    protected readonly service: EditorCollaborationService;
+
+    @inject(EditorManager)
+    protected readonly editorManager: EditorManager;
+
+    @inject(MessageService)
+    protected readonly messageService: MessageService;
+
+    @inject(ILogger)
+    protected readonly logger: ILogger;
+
+    protected _following: string | undefined;
+    protected _presenter: string | undefined;
+    /** Offered peer -> who offered, for checking acceptances. */
+    protected readonly offers = new Map<string, string>();
+    protected readonly toDisposeOnSession = new DisposableCollection();
+    protected readonly toDisposeOnEditor = new DisposableCollection();
+    /** While this window itself opens or scrolls editors for following, its events are not the user's. */
+    protected navigating = 0;
+    protected lastApplied: string | undefined;
+    protected applying: Promise<void> = Promise.resolve();
+
+    protected readonly onDidChangeEmitter = new Emitter<void>();
+    /** Whom this window follows or who presents changed. */
+    readonly onDidChange: Event<void> = this.onDidChangeEmitter.event;
+
+    @postConstruct()
+    protected init(): void {
+        this.service.onDidChangeSession(context => this.startSession(context));
+        this.service.onDidChangeAwareness(() => this.applySoon());
+        this.service.onDidChangeBindings(() => this.applySoon());
+        this.editorManager.onCurrentEditorChanged(() => this.onCurrentEditorChanged());
+    }
+
+    onStart(): void {
+        // Constructed at start-up so it listens from the beginning.
+    }
+
+    get following(): string | undefined {
+        return this._following;
+    }
+
+    get presenter(): string | undefined {
+        return this._presenter;
+    }
+
+    get followedPeer(): Peer | undefined {
+        return this._following ? this.service.current?.session.getPeer(this._following) : undefined;
+    }
+
+    follow(peerId: string): void {
+        const context = this.service.current;
+        if (!context || peerId === context.session.self.id || !context.session.getPeer(peerId)) {
+            return;
+        }
+        this._following = peerId;
+        this.lastApplied = undefined;
+        context.awareness.setLocal({ following: peerId });
+        this.onDidChangeEmitter.fire(undefined);
+        this.applySoon();
+    }
+
+    unfollow(): void {
+        if (this._following === undefined) {
+            return;
+        }
+        this._following = undefined;
+        this.lastApplied = undefined;
+        this.service.current?.awareness.setLocal({ following: undefined });
+        this.onDidChangeEmitter.fire(undefined);
+    }
+
+    /** Asks everyone to follow this window's user. */
+    async focusParticipants(): Promise<void> {
+        const context = this.requireSession();
+        if (!this.mayFocus(context.session.self.id, context)) {
+            throw new CollaborationError('forbidden', nls.localize('collaboration/follow/notPresenter', 'Only the presenter or the host can focus participants.'));
+        }
+        this.unfollow();
+        await context.session.sendBroadcast(FollowMessages.Focus, {});
+    }
+
+    async offerPresenter(peerId: string): Promise<void> {
+        const context = this.requireSession();
+        if (!mayOfferPresenter(context.session.self.id, this.roleState(context))) {
+            throw new CollaborationError('forbidden', nls.localize('collaboration/follow/cannotOffer', 'Only the host or the presenter can offer the presenter role.'));
+        }
+        this.offers.set(peerId, context.session.self.id);
+        await context.session.sendBroadcast(FollowMessages.PresenterOffer, { to: peerId });
+    }
+
+    /** Takes the presenter role (host, or when offered) and asks everyone to follow. */
+    async becomePresenter(): Promise<void> {
+        const context = this.requireSession();
+        const self = context.session.self.id;
+        if (!mayAnnouncePresenter({ sender: self, presenter: self }, this.roleState(context))) {
+            throw new CollaborationError('forbidden', nls.localize('collaboration/follow/notOffered', 'The presenter role was not offered to you.'));
+        }
+        this.setPresenter(self, context);
+        await context.session.sendBroadcast(FollowMessages.Presenter, { presenter: self });
+        await context.session.sendBroadcast(FollowMessages.Focus, {});
+    }
+
+    async stopPresenting(): Promise<void> {
+        const context = this.requireSession();
+        if (this._presenter === undefined || !mayAnnouncePresenter({ sender: context.session.self.id, presenter: null }, this.roleState(context))) {
+            return;
+        }
+        this.setPresenter(undefined, context);
+        await context.session.sendBroadcast(FollowMessages.Presenter, { presenter: null });
+    }
+
+    canOfferPresenter(): boolean {
+        const context = this.service.current;
+        return !!context && mayOfferPresenter(context.session.self.id, this.roleState(context));
+    }
+
+    canFocus(): boolean {
+        const context = this.service.current;
+        return !!context && this.mayFocus(context.session.self.id, context);
+    }
+
+    // ---- session ----
+
+    protected requireSession(): EditorSessionContext {
+        const context = this.service.current;
+        if (!context) {
+            throw new CollaborationError('disconnected', nls.localize('collaboration/follow/noSession', 'Not in a collaboration session.'));
+        }
+        return context;
+    }
+
+    protected roleState(context: EditorSessionContext): { host: string; presenter: string | undefined; offers: ReadonlyMap<string, string> } {
+        return { host: context.session.host.id, presenter: this._presenter, offers: this.offers };
+    }
+
+    protected mayFocus(peer: string, context: EditorSessionContext): boolean {
+        return this._presenter === undefined || peer === this._presenter || peer === context.session.host.id;
+    }
+
+    protected startSession(context: EditorSessionContext | undefined): void {
+        this.toDisposeOnSession.dispose();
+        this._following = undefined;
+        this._presenter = undefined;
+        this.offers.clear();
+        this.lastApplied = undefined;
+        this.onDidChangeEmitter.fire(undefined);
+        if (!context) {
+            return;
+        }
+        const session = context.session;
+        this.toDisposeOnSession.push(session.onBroadcast(FollowMessages.Focus, (_, sender) => {
+            if (!this.mayFocus(sender.id, context) || this.service.current !== context) {
+                return;
+            }
+            this.follow(sender.id);
+            this.messageService.info(nls.localize('collaboration/follow/focused', '{0} asked everyone to follow them.', sender.name),
+                nls.localize('collaboration/follow/stop', 'Stop Following')).then(action => {
+                    if (action && this._following === sender.id) {
+                        this.unfollow();
+                    }
+                });
+        }));
+        this.toDisposeOnSession.push(session.onBroadcast(FollowMessages.PresenterOffer, async (params, sender) => {
+            if (!mayOfferPresenter(sender.id, this.roleState(context)) || !session.getPeer(params.to)) {
+                return;
+            }
+            this.offers.set(params.to, sender.id);
+            if (params.to !== session.self.id) {
+                return;
+            }
+            const accept = nls.localize('collaboration/follow/accept', 'Accept');
+            const answer = await this.messageService.info(
+                nls.localize('collaboration/follow/offered', '{0} offers you the presenter role: everyone will follow you.', sender.name),
+                accept, nls.localize('collaboration/follow/decline', 'Decline'));
+            if (answer === accept && this.service.current === context) {
+                this.becomePresenter().catch(error => this.messageService.error(CollaborationError.from(error).message));
+            }
+        }));
+        this.toDisposeOnSession.push(session.onBroadcast(FollowMessages.Presenter, (params, sender) => {
+            if (!mayAnnouncePresenter({ sender: sender.id, presenter: params.presenter }, this.roleState(context))) {
+                return;
+            }
+            if (params.presenter !== null && !session.getPeer(params.presenter)) {
+                return;
+            }
+            this.setPresenter(params.presenter ?? undefined, context);
+        }));
+        this.toDisposeOnSession.push(session.onPeerLeft(({ peer }) => {
+            this.offers.delete(peer.id);
+            if (this._presenter === peer.id) {
+                this.setPresenter(undefined, context);
+            }
+            if (this._following === peer.id) {
+                this.unfollow();
+                this.messageService.info(nls.localize('collaboration/follow/left', '{0} left; you no longer follow them.', peer.name));
+            }
+        }));
+    }
+
+    protected setPresenter(presenter: string | undefined, context: EditorSessionContext): void {
+        this._presenter = presenter;
+        this.offers.clear();
+        if (presenter !== undefined && presenter !== context.session.self.id) {
+            this.follow(presenter);
+        }
+        this.onDidChangeEmitter.fire(undefined);
+    }
+
+    // ---- following ----
+
+    protected applySoon(): void {
+        if (this._following === undefined) {
+            return;
+        }
+        this.applying = this.applying.then(() => this.apply()).catch(error => this.logger.warn('collaboration: following failed', error));
+    }
+
+    protected async apply(): Promise<void> {
+        const context = this.service.current;
+        const state = this._following ? context?.awareness.stateOf(this._following) : undefined;
+        if (!context || !state?.document) {
+            return;
+        }
+        const key = JSON.stringify([state.document, state.selections?.[0]?.head, state.visible]);
+        if (key === this.lastApplied && this.currentPath() === state.document) {
+            return;
+        }
+        const uri = this.service.uriOf(state.document);
+        if (!uri) {
+            return;
+        }
+        this.navigating++;
+        try {
+            let editor = MonacoEditor.get(this.editorManager.currentEditor);
+            if (this.currentPath() !== state.document) {
+                const widget = await this.editorManager.open(uri, { mode: 'reveal' });
+                editor = MonacoEditor.get(widget);
+            }
+            if (!editor || this._following !== state.peer) {
+                return;
+            }
+            const binding = this.service.bindingOf(editor.document);
+            if (!binding) {
+                return; // revealed once the binding exists (onDidChangeBindings)
+            }
+            this.reveal(editor, state, binding.shared);
+            this.lastApplied = key;
+        } finally {
+            // Editor events caused by opening arrive shortly after.
+            setTimeout(() => this.navigating--, 150);
+        }
+    }
+
+    protected reveal(editor: MonacoEditor, state: AwarenessState, shared: Parameters<typeof toAbsoluteIndex>[0]): void {
+        const control = editor.getControl();
+        const model = control.getModel();
+        if (!model) {
+            return;
+        }
+        const start = state.visible ? toAbsoluteIndex(shared, state.visible.start) : undefined;
+        if (start !== undefined) {
+            control.setScrollTop(control.getTopForLineNumber(model.getPositionAt(start).lineNumber));
+            return;
+        }
+        const head = state.selections?.[0] ? toAbsoluteIndex(shared, state.selections[0].head) : undefined;
+        if (head !== undefined) {
+            control.revealPositionInCenterIfOutsideViewport(model.getPositionAt(head));
+        }
+    }
+
+    protected currentPath(): string | undefined {
+        const editor = MonacoEditor.get(this.editorManager.currentEditor);
+        return editor ? this.service.bindingOf(editor.document)?.shared.path : undefined;
+    }
+
+    protected onCurrentEditorChanged(): void {
+        this.toDisposeOnEditor.dispose();
+        const editor = MonacoEditor.get(this.editorManager.currentEditor);
+        if (editor) {
+            this.toDisposeOnEditor.push(editor.getControl().onDidChangeCursorSelection(event => {
+                if (this._following !== undefined && this.navigating === 0 && (event.source === 'mouse' || event.source === 'keyboard')) {
+                    this.unfollow();
+                }
+            }));
+        }
+        if (this._following !== undefined && this.navigating === 0) {
+            const state = this.service.current?.awareness.stateOf(this._following);
+            const path = this.currentPath();
+            if (this.editorManager.currentEditor && path !== state?.document) {
+                this.unfollow();
+            }
+        }
+    }
+}
