@@ -63,8 +63,24 @@ export interface ServerOptions {
     tokenUsersFile?: string;
     /** OpenID Connect login; enables the `oidc` provider. */
     oidc?: OidcOptions;
-    /** Reserved: Redis for multi-instance deployments. Not implemented yet. */
+    /**
+     * Redis (`redis://[:password@]host:port[/db]`, `rediss://` for TLS): several instances with the same
+     * Redis and secret then act as one server (shared rooms, socket.io fan-out). In memory otherwise.
+     */
     redisUrl?: string;
+    /** Prefix of the Redis keys and channels (several deployments may share one Redis). */
+    redisPrefix: string;
+    /**
+     * How long a member whose instance stopped (or died) may take to reconnect with its room token
+     * and resume; then it is removed (the host: the room closes). Only matters with Redis.
+     */
+    resumeGraceMs: number;
+    /** On shutdown, how long to wait for events being handled before closing. */
+    shutdownTimeoutMs: number;
+    /** Serve `GET /metrics` (Prometheus). */
+    metrics: boolean;
+    /** Include Node.js process metrics in `/metrics`. */
+    processMetrics: boolean;
     /** Use the first X-Forwarded-For address as the remote address (only behind a trusted proxy). */
     trustProxy: boolean;
     maxRoomsPerSocket: number;
@@ -98,7 +114,12 @@ export const DEFAULT_OPTIONS: ServerOptions = {
     trustProxy: false,
     maxRoomsPerSocket: 8,
     maxPendingJoinsPerRoom: 32,
-    maxPendingRequestsPerPeer: 1024
+    maxPendingRequestsPerPeer: 1024,
+    redisPrefix: 'collab:',
+    resumeGraceMs: 60 * 1000,
+    shutdownTimeoutMs: 10 * 1000,
+    metrics: true,
+    processMetrics: true
 };
 
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -124,7 +145,16 @@ export function resolveOptions(options: Partial<ServerOptions>): ServerOptions {
         problems.push('port must be an integer between 0 and 65535');
     }
     (['roomTtlMs', 'idleRoomMs', 'emptyRoomMs', 'requestTimeoutMs', 'maxPayloadBytes', 'tokenTtlMs', 'rateLimitStrikes',
-        'maxRoomsPerSocket', 'maxPendingJoinsPerRoom', 'maxPendingRequestsPerPeer'] as const).forEach(positive);
+        'maxRoomsPerSocket', 'maxPendingJoinsPerRoom', 'maxPendingRequestsPerPeer', 'resumeGraceMs', 'shutdownTimeoutMs'] as const).forEach(positive);
+    if (resolved.maxPayloadBytes > Limits.maxPayloadBytes) {
+        problems.push(`maxPayloadBytes may not exceed the protocol limit of ${Limits.maxPayloadBytes}`);
+    }
+    if (resolved.redisUrl !== undefined && !/^rediss?:\/\//.test(resolved.redisUrl)) {
+        problems.push('redisUrl must start with redis:// or rediss://');
+    }
+    if (!/^[A-Za-z0-9_.:{}-]{0,64}$/.test(resolved.redisPrefix)) {
+        problems.push('redisPrefix may only contain letters, digits and _ . : { } - (at most 64)');
+    }
     for (const name of ['loginRateLimit', 'joinRateLimit', 'socketEventRateLimit', 'socketByteRateLimit'] as const) {
         const limit = resolved[name];
         if (!limit || !(limit.max > 0) || !(limit.windowMs > 0)) {
@@ -181,6 +211,25 @@ function parseInteger(name: string, value: string): number {
     return Number(value);
 }
 
+/** `20/1m` -> at most 20 per minute (byte limits in bytes: `33554432/1s`). */
+export function parseRate(value: string): RateLimit {
+    const match = /^\s*(\d+)\s*\/\s*(\S+)\s*$/.exec(value);
+    if (!match) {
+        throw new Error(`Invalid rate '${value}' (use <max>/<duration>, e.g. 20/1m)`);
+    }
+    return { max: Number(match[1]), windowMs: parseDuration(match[2]) };
+}
+
+function parseBoolean(name: string, value: string): boolean {
+    if (/^(1|true|yes|on)$/i.test(value.trim())) {
+        return true;
+    }
+    if (/^(0|false|no|off)$/i.test(value.trim())) {
+        return false;
+    }
+    throw new Error(`${name} must be true or false, got '${value}'`);
+}
+
 function parseList(value: string): string[] {
     return value.split(',').map(item => item.trim()).filter(item => item.length > 0);
 }
@@ -201,9 +250,14 @@ export function loadConfigFile(path: string): Partial<ServerOptions> {
     if (oidc && typeof oidc === 'object' && typeof oidc.loginTimeoutMs === 'string') {
         result.oidc = { ...oidc, loginTimeoutMs: parseDuration(oidc.loginTimeoutMs) };
     }
-    for (const key of ['roomTtlMs', 'idleRoomMs', 'emptyRoomMs', 'requestTimeoutMs', 'tokenTtlMs', 'sweepIntervalMs']) {
+    for (const key of ['roomTtlMs', 'idleRoomMs', 'emptyRoomMs', 'requestTimeoutMs', 'tokenTtlMs', 'sweepIntervalMs', 'resumeGraceMs', 'shutdownTimeoutMs']) {
         if (typeof result[key] === 'string') {
             result[key] = parseDuration(result[key] as string);
+        }
+    }
+    for (const key of ['loginRateLimit', 'joinRateLimit', 'socketEventRateLimit', 'socketByteRateLimit']) {
+        if (typeof result[key] === 'string') {
+            result[key] = parseRate(result[key] as string);
         }
     }
     for (const key of Object.keys(result)) {
@@ -227,6 +281,18 @@ export function loadConfigFromEnv(env: NodeJS.ProcessEnv): Partial<ServerOptions
     if (env.COLLAB_TOKEN_USERS) { options.tokenUsersFile = env.COLLAB_TOKEN_USERS; }
     if (env.COLLAB_PROVIDERS) { options.providers = parseList(env.COLLAB_PROVIDERS) as EnabledProvider[]; }
     if (env.COLLAB_REDIS_URL) { options.redisUrl = env.COLLAB_REDIS_URL; }
+    if (env.COLLAB_REDIS_PREFIX) { options.redisPrefix = env.COLLAB_REDIS_PREFIX; }
+    if (env.COLLAB_EMPTY_ROOM) { options.emptyRoomMs = parseDuration(env.COLLAB_EMPTY_ROOM); }
+    if (env.COLLAB_REQUEST_TIMEOUT) { options.requestTimeoutMs = parseDuration(env.COLLAB_REQUEST_TIMEOUT); }
+    if (env.COLLAB_RESUME_GRACE) { options.resumeGraceMs = parseDuration(env.COLLAB_RESUME_GRACE); }
+    if (env.COLLAB_SHUTDOWN_TIMEOUT) { options.shutdownTimeoutMs = parseDuration(env.COLLAB_SHUTDOWN_TIMEOUT); }
+    if (env.COLLAB_TOKEN_TTL) { options.tokenTtlMs = parseDuration(env.COLLAB_TOKEN_TTL); }
+    if (env.COLLAB_MAX_PAYLOAD) { options.maxPayloadBytes = parseInteger('COLLAB_MAX_PAYLOAD', env.COLLAB_MAX_PAYLOAD); }
+    if (env.COLLAB_LOGIN_RATE) { options.loginRateLimit = parseRate(env.COLLAB_LOGIN_RATE); }
+    if (env.COLLAB_JOIN_RATE) { options.joinRateLimit = parseRate(env.COLLAB_JOIN_RATE); }
+    if (env.COLLAB_EVENT_RATE) { options.socketEventRateLimit = parseRate(env.COLLAB_EVENT_RATE); }
+    if (env.COLLAB_BYTE_RATE) { options.socketByteRateLimit = parseRate(env.COLLAB_BYTE_RATE); }
+    if (env.COLLAB_METRICS) { options.metrics = parseBoolean('COLLAB_METRICS', env.COLLAB_METRICS); }
     const oidc = oidcFromEnv(env);
     if (oidc) { options.oidc = oidc as OidcOptions; }
     if (env.COLLAB_TRUST_PROXY) { options.trustProxy = env.COLLAB_TRUST_PROXY === 'true' || env.COLLAB_TRUST_PROXY === '1'; }
@@ -285,6 +351,18 @@ export function parseArgs(argv: string[]): ParsedArgs {
             case '--token-users': options.tokenUsersFile = value(); break;
             case '--providers': options.providers = parseList(value()) as EnabledProvider[]; break;
             case '--trust-proxy': options.trustProxy = true; break;
+            case '--redis': options.redisUrl = value(); break;
+            case '--redis-prefix': options.redisPrefix = value(); break;
+            case '--empty-room': options.emptyRoomMs = parseDuration(value()); break;
+            case '--resume-grace': options.resumeGraceMs = parseDuration(value()); break;
+            case '--shutdown-timeout': options.shutdownTimeoutMs = parseDuration(value()); break;
+            case '--token-ttl': options.tokenTtlMs = parseDuration(value()); break;
+            case '--max-payload': options.maxPayloadBytes = parseInteger('--max-payload', value()); break;
+            case '--login-rate': options.loginRateLimit = parseRate(value()); break;
+            case '--join-rate': options.joinRateLimit = parseRate(value()); break;
+            case '--event-rate': options.socketEventRateLimit = parseRate(value()); break;
+            case '--byte-rate': options.socketByteRateLimit = parseRate(value()); break;
+            case '--no-metrics': options.metrics = false; break;
             case '--oidc-issuer': options.oidc = { ...options.oidc!, issuer: value() }; break;
             case '--oidc-client-id': options.oidc = { ...options.oidc!, clientId: value() }; break;
             case '--oidc-scopes': options.oidc = { ...options.oidc!, scopes: value().split(/[\s,]+/).filter(Boolean) }; break;

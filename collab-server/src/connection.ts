@@ -1,13 +1,18 @@
 /**
  * The single entry point for inbound socket events: rate limiting, event name allowlist, size
  * checks, zod validation, dispatch, acknowledgement, and containment of any handler failure.
+ * Events of one socket are handled one after another, in order (handlers await the shared store;
+ * without the queue a later envelope could overtake an earlier one), and the socket's disconnect
+ * handling runs after its last event.
  */
+import { performance } from 'perf_hooks';
 import type { Logger } from 'pino';
 import type { ZodTypeAny } from 'zod';
 import { CollaborationError, CollaborationErrorData } from '@theia-collab/protocol/lib/errors';
 import {
     Admit, CreateRoom, Deny, Envelope, JoinRoom, LeaveRoom, Limits, Rekey, RemovePeer, SetPermission
 } from '@theia-collab/protocol/lib/wire';
+import type { ServerMetrics } from './metrics';
 import type { KeyedRateLimiter } from './rate-limit';
 import type { Relay } from './relay';
 import type { HandlerResult, RoomService } from './room-service';
@@ -17,7 +22,7 @@ interface EventHandler {
     schema: ZodTypeAny;
     /** Counted against the per-address join limit. */
     joinLimited?: boolean;
-    handle(socket: CollabSocket, payload: any): Promise<HandlerResult<object> | void>;
+    handle(socket: CollabSocket, payload: any, receivedAt: number): Promise<HandlerResult<object> | void>;
 }
 
 export interface ConnectionOptions {
@@ -28,12 +33,19 @@ type Ack = (response: unknown) => void;
 
 export class ConnectionHandler {
     protected readonly handlers: Record<string, EventHandler>;
+    /** Per socket: the tail of its queue of events. */
+    protected readonly queues = new WeakMap<CollabSocket, Promise<void>>();
+    protected inFlight = 0;
+    protected idleWaiters: (() => void)[] = [];
+    /** Set when the server stops: events are refused with 'unavailable'. */
+    draining = false;
 
     constructor(
         protected readonly rooms: RoomService,
         protected readonly relay: Relay,
         protected readonly joinLimiter: KeyedRateLimiter,
         protected readonly options: ConnectionOptions,
+        protected readonly metrics: ServerMetrics,
         protected readonly logger: Logger
     ) {
         this.handlers = {
@@ -45,24 +57,72 @@ export class ConnectionHandler {
             'room:remove': { schema: RemovePeer, handle: (socket, payload) => rooms.remove(socket, payload) },
             'room:rekey': { schema: Rekey, handle: (socket, payload) => rooms.rekey(socket, payload) },
             'room:leave': { schema: LeaveRoom, handle: (socket, payload) => rooms.leave(socket, payload) },
-            'relay': { schema: Envelope, handle: (socket, payload) => relay.relay(socket, payload) }
+            'relay': { schema: Envelope, handle: (socket, payload, receivedAt) => relay.relay(socket, payload, receivedAt) }
         };
     }
 
-    attach(socket: CollabSocket): void {
+    /** `first` (e.g. resuming a membership) runs before the socket's first event. */
+    attach(socket: CollabSocket, first?: () => Promise<void>): void {
         // A socket middleware that never calls next(): every inbound packet is handled here and
         // nothing reaches the socket's own event emitter (so no client event can trigger 'error').
         socket.use(packet => {
-            this.onPacket(socket, packet).catch(error => this.logger.error({ err: error, socket: socket.id }, 'event handling failed'));
+            const receivedAt = performance.now();
+            // Rate limits apply on arrival, so that a flood is refused at once rather than queued.
+            const verdict = socket.data.limiter.check(estimateBytes(packet.slice(1)));
+            if (verdict !== 'ok') {
+                this.onPacket(socket, packet, receivedAt, verdict).catch(error => this.logger.error({ err: error, socket: socket.id }, 'event handling failed'));
+                return;
+            }
+            this.enqueue(socket, 'event handling failed', () => this.onPacket(socket, packet, receivedAt, verdict));
         });
         socket.on('error', error => this.logger.warn({ socket: socket.id, err: error }, 'socket error'));
         socket.on('disconnect', reason => {
             this.logger.debug({ socket: socket.id, reason }, 'socket disconnected');
-            this.rooms.disconnected(socket).catch(error => this.logger.error({ err: error, socket: socket.id }, 'disconnect handling failed'));
+            this.enqueue(socket, 'disconnect handling failed', () => this.rooms.disconnected(socket));
+        });
+        if (first) {
+            this.enqueue(socket, 'connection setup failed', first);
+        }
+    }
+
+    /** Resolves when no event is being handled (or after `timeoutMs`). */
+    idle(timeoutMs: number): Promise<void> {
+        if (this.inFlight === 0) {
+            return Promise.resolve();
+        }
+        return new Promise(resolve => {
+            const timer = setTimeout(done, timeoutMs);
+            function done(): void {
+                clearTimeout(timer);
+                resolve();
+            }
+            this.idleWaiters.push(done);
         });
     }
 
-    protected async onPacket(socket: CollabSocket, packet: unknown[]): Promise<void> {
+    /** Event names as metric labels: known events only. */
+    protected metricEvent(event: unknown): string {
+        return typeof event === 'string' && Object.prototype.hasOwnProperty.call(this.handlers, event) ? event : 'unknown';
+    }
+
+    protected enqueue(socket: CollabSocket, failure: string, task: () => Promise<void>): void {
+        this.inFlight++;
+        const run = async () => {
+            try {
+                await task();
+            } catch (error) {
+                this.logger.error({ err: error, socket: socket.id }, failure);
+            } finally {
+                if (--this.inFlight === 0) {
+                    this.idleWaiters.splice(0).forEach(wake => wake());
+                }
+            }
+        };
+        const tail = (this.queues.get(socket) ?? Promise.resolve()).then(run);
+        this.queues.set(socket, tail);
+    }
+
+    protected async onPacket(socket: CollabSocket, packet: unknown[], receivedAt: number, verdict: 'ok' | 'limited' | 'disconnect'): Promise<void> {
         const args = [...packet];
         const event = args.shift();
         const ack: Ack | undefined = typeof args[args.length - 1] === 'function' ? args.pop() as Ack : undefined;
@@ -80,11 +140,11 @@ export class ConnectionHandler {
             }
         };
         const refuse = (error: CollaborationErrorData, level: 'warn' | 'debug' = 'warn') => {
+            this.metrics.reject(this.metricEvent(event), error.code);
             this.logger[level]({ socket: socket.id, event: eventName, code: error.code, user: socket.data.user?.id }, 'event refused');
             respond({ ok: false, error: { code: error.code, message: error.message } });
         };
         try {
-            const verdict = socket.data.limiter.check(estimateBytes(args));
             if (verdict !== 'ok') {
                 refuse({ code: 'rate-limited', message: 'Too many messages: slow down.' });
                 if (verdict === 'disconnect') {
@@ -96,6 +156,9 @@ export class ConnectionHandler {
             const handler = typeof event === 'string' && Object.prototype.hasOwnProperty.call(this.handlers, event) ? this.handlers[event] : undefined;
             if (!handler) {
                 return refuse({ code: 'bad-request', message: `Unknown event '${eventName}'.` });
+            }
+            if (this.draining) {
+                return refuse({ code: 'unavailable', message: 'The server is restarting: reconnect and try again.' }, 'debug');
             }
             if (args.length !== 1) {
                 return refuse({ code: 'bad-request', message: `Event '${eventName}' takes exactly one payload argument.` });
@@ -112,7 +175,7 @@ export class ConnectionHandler {
             if (handler.joinLimited && !this.joinLimiter.take(socket.data.address)) {
                 return refuse({ code: 'rate-limited', message: 'Too many attempts to create or join sessions; try again later.' });
             }
-            const result = await handler.handle(socket, parsed.data);
+            const result = await handler.handle(socket, parsed.data, receivedAt);
             respond({ ok: true, ...(result ? result.ack : {}) });
             result?.after?.();
         } catch (error) {
@@ -120,6 +183,7 @@ export class ConnectionHandler {
                 refuse(error, 'debug');
             } else {
                 this.logger.error({ err: error, socket: socket.id, event: eventName }, 'handler failed');
+                this.metrics.reject(this.metricEvent(event), 'internal');
                 respond({ ok: false, error: { code: 'internal', message: 'Internal server error.' } });
             }
         }

@@ -20,11 +20,16 @@ export interface HttpDependencies {
     maxPayloadBytes: number;
     originAllowed(origin: string | undefined): boolean;
     remoteAddress(request: http.IncomingMessage): string;
-    stats(): Promise<{ rooms: number; sockets: number }>;
+    /** Readiness (see health.ts): 200 when ready, 503 otherwise. */
+    health(): Promise<{ ready: boolean; body: object }>;
+    /** Prometheus text exposition; `/metrics` answers 404 without it. */
+    metrics?: () => Promise<{ contentType: string; body: string }>;
     logger: Logger;
 }
 
 const MAX_BODY_BYTES = 16 * 1024;
+/** Liveness only (the process answers); `/health` is readiness. */
+const LIVENESS_PATH = '/health/live';
 const STATUS: Record<string, number> = {
     'bad-request': 400,
     'unauthorized': 401,
@@ -92,13 +97,24 @@ export function createHttpHandler(deps: HttpDependencies): (request: http.Incomi
         }
         if (path === HttpPaths.health && method === 'GET') {
             response.setHeader('Cache-Control', 'no-store');
-            return sendJson(response, 200, { status: 'ok', ...await deps.stats() });
+            const health = await deps.health();
+            return sendJson(response, health.ready ? 200 : 503, health.body);
+        }
+        if (path === LIVENESS_PATH && method === 'GET') {
+            response.setHeader('Cache-Control', 'no-store');
+            return sendJson(response, 200, { status: 'ok' });
+        }
+        if (path === HttpPaths.metrics && method === 'GET' && deps.metrics) {
+            const metrics = await deps.metrics();
+            response.writeHead(200, { 'Content-Type': metrics.contentType, 'Content-Length': Buffer.byteLength(metrics.body), 'Cache-Control': 'no-store' });
+            response.end(metrics.body);
+            return;
         }
         const join = /^\/join\/([^/]*)$/.exec(path);
         if (join && method === 'GET') {
             return sendJoinPage(response, decodeSafely(join[1]));
         }
-        if (provider || path === HttpPaths.info || path === HttpPaths.health || join) {
+        if (provider || path === HttpPaths.info || path === HttpPaths.health || path === LIVENESS_PATH || (path === HttpPaths.metrics && deps.metrics) || join) {
             response.setHeader('Allow', provider ? 'POST' : 'GET');
             return sendError(response, 405, { code: 'bad-request', message: 'Method not allowed.' });
         }

@@ -2,10 +2,18 @@
  * The blind relay: routes sealed envelopes between admitted members of a room. It never reads
  * `data`; it only sets `sender` and tracks requests so that responses go back to the requester
  * only, and requesters get a timeout or disconnection answer when no response will come.
+ *
+ * Pending requests live in a PendingRequestStore (shared with Redis), so the response may come
+ * through another instance. The requester's instance times the request out; requests whose
+ * instance went away are timed out by the periodic sweep (`sweepExpired`) of any instance.
  */
+import { performance } from 'perf_hooks';
 import type { Logger } from 'pino';
 import type { ClientEnvelope, RelayedEnvelope } from '@theia-collab/protocol/lib/wire';
 import type { CollaborationErrorData } from '@theia-collab/protocol/lib/errors';
+import type { ServerMetrics } from './metrics';
+import type { PendingRequest, PendingRequestStore } from './pending-requests';
+import type { RoomReader } from './room-cache';
 import type { RoomStore } from './rooms';
 import { checkScope, CollabServer, CollabSocket, fail, peerChannel, roomChannel } from './socket-state';
 
@@ -14,35 +22,35 @@ export interface RelayOptions {
     maxPendingRequestsPerPeer: number;
 }
 
-interface PendingRequest {
-    room: string;
-    requester: string;
-    responder: string;
-    id: number;
-    timer: NodeJS.Timeout;
-}
-
 const EMPTY = new Uint8Array(0);
 
+function timerKey(room: string, requester: string, id: number): string {
+    return `${room}|${requester}|${id}`;
+}
+
 export class Relay {
-    /** roomId -> requester peer id -> request id -> pending request. */
-    protected readonly pending = new Map<string, Map<string, Map<number, PendingRequest>>>();
+    /** Local timeouts of the requests sent through this instance. */
+    protected readonly timers = new Map<string, NodeJS.Timeout>();
 
     constructor(
         protected readonly io: CollabServer,
+        protected readonly rooms: RoomReader,
         protected readonly store: RoomStore,
+        protected readonly requests: PendingRequestStore,
         protected readonly options: RelayOptions,
+        protected readonly metrics: ServerMetrics,
         protected readonly logger: Logger
     ) { }
 
-    async relay(socket: CollabSocket, envelope: ClientEnvelope): Promise<void> {
+    /** `receivedAt`: `performance.now()` when the event arrived (for the relay latency metric). */
+    async relay(socket: CollabSocket, envelope: ClientEnvelope, receivedAt = performance.now()): Promise<void> {
         checkScope(socket, envelope.room);
         const membership = socket.data.memberships.get(envelope.room);
         if (!membership) {
             fail('not-member', 'You are not a member of this session.');
         }
         const sender = membership.peerId;
-        const room = await this.store.get(envelope.room);
+        const room = await this.rooms.get(envelope.room);
         if (!room || !room.members[sender]) {
             fail('room-closed', 'This session has ended.');
         }
@@ -85,7 +93,7 @@ export class Relay {
                     fail('bad-request', 'Requests need an id.');
                 }
                 const target = resolveTarget(envelope.target);
-                this.track(room.id, sender, target, envelope.id);
+                await this.track({ room: room.id, requester: sender, responder: target, id: envelope.id, deadline: Date.now() + this.options.requestTimeoutMs });
                 relayed.target = target;
                 relayed.id = envelope.id;
                 this.io.to(peerChannel(target)).emit('relay', relayed);
@@ -95,103 +103,105 @@ export class Relay {
                 if (envelope.id === undefined || envelope.target === undefined) {
                     fail('bad-request', 'Responses need the id and the requester as target.');
                 }
-                const request = this.pending.get(room.id)?.get(envelope.target)?.get(envelope.id);
-                if (!request || request.responder !== sender) {
+                const request = await this.requests.take(room.id, envelope.target, envelope.id, sender);
+                if (!request) {
                     fail('not-found', 'No pending request with this id is waiting for your response.');
                 }
-                this.untrack(request);
+                this.clearTimer(timerKey(request.room, request.requester, request.id));
                 relayed.target = request.requester;
                 relayed.id = request.id;
                 this.io.to(peerChannel(request.requester)).emit('relay', relayed);
                 break;
             }
         }
+        this.metrics.relayed(envelope.kind, envelope.data.byteLength, (performance.now() - receivedAt) / 1000);
         await this.store.touch(room.id, Date.now());
     }
 
     /** A member left: its open requests are dropped, requests waiting for it fail with 'disconnected'. */
-    peerLeft(roomId: string, peerId: string): void {
-        const byRequester = this.pending.get(roomId);
-        if (!byRequester) {
-            return;
-        }
-        byRequester.get(peerId)?.forEach(request => clearTimeout(request.timer));
-        byRequester.delete(peerId);
-        for (const requests of [...byRequester.values()]) {
-            for (const request of [...requests.values()]) {
-                if (request.responder === peerId) {
-                    this.untrack(request);
-                    this.answerWithError(request, { code: 'disconnected', message: 'The peer left before answering.' });
-                }
+    async peerLeft(roomId: string, peerId: string): Promise<void> {
+        const prefix = `${roomId}|${peerId}|`;
+        for (const key of [...this.timers.keys()]) {
+            if (key.startsWith(prefix)) {
+                this.clearTimer(key);
             }
+        }
+        for (const request of await this.requests.peerLeft(roomId, peerId)) {
+            this.clearTimer(timerKey(request.room, request.requester, request.id));
+            this.answerWithError(request, { code: 'disconnected', message: 'The peer left before answering.' });
         }
     }
 
-    roomClosed(roomId: string): void {
-        this.pending.get(roomId)?.forEach(requests => requests.forEach(request => clearTimeout(request.timer)));
-        this.pending.delete(roomId);
+    async roomClosed(roomId: string): Promise<void> {
+        const prefix = `${roomId}|`;
+        for (const key of [...this.timers.keys()]) {
+            if (key.startsWith(prefix)) {
+                this.clearTimer(key);
+            }
+        }
+        await this.requests.roomClosed(roomId);
+    }
+
+    /** Times out requests overdue by more than `graceMs` (their instance's timer did not fire: it went away). */
+    async sweepExpired(now: number, graceMs: number): Promise<void> {
+        for (let round = 0; round < 10; round++) {
+            const expired = await this.requests.takeExpired(now - graceMs, 500);
+            expired.forEach(request => this.answerTimeout(request));
+            if (expired.length < 500) {
+                return;
+            }
+        }
     }
 
     dispose(): void {
-        [...this.pending.keys()].forEach(roomId => this.roomClosed(roomId));
+        this.timers.forEach(timer => clearTimeout(timer));
+        this.timers.clear();
     }
 
-    get pendingCount(): number {
-        let count = 0;
-        this.pending.forEach(byRequester => byRequester.forEach(requests => count += requests.size));
-        return count;
+    get localTimerCount(): number {
+        return this.timers.size;
     }
 
-    protected track(room: string, requester: string, responder: string, id: number): void {
-        let byRequester = this.pending.get(room);
-        if (!byRequester) {
-            byRequester = new Map();
-            this.pending.set(room, byRequester);
-        }
-        let requests = byRequester.get(requester);
-        if (!requests) {
-            requests = new Map();
-            byRequester.set(requester, requests);
-        }
-        if (requests.has(id)) {
+    protected async track(request: PendingRequest): Promise<void> {
+        const result = await this.requests.add(request, this.options.maxPendingRequestsPerPeer);
+        if (result === 'duplicate') {
             fail('bad-request', 'A request with this id is already pending.');
         }
-        if (requests.size >= this.options.maxPendingRequestsPerPeer) {
+        if (result === 'too-many') {
             fail('rate-limited', 'Too many requests waiting for a response.');
         }
-        const request: PendingRequest = {
-            room, requester, responder, id,
-            timer: setTimeout(() => {
-                if (this.pending.get(room)?.get(requester)?.get(id) === request) {
-                    this.untrack(request);
-                    this.logger.debug({ room, requester, responder, id }, 'relayed request timed out');
-                    this.answerWithError(request, {
-                        code: 'timeout',
-                        message: `The peer did not answer within ${Math.round(this.options.requestTimeoutMs / 100) / 10} s.`
-                    });
+        const key = timerKey(request.room, request.requester, request.id);
+        this.clearTimer(key);
+        const timer = setTimeout(() => {
+            this.timers.delete(key);
+            this.requests.take(request.room, request.requester, request.id).then(taken => {
+                if (taken) {
+                    this.answerTimeout(taken);
                 }
-            }, this.options.requestTimeoutMs)
-        };
-        request.timer.unref();
-        requests.set(id, request);
+            }, error => this.logger.error({ err: error, room: request.room }, 'request timeout handling failed'));
+        }, Math.max(0, request.deadline - Date.now()));
+        timer.unref();
+        this.timers.set(key, timer);
     }
 
-    protected untrack(request: PendingRequest): void {
-        clearTimeout(request.timer);
-        const byRequester = this.pending.get(request.room);
-        const requests = byRequester?.get(request.requester);
-        if (requests?.get(request.id) === request) {
-            requests.delete(request.id);
-            if (requests.size === 0) {
-                byRequester!.delete(request.requester);
-                if (byRequester!.size === 0) {
-                    this.pending.delete(request.room);
-                }
-            }
+    protected clearTimer(key: string): void {
+        const timer = this.timers.get(key);
+        if (timer) {
+            clearTimeout(timer);
+            this.timers.delete(key);
         }
+    }
+
+    protected answerTimeout(request: PendingRequest): void {
+        this.logger.debug({ room: request.room, requester: request.requester, responder: request.responder, id: request.id }, 'relayed request timed out');
+        this.answerWithError(request, {
+            code: 'timeout',
+            message: `The peer did not answer within ${Math.round(this.options.requestTimeoutMs / 100) / 10} s.`
+        });
     }
 
     protected answerWithError(request: PendingRequest, error: CollaborationErrorData): void {
+        this.metrics.requestTimeouts.inc({ reason: error.code });
         const envelope: RelayedEnvelope = {
             room: request.room,
             kind: 'response',

@@ -1,16 +1,22 @@
 /**
- * Room lifecycle: create, join approval, permissions, removal, key distribution, leaving and
- * cleanup. Mutations of one room run one after another (KeyedMutex), so the store can be shared.
+ * Room lifecycle: create, join approval, permissions, removal, key distribution, leaving, resuming
+ * and cleanup. Room state lives in the RoomStore (possibly shared by several instances through
+ * Redis): every change is an atomic update there, then the peer bus brings the sockets concerned (on
+ * whichever instance) in step, then the events go out. Mutations of one room are also serialized per
+ * instance (KeyedMutex), which keeps optimistic-update conflicts rare.
  */
 import type { Logger } from 'pino';
 import { Limits, PeerInfo, RoomClosedReason } from '@theia-collab/protocol/lib/wire';
 import type {
-    Admit, CreateRoom, CreateRoomResult, Deny, JoinRoom, JoinRoomResult, LeaveRoom, Rekey, RemovePeer, SetPermission
+    Admit, CreateRoom, CreateRoomResult, Deny, JoinRoom, JoinRoomResult, LeaveRoom, PeerLeftReason, Rekey, RemovePeer, SetPermission
 } from '@theia-collab/protocol/lib/wire';
 import { randomId, TokenService } from './auth';
+import type { Cluster } from './cluster';
 import type { ServerOptions } from './config';
+import type { ServerMetrics } from './metrics';
+import type { PeerBus } from './peer-bus';
 import type { Relay } from './relay';
-import { guestCount, KeyedMutex, memberList, RoomRecord, RoomStore } from './rooms';
+import { guestCount, KeyedMutex, MemberRecord, memberList, RoomRecord, RoomStore, Updated } from './rooms';
 import { checkScope, CollabServer, CollabSocket, fail, peerChannel, roomChannel } from './socket-state';
 
 export const CLOSE_MESSAGES: Record<RoomClosedReason, string> = {
@@ -23,12 +29,21 @@ export const CLOSE_MESSAGES: Record<RoomClosedReason, string> = {
 };
 
 export type RoomServiceOptions = Pick<ServerOptions,
-    'roomTtlMs' | 'idleRoomMs' | 'emptyRoomMs' | 'maxRoomsPerSocket' | 'maxPendingJoinsPerRoom'>;
+    'roomTtlMs' | 'idleRoomMs' | 'emptyRoomMs' | 'maxRoomsPerSocket' | 'maxPendingJoinsPerRoom' | 'resumeGraceMs'>;
 
 /** The result of a handler: what to acknowledge, and what to do once acknowledged. */
 export interface HandlerResult<T extends object = {}> {
     ack: T;
     after?: () => void;
+}
+
+function updateEmpty(room: RoomRecord, now = Date.now()): void {
+    const empty = guestCount(room) === 0 && Object.keys(room.pending).length === 0;
+    if (!empty) {
+        room.emptySince = undefined;
+    } else if (room.emptySince === undefined) {
+        room.emptySince = now;
+    }
 }
 
 export class RoomService {
@@ -39,9 +54,16 @@ export class RoomService {
         protected readonly store: RoomStore,
         protected readonly tokens: TokenService,
         protected readonly relay: Relay,
+        protected readonly peers: PeerBus,
+        protected readonly cluster: Cluster,
+        protected readonly metrics: ServerMetrics,
         protected readonly options: RoomServiceOptions,
         protected readonly logger: Logger
     ) { }
+
+    protected get instance(): string {
+        return this.cluster.instanceId;
+    }
 
     async create(socket: CollabSocket, request: CreateRoom): Promise<HandlerResult<CreateRoomResult>> {
         if (socket.data.roomClaims) {
@@ -67,17 +89,22 @@ export class RoomService {
             expiresAt: now + this.options.roomTtlMs,
             lastActivityAt: now,
             emptySince: now,
-            members: { [peer.id]: { info: peer, socketId: socket.id, joinedAt: now } },
+            members: { [peer.id]: { info: peer, socketId: socket.id, instance: this.instance, joinedAt: now } },
             pending: {}
         };
         const roomToken = await this.tokens.issueRoomToken({ sub: peer.userId, room: roomId, peer: peer.id, role: 'host' }, room.expiresAt);
         if (!socket.connected) {
             fail('disconnected', 'The connection closed.');
         }
-        // Registered on the socket before the store call, so a disconnect meanwhile closes the room.
+        // Registered on the socket first: its disconnect handling (queued after this) then closes the room.
         socket.data.memberships.set(roomId, { peerId: peer.id, role: 'host' });
         socket.join([roomChannel(roomId), peerChannel(peer.id)]);
-        await this.store.create(room);
+        try {
+            await this.store.create(room);
+        } catch (error) {
+            this.forget(socket, roomId, peer.id);
+            throw error;
+        }
         this.logger.info({ room: roomId, peer: peer.id, user: peer.userId }, 'room created');
         return { ack: { roomId, peer, expiresAt: room.expiresAt, roomToken } };
     }
@@ -91,115 +118,131 @@ export class RoomService {
         if (socket.data.memberships.size + socket.data.pendingJoins.size >= this.options.maxRoomsPerSocket) {
             fail('forbidden', 'Too many sessions on one connection.');
         }
-        return this.mutex.run(roomId, async () => {
-            const room = await this.store.get(roomId);
-            if (!room) {
+        if (!socket.connected) {
+            fail('disconnected', 'The connection closed.');
+        }
+        const now = Date.now();
+        const requestId = randomId(12);
+        const peer: PeerInfo = {
+            id: randomId(12),
+            userId: socket.data.user.id,
+            name: socket.data.user.name,
+            role: 'guest',
+            permission: 'readonly',
+            publicKey: request.publicKey
+        };
+        socket.data.pendingJoins.set(roomId, { requestId, peerId: peer.id });
+        socket.join(peerChannel(peer.id));
+        let updated: Updated<void> | undefined;
+        try {
+            updated = await this.update(roomId, room => {
+                const pendingCount = Object.keys(room.pending).length;
+                if (pendingCount >= this.options.maxPendingJoinsPerRoom) {
+                    fail('rate-limited', 'Too many people are waiting to join this session; try again later.');
+                }
+                if (Object.keys(room.members).length + pendingCount >= Limits.maxPeersPerRoom) {
+                    fail('forbidden', 'This session is full.');
+                }
+                room.pending[requestId] = { requestId, peer, socketId: socket.id, instance: this.instance, requestedAt: now };
+                room.lastActivityAt = Math.max(room.lastActivityAt, now);
+                room.emptySince = undefined;
+            });
+            if (!updated) {
                 fail('not-found', 'No such session: it may have ended or the link may be wrong.');
             }
-            const pendingCount = Object.keys(room.pending).length;
-            if (pendingCount >= this.options.maxPendingJoinsPerRoom) {
-                fail('rate-limited', 'Too many people are waiting to join this session; try again later.');
-            }
-            if (Object.keys(room.members).length + pendingCount >= Limits.maxPeersPerRoom) {
-                fail('forbidden', 'This session is full.');
-            }
-            if (!socket.connected) {
-                fail('disconnected', 'The connection closed.');
-            }
-            const now = Date.now();
-            const requestId = randomId(12);
-            const peer: PeerInfo = {
-                id: randomId(12),
-                userId: socket.data.user.id,
-                name: socket.data.user.name,
-                role: 'guest',
-                permission: 'readonly',
-                publicKey: request.publicKey
-            };
-            room.pending[requestId] = { requestId, peer, socketId: socket.id, requestedAt: now };
-            room.lastActivityAt = now;
-            room.emptySince = undefined;
-            // Registered on the socket before the store call, so a disconnect meanwhile cancels the request.
-            socket.data.pendingJoins.set(roomId, { requestId, peerId: peer.id });
-            socket.join(peerChannel(peer.id));
-            await this.store.save(room);
-            this.logger.info({ room: roomId, peer: peer.id, user: peer.userId, requestId }, 'join requested');
-            return {
-                ack: { requestId, peerId: peer.id },
-                after: () => this.io.to(peerChannel(room.hostPeerId)).emit('room:join-request', { roomId, requestId, peer })
-            };
-        });
+        } catch (error) {
+            this.forget(socket, roomId, peer.id);
+            throw error;
+        }
+        const hostPeerId = updated.room.hostPeerId;
+        this.logger.info({ room: roomId, peer: peer.id, user: peer.userId, requestId }, 'join requested');
+        return {
+            ack: { requestId, peerId: peer.id },
+            after: () => this.io.to(peerChannel(hostPeerId)).emit('room:join-request', { roomId, requestId, peer })
+        };
     }
 
     async admit(socket: CollabSocket, request: Admit): Promise<HandlerResult> {
         const { roomId, requestId } = request;
         this.requireHost(socket, roomId);
-        return this.mutex.run(roomId, async () => {
-            const room = await this.requireRoom(roomId);
+        const seen = (await this.store.get(roomId))?.pending[requestId];
+        const guestAlive = seen ? await this.socketAlive(seen.socketId, seen.instance) : true;
+        const now = Date.now();
+        const updated = await this.update(roomId, room => {
             const pending = room.pending[requestId];
             if (!pending) {
-                fail('not-found', 'No such join request: the guest may have left.');
+                return undefined;
             }
-            const guestSocket = this.localSocket(pending.socketId);
             delete room.pending[requestId];
-            if (!guestSocket) {
-                this.updateEmpty(room);
-                await this.store.save(room);
-                fail('not-found', 'The guest is no longer connected.');
+            updateEmpty(room, now);
+            if (!guestAlive && pending.socketId === seen?.socketId) {
+                return { gone: true as const, peerId: pending.peer.id };
             }
-            const now = Date.now();
             const self: PeerInfo = { ...pending.peer, permission: request.permission };
-            room.members[self.id] = { info: self, socketId: guestSocket.id, joinedAt: now };
-            room.lastActivityAt = now;
-            this.updateEmpty(room);
-            const roomToken = await this.tokens.issueRoomToken({ sub: self.userId, room: roomId, peer: self.id, role: 'guest' }, room.expiresAt);
-            await this.store.save(room);
-            guestSocket.data.pendingJoins.delete(roomId);
-            guestSocket.data.memberships.set(roomId, { peerId: self.id, role: 'guest' });
-            guestSocket.join(roomChannel(roomId));
-            this.logger.info({ room: roomId, peer: self.id, permission: self.permission }, 'guest admitted');
-            this.io.to(peerChannel(self.id)).emit('room:admitted', {
-                roomId,
-                self,
-                peers: memberList(room),
-                keyId: request.keyId,
-                keyMaterial: request.keyMaterial,
-                expiresAt: room.expiresAt,
-                roomToken
-            });
-            this.io.to(roomChannel(roomId)).except(peerChannel(self.id)).emit('room:peer-joined', { roomId, peer: self });
-            return { ack: {} };
+            room.members[self.id] = { info: self, socketId: pending.socketId, instance: pending.instance, joinedAt: now };
+            room.lastActivityAt = Math.max(room.lastActivityAt, now);
+            updateEmpty(room, now);
+            return { gone: false as const, self };
         });
+        if (!updated) {
+            fail('room-closed', 'This session has ended.');
+        }
+        const result = updated.result;
+        if (!result) {
+            fail('not-found', 'No such join request: the guest may have left.');
+        }
+        if (result.gone) {
+            this.peers.publish({ op: 'detach', roomId, peerIds: [result.peerId] });
+            fail('not-found', 'The guest is no longer connected.');
+        }
+        const { self } = result;
+        const room = updated.room;
+        const roomToken = await this.tokens.issueRoomToken({ sub: self.userId, room: roomId, peer: self.id, role: 'guest' }, room.expiresAt);
+        // Moves the guest's socket (on whichever instance) into the room before the room hears of it.
+        this.peers.publish({ op: 'admitted', roomId, peerId: self.id });
+        this.logger.info({ room: roomId, peer: self.id, permission: self.permission }, 'guest admitted');
+        this.io.to(peerChannel(self.id)).emit('room:admitted', {
+            roomId,
+            self,
+            peers: memberList(room),
+            keyId: request.keyId,
+            keyMaterial: request.keyMaterial,
+            expiresAt: room.expiresAt,
+            roomToken
+        });
+        this.io.to(roomChannel(roomId)).except(peerChannel(self.id)).emit('room:peer-joined', { roomId, peer: self });
+        return { ack: {} };
     }
 
     async deny(socket: CollabSocket, request: Deny): Promise<HandlerResult> {
         const { roomId, requestId } = request;
         this.requireHost(socket, roomId);
-        return this.mutex.run(roomId, async () => {
-            const room = await this.requireRoom(roomId);
+        const updated = await this.update(roomId, room => {
             const pending = room.pending[requestId];
-            if (!pending) {
-                fail('not-found', 'No such join request: the guest may have left.');
+            if (pending) {
+                delete room.pending[requestId];
+                updateEmpty(room);
             }
-            delete room.pending[requestId];
-            this.updateEmpty(room);
-            await this.store.save(room);
-            this.io.to(peerChannel(pending.peer.id)).emit('room:denied', { roomId, reason: request.reason || CLOSE_MESSAGES.denied });
-            const guestSocket = this.localSocket(pending.socketId);
-            if (guestSocket) {
-                guestSocket.data.pendingJoins.delete(roomId);
-                guestSocket.leave(peerChannel(pending.peer.id));
-            }
-            this.logger.info({ room: roomId, requestId }, 'join denied');
-            return { ack: {} };
+            return pending;
         });
+        if (!updated) {
+            fail('room-closed', 'This session has ended.');
+        }
+        const pending = updated.result;
+        if (!pending) {
+            fail('not-found', 'No such join request: the guest may have left.');
+        }
+        this.io.to(peerChannel(pending.peer.id)).emit('room:denied', { roomId, reason: request.reason || CLOSE_MESSAGES.denied });
+        this.peers.publish({ op: 'detach', roomId, peerIds: [pending.peer.id] });
+        this.logger.info({ room: roomId, requestId }, 'join denied');
+        return { ack: {} };
     }
 
     async setPermission(socket: CollabSocket, request: SetPermission): Promise<HandlerResult> {
         const { roomId, peerId, permission } = request;
         this.requireHost(socket, roomId);
-        return this.mutex.run(roomId, async () => {
-            const room = await this.requireRoom(roomId);
+        const now = Date.now();
+        const updated = await this.update(roomId, room => {
             const member = room.members[peerId];
             if (!member) {
                 fail('not-found', 'That peer is not in this session.');
@@ -208,65 +251,59 @@ export class RoomService {
                 fail('bad-request', `The host's permission cannot be changed.`);
             }
             member.info = { ...member.info, permission };
-            room.lastActivityAt = Date.now();
-            await this.store.save(room);
-            this.io.to(roomChannel(roomId)).emit('room:permission-changed', { roomId, peerId, permission });
-            return { ack: {} };
+            room.lastActivityAt = Math.max(room.lastActivityAt, now);
         });
+        if (!updated) {
+            fail('room-closed', 'This session has ended.');
+        }
+        this.io.to(roomChannel(roomId)).emit('room:permission-changed', { roomId, peerId, permission });
+        return { ack: {} };
     }
 
     async remove(socket: CollabSocket, request: RemovePeer): Promise<HandlerResult> {
         const { roomId, peerId } = request;
         this.requireHost(socket, roomId);
-        return this.mutex.run(roomId, async () => {
-            const room = await this.requireRoom(roomId);
-            if (!room.members[peerId]) {
-                fail('not-found', 'That peer is not in this session.');
-            }
-            if (peerId === room.hostPeerId) {
-                fail('bad-request', 'The host cannot remove itself; leave instead.');
-            }
-            await this.removeMember(room, peerId, 'removed');
-            return { ack: {} };
-        });
+        const room = await this.requireRoom(roomId);
+        if (peerId === room.hostPeerId) {
+            fail('bad-request', 'The host cannot remove itself; leave instead.');
+        }
+        if (!room.members[peerId] || !await this.removePeer(roomId, peerId, 'removed')) {
+            fail('not-found', 'That peer is not in this session.');
+        }
+        return { ack: {} };
     }
 
     async rekey(socket: CollabSocket, request: Rekey): Promise<HandlerResult> {
         const { roomId, keyId } = request;
         this.requireHost(socket, roomId);
-        return this.mutex.run(roomId, async () => {
-            const room = await this.requireRoom(roomId);
-            const from = room.hostPeerId;
-            let delivered = 0;
-            for (const { peerId, keyMaterial } of request.keys) {
-                // Peers that left in the meantime are skipped: the new key is meant to exclude them anyway.
-                if (peerId !== from && room.members[peerId]) {
-                    this.io.to(peerChannel(peerId)).emit('room:key', { roomId, keyId, from, keyMaterial });
-                    delivered++;
-                }
+        const room = await this.requireRoom(roomId);
+        const from = room.hostPeerId;
+        let delivered = 0;
+        for (const { peerId, keyMaterial } of request.keys) {
+            // Peers that left in the meantime are skipped: the new key is meant to exclude them anyway.
+            if (peerId !== from && room.members[peerId]) {
+                this.io.to(peerChannel(peerId)).emit('room:key', { roomId, keyId, from, keyMaterial });
+                delivered++;
             }
-            await this.store.touch(roomId, Date.now());
-            this.logger.info({ room: roomId, keyId, delivered }, 'room key distributed');
-            return { ack: {} };
-        });
+        }
+        await this.store.touch(roomId, Date.now());
+        this.logger.info({ room: roomId, keyId, delivered }, 'room key distributed');
+        return { ack: {} };
     }
 
     async leave(socket: CollabSocket, request: LeaveRoom): Promise<HandlerResult> {
         const { roomId } = request;
         const membership = socket.data.memberships.get(roomId);
+        const pendingJoin = socket.data.pendingJoins.get(roomId);
         if (membership?.role === 'host') {
-            await this.closeRoom(roomId, 'host-left');
+            await this.closeRoom(roomId, 'host-left', undefined, room => room.members[membership.peerId]?.socketId === socket.id);
+            this.forget(socket, roomId, membership.peerId);
         } else if (membership) {
-            await this.mutex.run(roomId, async () => {
-                const room = await this.store.get(roomId);
-                if (room?.members[membership.peerId]) {
-                    await this.removeMember(room, membership.peerId, 'left');
-                } else {
-                    socket.data.memberships.delete(roomId);
-                }
-            });
-        } else if (socket.data.pendingJoins.has(roomId)) {
-            await this.cancelJoin(socket, roomId);
+            await this.removePeer(roomId, membership.peerId, 'left', member => member.socketId === socket.id);
+            this.forget(socket, roomId, membership.peerId);
+        } else if (pendingJoin) {
+            await this.cancelJoin(roomId, pendingJoin.requestId, pendingJoin.peerId, socket.id);
+            this.forget(socket, roomId, pendingJoin.peerId);
         } else {
             fail('not-member', 'You are not in this session.');
         }
@@ -275,54 +312,121 @@ export class RoomService {
 
     /** A socket went away: cancel its join requests, leave or close its rooms. */
     async disconnected(socket: CollabSocket): Promise<void> {
-        for (const roomId of [...socket.data.pendingJoins.keys()]) {
-            await this.cancelJoin(socket, roomId);
-        }
-        for (const [roomId, membership] of [...socket.data.memberships]) {
-            if (membership.role === 'host') {
-                await this.closeRoom(roomId, 'host-left');
-            } else {
-                await this.mutex.run(roomId, async () => {
-                    const room = await this.store.get(roomId);
-                    if (room?.members[membership.peerId]) {
-                        await this.removeMember(room, membership.peerId, 'disconnected');
-                    }
-                });
-            }
+        const pending = [...socket.data.pendingJoins];
+        const memberships = [...socket.data.memberships];
+        socket.data.pendingJoins.clear();
+        socket.data.memberships.clear();
+        for (const [roomId, { peerId }] of [...pending, ...memberships]) {
+            await this.connectionLost(roomId, peerId, socket.id);
         }
     }
 
-    /** Closes a room for everyone still in it (the leaving host excepted). */
-    async closeRoom(roomId: string, reason: RoomClosedReason, message = CLOSE_MESSAGES[reason]): Promise<void> {
-        await this.mutex.run(roomId, async () => {
-            const room = await this.store.get(roomId);
-            if (!room) {
-                return;
+    /**
+     * A connection that presented a room token (`auth.roomToken`): if that member's previous
+     * connection is gone (detached when its instance stopped, or its instance died), this connection
+     * becomes that member again and gets `room:resumed`. A member whose connection is alive is not
+     * taken over (the connection is only bound to the room). For a room that is gone, or a member
+     * that is no longer in it, the connection gets `room:closed`.
+     */
+    async resume(socket: CollabSocket): Promise<void> {
+        const claims = socket.data.roomClaims;
+        if (!claims) {
+            return;
+        }
+        const { room: roomId, peer: peerId } = claims;
+        const room = await this.store.get(roomId);
+        if (!room) {
+            const closed = await this.store.closedInfo(roomId);
+            socket.emit('room:closed', { roomId, reason: closed?.reason ?? 'expired', message: closed?.message ?? 'This session has ended.' });
+            return;
+        }
+        const member = room.members[peerId];
+        if (!member || member.info.userId !== claims.sub) {
+            if (!Object.values(room.pending).some(pending => pending.peer.id === peerId)) {
+                socket.emit('room:closed', { roomId, reason: 'removed', message: 'You are no longer in this session.' });
             }
-            await this.store.delete(roomId);
-            this.relay.roomClosed(roomId);
-            const event = { roomId, reason, message };
-            let audience = this.io.to(roomChannel(roomId));
-            if (reason === 'host-left') {
-                audience = audience.except(peerChannel(room.hostPeerId));
+            return;
+        }
+        if (member.socketId === socket.id || (member.detachedAt === undefined && await this.socketAlive(member.socketId, member.instance))) {
+            return;
+        }
+        const previous = member.socketId;
+        if (!socket.connected) {
+            return;
+        }
+        const updated = await this.update(roomId, current => {
+            const again = current.members[peerId];
+            if (!again || again.socketId !== previous) {
+                return undefined;
             }
-            audience.emit('room:closed', event);
-            for (const pending of Object.values(room.pending)) {
-                this.io.to(peerChannel(pending.peer.id)).emit('room:closed', event);
-                const socket = this.localSocket(pending.socketId);
-                socket?.data.pendingJoins.delete(roomId);
-                socket?.leave(peerChannel(pending.peer.id));
-            }
-            for (const member of Object.values(room.members)) {
-                const socket = this.localSocket(member.socketId);
-                if (socket) {
-                    socket.data.memberships.delete(roomId);
-                    socket.leave(roomChannel(roomId));
-                    socket.leave(peerChannel(member.info.id));
-                }
-            }
-            this.logger.info({ room: roomId, reason }, 'room closed');
+            again.socketId = socket.id;
+            again.instance = this.instance;
+            delete again.detachedAt;
+            return again.info;
         });
+        const self = updated?.result;
+        if (!updated || !self) {
+            return;
+        }
+        // Should the previous connection still be around somewhere, it no longer speaks for the peer.
+        this.peers.publish({ op: 'detach', roomId, peerIds: [peerId], socketId: previous });
+        const role = peerId === updated.room.hostPeerId ? 'host' : 'guest';
+        socket.data.memberships.set(roomId, { peerId, role });
+        socket.join([roomChannel(roomId), peerChannel(peerId)]);
+        socket.emit('room:resumed', {
+            roomId,
+            self,
+            peers: memberList(updated.room),
+            expiresAt: updated.room.expiresAt,
+            pending: role === 'host' ? Object.values(updated.room.pending).map(pending => ({ roomId, requestId: pending.requestId, peer: pending.peer })) : []
+        });
+        this.metrics.resumed.inc();
+        this.logger.info({ room: roomId, peer: peerId, role }, 'member resumed');
+    }
+
+    /**
+     * This instance stops while others go on (shared store): its members keep their place for
+     * `resumeGraceMs` (see `resume`); its pending join requests are cancelled.
+     */
+    async detachLocal(): Promise<void> {
+        const now = Date.now();
+        await Promise.all([...this.io.sockets.sockets.values()].map(async socket => {
+            const pending = [...socket.data.pendingJoins];
+            const memberships = [...socket.data.memberships];
+            socket.data.pendingJoins.clear();
+            socket.data.memberships.clear();
+            for (const [roomId, { requestId, peerId }] of pending) {
+                await this.cancelJoin(roomId, requestId, peerId, socket.id);
+            }
+            for (const [roomId, { peerId }] of memberships) {
+                await this.update(roomId, room => {
+                    const member = room.members[peerId];
+                    if (member?.socketId === socket.id) {
+                        member.detachedAt = now;
+                    }
+                });
+            }
+        }));
+    }
+
+    /** Closes a room for everyone still in it (the leaving host excepted). False if it was gone (or `condition` failed). */
+    async closeRoom(roomId: string, reason: RoomClosedReason, message = CLOSE_MESSAGES[reason], condition?: (room: RoomRecord) => boolean): Promise<boolean> {
+        const room = await this.mutex.run(roomId, () => this.store.remove(roomId, { reason, message }, condition));
+        if (!room) {
+            return false;
+        }
+        await this.relay.roomClosed(roomId);
+        const event = { roomId, reason, message };
+        let audience = this.io.to(roomChannel(roomId));
+        if (reason === 'host-left') {
+            audience = audience.except(peerChannel(room.hostPeerId));
+        }
+        audience.emit('room:closed', event);
+        const pending = Object.values(room.pending).map(request => request.peer.id);
+        pending.forEach(peerId => this.io.to(peerChannel(peerId)).emit('room:closed', event));
+        this.peers.publish({ op: 'detach', roomId, peerIds: [...Object.keys(room.members), ...pending] });
+        this.logger.info({ room: roomId, reason }, 'room closed');
+        return true;
     }
 
     async closeAll(reason: RoomClosedReason): Promise<void> {
@@ -330,8 +434,13 @@ export class RoomService {
         await Promise.all(rooms.map(room => this.closeRoom(room.id, reason)));
     }
 
-    /** Closes expired, idle and long-empty rooms. */
+    /**
+     * Closes expired, idle and long-empty rooms; removes members detached for longer than the resume
+     * grace period; detaches members and cancels join requests of instances that died. Runs on one
+     * instance at a time (cluster lock), and every step is conditional, so overlapping runs are harmless.
+     */
     async sweep(now = Date.now()): Promise<void> {
+        const live = await this.cluster.liveInstances();
         for (const room of await this.store.list()) {
             if (now >= room.expiresAt) {
                 await this.closeRoom(room.id, 'expired');
@@ -339,49 +448,120 @@ export class RoomService {
                 await this.closeRoom(room.id, 'idle');
             } else if (room.emptySince !== undefined && now - room.emptySince >= this.options.emptyRoomMs) {
                 await this.closeRoom(room.id, 'idle', 'The session was closed because nobody joined it for a long time.');
+            } else {
+                await this.sweepPeers(room, live, now);
             }
         }
     }
 
-    protected async cancelJoin(socket: CollabSocket, roomId: string): Promise<void> {
-        const pendingJoin = socket.data.pendingJoins.get(roomId);
-        if (!pendingJoin) {
+    protected async sweepPeers(room: RoomRecord, live: Set<string>, now: number): Promise<void> {
+        for (const pending of Object.values(room.pending)) {
+            if (pending.instance && !live.has(pending.instance)) {
+                await this.cancelJoin(room.id, pending.requestId, pending.peer.id, pending.socketId);
+            }
+        }
+        for (const member of Object.values(room.members)) {
+            const peerId = member.info.id;
+            const unchanged = (current: MemberRecord | undefined) => current?.socketId === member.socketId && current.detachedAt === member.detachedAt;
+            if (member.detachedAt !== undefined) {
+                if (now - member.detachedAt < this.options.resumeGraceMs) {
+                    continue;
+                }
+                this.logger.info({ room: room.id, peer: peerId }, 'detached member did not resume in time');
+                if (peerId === room.hostPeerId) {
+                    await this.closeRoom(room.id, 'host-left', undefined, current => unchanged(current.members[peerId]));
+                    return;
+                }
+                await this.removePeer(room.id, peerId, 'disconnected', unchanged);
+            } else if (member.instance && !live.has(member.instance)) {
+                this.logger.info({ room: room.id, peer: peerId, instance: member.instance }, 'member detached: its server instance is gone');
+                await this.update(room.id, current => {
+                    const again = current.members[peerId];
+                    if (again && unchanged(again)) {
+                        again.detachedAt = now;
+                    }
+                });
+            }
+        }
+    }
+
+    /**
+     * Connection `socketId` of `peerId` is gone. A pending join is cancelled; a member leaves (the
+     * host: the room closes), unless it has resumed on another connection meanwhile. A reconnection
+     * grace period would mark the member detached here instead (as `detachLocal` does), leaving its
+     * removal to the sweep.
+     */
+    protected async connectionLost(roomId: string, peerId: string, socketId: string): Promise<void> {
+        const room = await this.store.get(roomId);
+        if (!room) {
             return;
         }
-        socket.data.pendingJoins.delete(roomId);
-        socket.leave(peerChannel(pendingJoin.peerId));
-        await this.mutex.run(roomId, async () => {
-            const room = await this.store.get(roomId);
-            if (!room?.pending[pendingJoin.requestId]) {
-                return;
-            }
-            delete room.pending[pendingJoin.requestId];
-            this.updateEmpty(room);
-            await this.store.save(room);
-            this.io.to(peerChannel(room.hostPeerId)).emit('room:join-cancelled', { roomId, requestId: pendingJoin.requestId });
-            this.logger.info({ room: roomId, requestId: pendingJoin.requestId }, 'join cancelled');
-        });
+        const pending = Object.values(room.pending).find(request => request.peer.id === peerId);
+        if (pending) {
+            await this.cancelJoin(roomId, pending.requestId, peerId, socketId);
+        }
+        // Also when it was pending above: the host may have admitted it meanwhile.
+        if (peerId === room.hostPeerId) {
+            await this.closeRoom(roomId, 'host-left', undefined, current => current.members[peerId]?.socketId === socketId);
+        } else {
+            await this.removePeer(roomId, peerId, 'disconnected', member => member.socketId === socketId);
+        }
     }
 
-    /** Must run under the room's mutex. */
-    protected async removeMember(room: RoomRecord, peerId: string, reason: 'left' | 'removed' | 'disconnected'): Promise<void> {
-        const member = room.members[peerId];
-        delete room.members[peerId];
-        room.lastActivityAt = Date.now();
-        this.updateEmpty(room);
-        await this.store.save(room);
+    protected async cancelJoin(roomId: string, requestId: string, peerId: string, socketId: string): Promise<void> {
+        const updated = await this.update(roomId, room => {
+            const pending = room.pending[requestId];
+            if (!pending || pending.socketId !== socketId) {
+                return false;
+            }
+            delete room.pending[requestId];
+            updateEmpty(room);
+            return true;
+        });
+        this.peers.publish({ op: 'detach', roomId, peerIds: [peerId], socketId });
+        if (updated?.result) {
+            this.io.to(peerChannel(updated.room.hostPeerId)).emit('room:join-cancelled', { roomId, requestId });
+            this.logger.info({ room: roomId, requestId }, 'join cancelled');
+        }
+    }
+
+    /** Removes a guest (if `condition` holds for its record); false if it was not there. */
+    protected async removePeer(roomId: string, peerId: string, reason: PeerLeftReason, condition?: (member: MemberRecord) => boolean): Promise<boolean> {
+        const now = Date.now();
+        const updated = await this.update(roomId, room => {
+            const member = room.members[peerId];
+            if (!member || peerId === room.hostPeerId || (condition && !condition(member))) {
+                return false;
+            }
+            delete room.members[peerId];
+            room.lastActivityAt = Math.max(room.lastActivityAt, now);
+            updateEmpty(room, now);
+            return true;
+        });
+        if (!updated?.result) {
+            return false;
+        }
         if (reason === 'removed') {
-            this.io.to(peerChannel(peerId)).emit('room:closed', { roomId: room.id, reason: 'removed', message: CLOSE_MESSAGES.removed });
+            this.io.to(peerChannel(peerId)).emit('room:closed', { roomId, reason: 'removed', message: CLOSE_MESSAGES.removed });
         }
-        const socket = member && this.localSocket(member.socketId);
-        if (socket) {
-            socket.data.memberships.delete(room.id);
-            socket.leave(roomChannel(room.id));
-            socket.leave(peerChannel(peerId));
-        }
-        this.relay.peerLeft(room.id, peerId);
-        this.io.to(roomChannel(room.id)).emit('room:peer-left', { roomId: room.id, peerId, reason });
-        this.logger.info({ room: room.id, peer: peerId, reason }, 'peer left');
+        this.peers.publish({ op: 'detach', roomId, peerIds: [peerId] });
+        await this.relay.peerLeft(roomId, peerId);
+        this.io.to(roomChannel(roomId)).emit('room:peer-left', { roomId, peerId, reason });
+        this.logger.info({ room: roomId, peer: peerId, reason }, 'peer left');
+        return true;
+    }
+
+    /** Serialized on this instance (fewer conflicts), atomic across instances (the store). */
+    protected update<T>(roomId: string, mutate: (room: RoomRecord) => T): Promise<Updated<T> | undefined> {
+        return this.mutex.run(roomId, () => this.store.update(roomId, mutate));
+    }
+
+    /** Drops what this socket remembers about a room. */
+    protected forget(socket: CollabSocket, roomId: string, peerId: string): void {
+        socket.data.memberships.delete(roomId);
+        socket.data.pendingJoins.delete(roomId);
+        socket.leave(roomChannel(roomId));
+        socket.leave(peerChannel(peerId));
     }
 
     protected requireHost(socket: CollabSocket, roomId: string): void {
@@ -403,13 +583,12 @@ export class RoomService {
         return room;
     }
 
-    protected updateEmpty(room: RoomRecord): void {
-        const empty = guestCount(room) === 0 && Object.keys(room.pending).length === 0;
-        if (!empty) {
-            room.emptySince = undefined;
-        } else if (room.emptySince === undefined) {
-            room.emptySince = Date.now();
+    /** Whether a socket recorded in the store may still be connected. */
+    protected async socketAlive(socketId: string, instance: string | undefined): Promise<boolean> {
+        if (!instance || instance === this.instance) {
+            return !!this.localSocket(socketId);
         }
+        return (await this.cluster.liveInstances()).has(instance);
     }
 
     protected localSocket(socketId: string): CollabSocket | undefined {

@@ -1,13 +1,20 @@
 /**
- * Room state and its storage. State is plain data so that a shared store (Redis) can replace the
- * in-memory one; sockets are referenced by id only.
+ * Room state and its storage. State is plain JSON-safe data so that a shared store (Redis, see
+ * redis-store.ts) can replace the in-memory one; sockets are referenced by id and instance only.
  */
-import type { PeerInfo } from '@theia-collab/protocol/lib/wire';
+import type { PeerInfo, RoomClosedReason } from '@theia-collab/protocol/lib/wire';
 
 export interface MemberRecord {
     info: PeerInfo;
+    /** The member's socket, on server instance `instance`. */
     socketId: string;
+    instance?: string;
     joinedAt: number;
+    /**
+     * Set while the member has no connection (its instance stopped or died). It may resume with its
+     * room token until the resume grace period is over; then it is removed (the host: the room closes).
+     */
+    detachedAt?: number;
 }
 
 export interface PendingJoinRecord {
@@ -15,6 +22,7 @@ export interface PendingJoinRecord {
     /** The guest as it will appear once admitted (permission is set on admission). */
     peer: PeerInfo;
     socketId: string;
+    instance?: string;
     requestedAt: number;
 }
 
@@ -32,51 +40,112 @@ export interface RoomRecord {
     pending: Record<string, PendingJoinRecord>;
 }
 
+/** Why a room closed, kept for a while so that members resuming late learn it. */
+export interface ClosedRecord {
+    reason: RoomClosedReason;
+    message: string;
+}
+
+export interface Updated<T> {
+    room: RoomRecord;
+    result: T;
+}
+
 /**
- * Storage of room records. Callers mutate a record obtained from `get` and then `save` it; they
- * serialize mutations of one room themselves (see RoomService).
+ * Storage of room records, possibly shared by several server instances. Every change is an atomic
+ * read-modify-write (`update`, `remove`), so concurrent instances never lose each other's changes.
  */
 export interface RoomStore {
+    /** Throws when the id is taken. */
     create(room: RoomRecord): Promise<void>;
+    /** The current record; treat it as read-only (change rooms with `update`). */
     get(roomId: string): Promise<RoomRecord | undefined>;
-    save(room: RoomRecord): Promise<void>;
-    /** Marks traffic without a full save (hot path). */
+    /**
+     * Applies `mutate` to the current record and stores the result atomically; `undefined` when there
+     * is no such room. `mutate` may run more than once (optimistic concurrency), so it must have no
+     * side effects besides changing the record; it may throw to abort without writing. An unchanged
+     * record is not written.
+     */
+    update<T>(roomId: string, mutate: (room: RoomRecord) => T): Promise<Updated<T> | undefined>;
+    /**
+     * Deletes the room atomically if `condition` (evaluated on the current record) holds, remembering
+     * why it closed; returns the deleted record. Only one of several concurrent callers gets it.
+     */
+    remove(roomId: string, closed: ClosedRecord, condition?: (room: RoomRecord) => boolean): Promise<RoomRecord | undefined>;
+    /** Why a recently removed room closed. */
+    closedInfo(roomId: string): Promise<ClosedRecord | undefined>;
+    /** Marks traffic without a full update (hot path; may be throttled). */
     touch(roomId: string, now: number): Promise<void>;
-    delete(roomId: string): Promise<boolean>;
     list(): Promise<RoomRecord[]>;
     count(): Promise<number>;
     close(): Promise<void>;
 }
 
+const TOMBSTONE_MS = 60 * 60 * 1000;
+const MAX_TOMBSTONES = 10_000;
+
+function copy(room: RoomRecord): { text: string; room: RoomRecord } {
+    const text = JSON.stringify(room);
+    return { text, room: JSON.parse(text) };
+}
+
 export class MemoryRoomStore implements RoomStore {
     protected readonly rooms = new Map<string, RoomRecord>();
+    protected readonly tombstones = new Map<string, ClosedRecord & { until: number }>();
 
     async create(room: RoomRecord): Promise<void> {
         if (this.rooms.has(room.id)) {
             throw new Error(`Room ${room.id} exists`);
         }
-        this.rooms.set(room.id, room);
+        this.rooms.set(room.id, copy(room).room);
     }
 
+    /** The stored record itself (no copy, this is the relay's hot path): do not mutate it. */
     async get(roomId: string): Promise<RoomRecord | undefined> {
         return this.rooms.get(roomId);
     }
 
-    async save(room: RoomRecord): Promise<void> {
-        if (this.rooms.has(room.id)) {
-            this.rooms.set(room.id, room);
+    async update<T>(roomId: string, mutate: (room: RoomRecord) => T): Promise<Updated<T> | undefined> {
+        const current = this.rooms.get(roomId);
+        if (!current) {
+            return undefined;
         }
+        const { text, room } = copy(current);
+        const result = mutate(room);
+        if (JSON.stringify(room) !== text) {
+            this.rooms.set(roomId, room);
+        }
+        return { room: copy(room).room, result };
+    }
+
+    async remove(roomId: string, closed: ClosedRecord, condition?: (room: RoomRecord) => boolean): Promise<RoomRecord | undefined> {
+        const room = this.rooms.get(roomId);
+        if (!room || (condition && !condition(copy(room).room))) {
+            return undefined;
+        }
+        this.rooms.delete(roomId);
+        if (this.tombstones.size >= MAX_TOMBSTONES) {
+            const now = Date.now();
+            for (const [id, tombstone] of this.tombstones) {
+                if (tombstone.until <= now || this.tombstones.size >= MAX_TOMBSTONES) {
+                    this.tombstones.delete(id);
+                }
+            }
+        }
+        this.tombstones.set(roomId, { ...closed, until: Date.now() + TOMBSTONE_MS });
+        return room;
+    }
+
+    async closedInfo(roomId: string): Promise<ClosedRecord | undefined> {
+        const tombstone = this.tombstones.get(roomId);
+        return tombstone && tombstone.until > Date.now() ? { reason: tombstone.reason, message: tombstone.message } : undefined;
     }
 
     async touch(roomId: string, now: number): Promise<void> {
         const room = this.rooms.get(roomId);
         if (room) {
-            room.lastActivityAt = now;
+            room.lastActivityAt = Math.max(room.lastActivityAt, now);
         }
-    }
-
-    async delete(roomId: string): Promise<boolean> {
-        return this.rooms.delete(roomId);
     }
 
     async list(): Promise<RoomRecord[]> {
@@ -89,6 +158,7 @@ export class MemoryRoomStore implements RoomStore {
 
     async close(): Promise<void> {
         this.rooms.clear();
+        this.tombstones.clear();
     }
 }
 

@@ -1,6 +1,8 @@
 /**
  * Wires the server together: options, logger, tokens, login providers, HTTP routes, socket.io with
- * authentication, rooms, relay, and the cleanup timer.
+ * authentication, rooms, relay, metrics, the cleanup timer and graceful shutdown. With `redisUrl`,
+ * rooms and pending requests live in Redis and socket.io fans out through the Redis adapter, so that
+ * several instances act as one server (see README, "Several instances").
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
@@ -8,18 +10,27 @@ import * as http from 'http';
 import * as path from 'path';
 import { AddressInfo } from 'net';
 import { Server } from 'socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
 import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { HttpPaths, Limits } from '@theia-collab/protocol/lib/wire';
 import { AnonymousLoginProvider, loadTokenUsers, LoginProvider, TokenLoginProvider, TokenService } from './auth';
+import { Cluster, LocalCluster } from './cluster';
 import { resolveOptions, ServerOptions } from './config';
 import { ConnectionHandler } from './connection';
+import { checkHealth } from './health';
 import { createHttpHandler } from './http';
 import { OidcLoginProvider } from './oidc';
 import { createLogger, Logger } from './logger';
+import { ServerMetrics } from './metrics';
+import { PeerBus } from './peer-bus';
+import { MemoryPendingRequests, PendingRequestStore } from './pending-requests';
 import { KeyedRateLimiter, SocketRateLimiter } from './rate-limit';
+import { RedisConnection } from './redis';
+import { RedisPendingRequests, RedisRoomStore } from './redis-store';
 import { Relay } from './relay';
-import { RoomService } from './room-service';
-import { MemoryRoomStore } from './rooms';
+import { RoomCache, RoomReader } from './room-cache';
+import { CLOSE_MESSAGES, RoomService } from './room-service';
+import { MemoryRoomStore, RoomStore } from './rooms';
 import type { CollabServer } from './socket-state';
 
 export interface ServerHandle {
@@ -29,7 +40,15 @@ export interface ServerHandle {
     readonly options: Readonly<ServerOptions>;
     readonly logger: Logger;
     readonly io: CollabServer;
-    /** Tells everyone their sessions end ('shutdown'), then closes socket.io and HTTP. Idempotent. */
+    /** Random per start; other instances see it in Redis. */
+    readonly instanceId: string;
+    readonly metrics: ServerMetrics;
+    /**
+     * Stops gracefully: refuses new connections and events, sends `server:shutdown`, lets events being
+     * handled finish, then alone: closes every room ('shutdown'); with Redis: leaves the rooms to the
+     * other instances (members may resume there with their room tokens). Closes socket.io, HTTP and
+     * Redis. Idempotent.
+     */
     close(): Promise<void>;
 }
 
@@ -67,6 +86,15 @@ export function createOriginCheck(allowedOrigins: string[]): (origin: string | u
     };
 }
 
+/** Resolves when no local socket has packets waiting to be written (or after `timeoutMs`). */
+async function flushed(io: CollabServer, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const pending = () => [...io.of('/').sockets.values()].some(socket => (socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length);
+    while (pending() && Date.now() < deadline) {
+        await new Promise(resolve => setTimeout(resolve, 10));
+    }
+}
+
 export async function startServer(partial: Partial<ServerOptions> = {}): Promise<ServerHandle> {
     const options = resolveOptions(partial);
     const logger = options.logger ?? createLogger(options.logLevel);
@@ -74,9 +102,6 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
     if (!secret) {
         secret = crypto.randomBytes(32).toString('base64url');
         logger.warn('No secret configured (COLLAB_SECRET): using a random one for this process; tokens will not survive a restart. Set one for production.');
-    }
-    if (options.redisUrl) {
-        logger.warn('COLLAB_REDIS_URL is reserved for a later version; rooms are kept in memory by this instance.');
     }
     if (options.allowedOrigins.includes('*')) {
         logger.warn('allowedOrigins contains *: any web page may use this server from a browser.');
@@ -92,7 +117,6 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         providers.push(new TokenLoginProvider(users));
         logger.info({ users: users.size }, 'token login enabled');
     }
-    const store = options.store ?? new MemoryRoomStore();
     const originAllowed = createOriginCheck(options.allowedOrigins);
     const loginLimiter = new KeyedRateLimiter(options.loginRateLimit);
     const joinLimiter = new KeyedRateLimiter(options.joinRateLimit);
@@ -107,6 +131,15 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         ? new OidcLoginProvider(options.oidc, { tokens, loginLimiter, remoteAddress, serverUrl: () => url, logger })
         : undefined;
 
+    const redis = options.redisUrl ? await RedisConnection.connect({ url: options.redisUrl, prefix: options.redisPrefix, logger }) : undefined;
+    const cluster: Cluster = redis ?? new LocalCluster();
+    const store: RoomStore = options.store ?? (redis
+        ? new RedisRoomStore(redis.client, { prefix: options.redisPrefix, touchIntervalMs: Math.max(10, Math.min(1000, Math.floor(options.idleRoomMs / 10))) })
+        : new MemoryRoomStore());
+    const requests: PendingRequestStore = redis
+        ? new RedisPendingRequests(redis.client, options.redisPrefix, options.requestTimeoutMs + 60_000)
+        : new MemoryPendingRequests();
+
     // The HTTP routes must be registered before socket.io attaches: it then forwards everything
     // outside its own path to them (a listener added later would also see socket.io's requests).
     let routeHttp: http.RequestListener = (_request, response) => response.writeHead(503).end();
@@ -120,14 +153,35 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         // Browsers do not apply CORS to WebSocket upgrades: check the Origin on every engine request.
         allowRequest: (request, callback) => callback(originAllowed(request.headers.origin) ? null : 'origin not allowed', originAllowed(request.headers.origin))
     });
+    if (redis) {
+        io.adapter(createAdapter(redis.client, redis.subscriber, { key: `${options.redisPrefix}socket.io`, requestsTimeout: 5000 }));
+    }
 
-    const relay = new Relay(io, store, options, logger);
-    const rooms = new RoomService(io, store, tokens, relay, options, logger);
-    const connections = new ConnectionHandler(rooms, relay, joinLimiter, options, logger);
+    const metrics = new ServerMetrics({
+        instance: cluster.instanceId,
+        version: packageVersion(),
+        shared: cluster.shared,
+        sockets: () => io.of('/').sockets.size,
+        rooms: () => store.list()
+    }, { defaultMetrics: options.processMetrics });
+    const peers = new PeerBus(io, cluster.shared, logger);
+    let reader: RoomReader = store;
+    if (cluster.shared) {
+        const cache = new RoomCache(store);
+        peers.onChange(change => cache.invalidate(change.roomId));
+        reader = cache;
+    }
+    const relay = new Relay(io, reader, store, requests, options, metrics, logger);
+    const rooms = new RoomService(io, store, tokens, relay, peers, cluster, metrics, options, logger);
+    const connections = new ConnectionHandler(rooms, relay, joinLimiter, options, metrics, logger);
+    let draining = false;
 
     io.use((socket, next) => {
         const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
         (async () => {
+            if (draining) {
+                throw new CollaborationError('unavailable', 'The server is restarting: try again.');
+            }
             const user = await tokens.verifyLoginToken(auth.token);
             const roomClaims = auth.roomToken === undefined ? undefined : await tokens.verifyRoomToken(auth.roomToken);
             if (roomClaims && roomClaims.sub !== user.id) {
@@ -141,13 +195,15 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
             socket.data.limiter = new SocketRateLimiter(options.socketEventRateLimit, options.socketByteRateLimit, options.rateLimitStrikes);
         })().then(() => next(), error => {
             const data = CollaborationError.from(error, 'unauthorized').toJSON();
+            metrics.reject('connect', data.code);
             logger.info({ address: remoteAddress(socket.request), code: data.code, reason: data.message }, 'connection refused');
             next(Object.assign(new Error(data.message), { data }));
         });
     });
     io.on('connection', socket => {
         logger.debug({ socket: socket.id, user: socket.data.user.id }, 'socket connected');
-        connections.attach(socket);
+        metrics.connections.inc();
+        connections.attach(socket, socket.data.roomClaims ? () => rooms.resume(socket) : undefined);
     });
 
     routeHttp = createHttpHandler({
@@ -159,7 +215,8 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         maxPayloadBytes: options.maxPayloadBytes,
         originAllowed,
         remoteAddress,
-        stats: async () => ({ rooms: await store.count(), sockets: io.of('/').sockets.size }),
+        health: () => checkHealth({ cluster, store, sockets: () => io.of('/').sockets.size, draining: () => draining }),
+        metrics: options.metrics ? async () => ({ contentType: metrics.contentType, body: await metrics.text() }) : undefined,
         logger
     });
     httpServer.on('clientError', (error, socket) => {
@@ -167,13 +224,20 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         socket.destroy();
     });
 
-    await new Promise<void>((resolve, reject) => {
-        httpServer.once('error', reject);
-        httpServer.listen(options.port, options.hostname, () => {
-            httpServer.off('error', reject);
-            resolve();
+    try {
+        await new Promise<void>((resolve, reject) => {
+            httpServer.once('error', reject);
+            httpServer.listen(options.port, options.hostname, () => {
+                httpServer.off('error', reject);
+                resolve();
+            });
         });
-    });
+    } catch (error) {
+        io.close();
+        await cluster.close();
+        metrics.dispose();
+        throw error;
+    }
     httpServer.on('error', error => logger.error({ err: error }, 'http server error'));
     const port = (httpServer.address() as AddressInfo).port;
     const host = options.hostname.includes(':') ? `[${options.hostname}]` : options.hostname;
@@ -190,30 +254,59 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         loginLimiter.sweep();
         joinLimiter.sweep();
         oidc?.sweep();
-        rooms.sweep().catch(error => logger.error({ err: error }, 'room cleanup failed')).finally(() => sweeping = false);
+        (async () => {
+            // One instance per period does the sweep (every step of it is conditional anyway).
+            if (await cluster.tryLock('sweep', Math.max(10, sweepMs - 10))) {
+                await rooms.sweep();
+                if (cluster.shared) {
+                    // Requests whose instance went away before timing them out.
+                    await relay.sweepExpired(Date.now(), Math.max(1000, sweepMs));
+                }
+            }
+        })().catch(error => logger.error({ err: error }, 'room cleanup failed')).finally(() => sweeping = false);
     }, sweepMs);
     sweepTimer.unref();
 
-    logger.info({ url, port, mode: options.mode, providers: options.providers }, 'collab-server listening');
+    logger.info({ url, port, mode: options.mode, providers: options.providers, instance: cluster.instanceId, redis: !!redis }, 'collab-server listening');
 
     let closing: Promise<void> | undefined;
     const close = () => closing ??= (async () => {
+        draining = true;
+        connections.draining = true;
         clearInterval(sweepTimer);
+        const sockets = io.of('/').sockets.size;
+        logger.info({ sockets, resume: cluster.shared }, 'draining');
+        io.local.emit('server:shutdown', cluster.shared
+            ? { resume: true, message: 'This server is restarting; reconnecting resumes your session.' }
+            : { resume: false, message: CLOSE_MESSAGES.shutdown });
+        await connections.idle(options.shutdownTimeoutMs);
         try {
-            await rooms.closeAll('shutdown');
+            if (cluster.shared) {
+                await rooms.detachLocal();
+            } else {
+                await rooms.closeAll('shutdown');
+            }
         } catch (error) {
             logger.error({ err: error }, 'closing rooms failed');
         }
         relay.dispose();
-        io.disconnectSockets(true);
+        // Let the last events reach the clients: closing discards what the transports still buffer.
+        await flushed(io, 2000);
+        if (!cluster.shared) {
+            io.local.disconnectSockets(true);
+        }
+        // With Redis, the transports just close: clients reconnect on their own (to another instance) and resume.
         await new Promise<void>(resolve => {
             io.close(() => resolve());
             httpServer.closeIdleConnections();
             setTimeout(() => httpServer.closeAllConnections(), 2000).unref();
         });
         await store.close();
+        await requests.close();
+        await cluster.close();
+        metrics.dispose();
         logger.info('collab-server stopped');
     })();
 
-    return { url, port, options, logger, io, close };
+    return { url, port, options, logger, io, instanceId: cluster.instanceId, metrics, close };
 }

@@ -30,8 +30,13 @@ export interface SocketData {
     limiter: SocketRateLimiter;
 }
 
-export type CollabServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-export type CollabSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+/** Events between server instances (through the socket.io Redis adapter), see peer-bus.ts. */
+export interface InterServerEvents {
+    'collab:peer': (change: unknown) => void;
+}
+
+export type CollabServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type CollabSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 /** Admitted members of a room. */
 export function roomChannel(roomId: string): string {

@@ -1,0 +1,143 @@
+/**
+ * Prometheus metrics (prom-client), one registry per server instance. Labels are bounded: event
+ * names come from the server's allowlist, reasons are error codes, kinds are the four envelope kinds.
+ * Nothing here ever sees envelope data.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { EnvelopeKind } from '@theia-collab/protocol/lib/wire';
+import type { RoomRecord } from './rooms';
+
+export interface MetricsSources {
+    instance: string;
+    version: string;
+    shared: boolean;
+    /** Sockets connected to this instance. */
+    sockets(): number;
+    /** Every room (of every instance). */
+    rooms(): Promise<RoomRecord[]>;
+}
+
+export interface MetricsOptions {
+    /** Node.js process metrics (CPU, memory, event loop, GC). */
+    defaultMetrics: boolean;
+    /** Rooms are listed at most this often for the room gauges (listing may be costly with Redis). */
+    roomScanMs?: number;
+}
+
+const KINDS: EnvelopeKind[] = ['broadcast', 'request', 'response', 'notification'];
+
+export class ServerMetrics {
+    readonly registry = new Registry();
+    readonly relayedMessages: Counter<'kind'>;
+    readonly relayedBytes: Counter<'kind'>;
+    readonly relayDuration: Histogram<'kind'>;
+    readonly rejected: Counter<'event' | 'reason'>;
+    readonly requestTimeouts: Counter<'reason'>;
+    readonly connections: Counter;
+    readonly resumed: Counter;
+    protected scan?: { at: number; rooms: Promise<RoomRecord[] | undefined> };
+
+    constructor(protected readonly sources: MetricsSources, protected readonly options: MetricsOptions) {
+        const registers = [this.registry];
+        if (options.defaultMetrics) {
+            collectDefaultMetrics({ register: this.registry });
+        }
+        new Gauge({
+            name: 'collab_instance_info', help: 'This server instance (value 1)', registers,
+            labelNames: ['instance', 'version', 'shared'] as const
+        }).set({ instance: sources.instance, version: sources.version, shared: String(sources.shared) }, 1);
+        new Gauge({
+            name: 'collab_connected_sockets', help: 'Sockets connected to this instance', registers,
+            collect() { this.set(sources.sockets()); }
+        });
+        const self = this;
+        new Gauge({
+            name: 'collab_rooms', help: 'Open rooms (all instances)', registers,
+            async collect() {
+                const rooms = await self.rooms();
+                if (rooms) {
+                    this.set(rooms.length);
+                }
+            }
+        });
+        new Histogram({
+            name: 'collab_room_members', help: 'Members (host included) per open room (all instances)', registers,
+            buckets: [1, 2, 3, 5, 10, 20, 50, 100, 256],
+            async collect() {
+                const rooms = await self.rooms();
+                if (rooms) {
+                    this.reset();
+                    rooms.forEach(room => this.observe(Object.keys(room.members).length));
+                }
+            }
+        });
+        new Gauge({
+            name: 'collab_pending_joins', help: 'Join requests waiting for the host (all instances)', registers,
+            async collect() {
+                const rooms = await self.rooms();
+                if (rooms) {
+                    this.set(rooms.reduce((sum, room) => sum + Object.keys(room.pending).length, 0));
+                }
+            }
+        });
+        this.relayedMessages = new Counter({
+            name: 'collab_relayed_messages_total', help: 'Envelopes relayed by this instance', labelNames: ['kind'] as const, registers
+        });
+        this.relayedBytes = new Counter({
+            name: 'collab_relayed_bytes_total', help: 'Envelope data bytes relayed by this instance', labelNames: ['kind'] as const, registers
+        });
+        this.relayDuration = new Histogram({
+            name: 'collab_relay_duration_seconds', help: 'Time from receiving an envelope to handing it to socket.io',
+            labelNames: ['kind'] as const, registers,
+            buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]
+        });
+        KINDS.forEach(kind => {
+            this.relayedMessages.inc({ kind }, 0);
+            this.relayedBytes.inc({ kind }, 0);
+        });
+        this.rejected = new Counter({
+            name: 'collab_rejected_events_total', help: 'Refused socket events and connections, by event and error code',
+            labelNames: ['event', 'reason'] as const, registers
+        });
+        this.requestTimeouts = new Counter({
+            name: 'collab_request_failures_total', help: 'Relayed requests answered by the server (timeout, disconnected)',
+            labelNames: ['reason'] as const, registers
+        });
+        this.connections = new Counter({ name: 'collab_connections_total', help: 'Accepted socket connections', registers });
+        this.resumed = new Counter({ name: 'collab_resumed_total', help: 'Members that resumed their membership with a room token', registers });
+    }
+
+    get contentType(): string {
+        return this.registry.contentType;
+    }
+
+    text(): Promise<string> {
+        return this.registry.metrics();
+    }
+
+    relayed(kind: EnvelopeKind, bytes: number, seconds: number): void {
+        this.relayedMessages.inc({ kind });
+        this.relayedBytes.inc({ kind }, bytes);
+        this.relayDuration.observe({ kind }, seconds);
+    }
+
+    reject(event: string, reason: string): void {
+        this.rejected.inc({ event, reason });
+    }
+
+    dispose(): void {
+        this.registry.clear();
+    }
+
+    /**
+     * One listing of the rooms shared by the room metrics of a scrape (and scrapes close together);
+     * `undefined` when the store does not answer (the room metrics then keep their last values).
+     */
+    protected rooms(): Promise<RoomRecord[] | undefined> {
+        const now = Date.now();
+        if (!this.scan || now - this.scan.at >= (this.options.roomScanMs ?? 1000)) {
+            this.scan = { at: now, rooms: this.sources.rooms().catch(() => undefined) };
+        }
+        return this.scan.rooms;
+    }
+}

@@ -1,0 +1,173 @@
+/**
+ * Redis for multi-instance deployments: connections, Lua script helper, and the Redis side of the
+ * cluster (instance heartbeats, cleanup lock, readiness). Room state lives in redis-store.ts;
+ * socket.io fan-out uses @socket.io/redis-adapter (see server.ts).
+ *
+ * Needs a single Redis (or a primary behind Sentinel), not Redis Cluster: scripts touch several keys.
+ */
+import * as crypto from 'crypto';
+import { createClient } from 'redis';
+import type { Logger } from 'pino';
+import { randomId } from './auth';
+import type { Cluster } from './cluster';
+
+export type RedisClient = ReturnType<typeof createClient>;
+
+export interface RedisOptions {
+    url: string;
+    /** Prefix of every key and pub/sub channel, so that several deployments can share a Redis. */
+    prefix: string;
+    logger: Logger;
+    connectTimeoutMs?: number;
+    /** How often an instance reports itself alive; it counts as dead after three missed reports. */
+    heartbeatMs?: number;
+}
+
+/** The URL without its password, for logs. */
+export function redactRedisUrl(url: string): string {
+    try {
+        const parsed = new URL(url);
+        if (parsed.password) {
+            parsed.password = '***';
+        }
+        return parsed.toString();
+    } catch {
+        return 'redis://(unparsable url)';
+    }
+}
+
+/** A Lua script run by its SHA1, loaded on first use (and again after a Redis restart). */
+export class LuaScript {
+    readonly sha: string;
+
+    constructor(readonly source: string) {
+        this.sha = crypto.createHash('sha1').update(source).digest('hex');
+    }
+
+    async run(client: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
+        const options = { keys, arguments: args.map(String) };
+        try {
+            return await client.evalSha(this.sha, options);
+        } catch (error) {
+            if (error instanceof Error && error.message.includes('NOSCRIPT')) {
+                return client.eval(this.source, options);
+            }
+            throw error;
+        }
+    }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+        promise,
+        new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); })
+    ]).finally(() => clearTimeout(timer));
+}
+
+async function openClient(options: RedisOptions, role: string): Promise<RedisClient> {
+    const where = redactRedisUrl(options.url);
+    const logger = options.logger.child({ redis: role });
+    const client = createClient({
+        url: options.url,
+        // Fail fast while Redis is away instead of queueing (handlers answer 'internal', /health says 503).
+        disableOfflineQueue: true,
+        socket: {
+            connectTimeout: options.connectTimeoutMs ?? 5000,
+            reconnectStrategy: retries => Math.min(50 * 2 ** Math.min(retries, 6), 2000)
+        }
+    });
+    let down = false;
+    client.on('error', error => {
+        if (!down) {
+            down = true;
+            logger.error({ err: error, url: where }, 'redis connection failed; retrying');
+        }
+    });
+    client.on('ready', () => {
+        if (down) {
+            down = false;
+            logger.info({ url: where }, 'redis connection restored');
+        }
+    });
+    try {
+        await withTimeout(client.connect(), options.connectTimeoutMs ?? 5000, `Cannot connect to Redis at ${where}`);
+    } catch (error) {
+        await client.disconnect().catch(() => undefined);
+        throw error;
+    }
+    return client;
+}
+
+export class RedisConnection implements Cluster {
+    readonly instanceId = randomId(9);
+    readonly shared = true;
+    protected heartbeatTimer?: NodeJS.Timeout;
+    protected closed = false;
+    protected readonly heartbeatMs: number;
+
+    protected constructor(
+        /** Commands and publishing. */
+        readonly client: RedisClient,
+        /** Subscriptions (socket.io adapter). */
+        readonly subscriber: RedisClient,
+        readonly options: RedisOptions
+    ) {
+        this.heartbeatMs = options.heartbeatMs ?? 2000;
+    }
+
+    static async connect(options: RedisOptions): Promise<RedisConnection> {
+        const client = await openClient(options, 'commands');
+        let subscriber: RedisClient;
+        try {
+            subscriber = await openClient(options, 'subscriber');
+        } catch (error) {
+            await client.disconnect().catch(() => undefined);
+            throw error;
+        }
+        const connection = new RedisConnection(client, subscriber, options);
+        await connection.heartbeat();
+        connection.heartbeatTimer = setInterval(() => connection.heartbeat().catch(() => undefined), connection.heartbeatMs);
+        connection.heartbeatTimer.unref();
+        options.logger.info({ url: redactRedisUrl(options.url), instance: connection.instanceId }, 'connected to redis');
+        return connection;
+    }
+
+    key(name: string): string {
+        return this.options.prefix + name;
+    }
+
+    protected async heartbeat(): Promise<void> {
+        if (!this.closed) {
+            const now = Date.now();
+            await this.client.zAdd(this.key('instances'), { score: now, value: this.instanceId });
+            await this.client.zRemRangeByScore(this.key('instances'), '-inf', now - 60 * 60 * 1000);
+        }
+    }
+
+    async liveInstances(): Promise<Set<string>> {
+        const alive = await this.client.zRangeByScore(this.key('instances'), Date.now() - 3 * this.heartbeatMs, '+inf');
+        return new Set([...alive, this.instanceId]);
+    }
+
+    async tryLock(name: string, ttlMs: number): Promise<boolean> {
+        const result = await this.client.set(this.key(`lock:${name}`), this.instanceId, { NX: true, PX: Math.max(1, Math.round(ttlMs)) });
+        return result === 'OK';
+    }
+
+    async ping(): Promise<void> {
+        await withTimeout(this.client.ping(), 1000, 'Redis did not answer within 1 s');
+    }
+
+    async close(): Promise<void> {
+        if (this.closed) {
+            return;
+        }
+        this.closed = true;
+        clearInterval(this.heartbeatTimer);
+        await this.client.zRem(this.key('instances'), this.instanceId).catch(() => undefined);
+        for (const client of [this.subscriber, this.client]) {
+            await client.quit().catch(() => client.disconnect().catch(() => undefined));
+        }
+    }
+}
