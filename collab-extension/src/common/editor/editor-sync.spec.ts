@@ -1,0 +1,190 @@
+/**
+ * Document sync and awareness between real sessions through a real coordination server.
+ */
+import * as assert from 'assert';
+import * as Y from 'yjs';
+import type { CollaborationClient } from '@theia-collab/protocol/lib/client';
+import type { CollaborationSession } from '@theia-collab/protocol/lib/session';
+import type { ServerHandle } from '@theia-collab/server/lib/server';
+import { SessionAwareness } from './editor-awareness';
+import { EditorGuest, DocumentProblem } from './editor-guest';
+import { EditorHost } from './editor-host';
+import { EditorLimits, EditorMessages } from './editor-protocol';
+import { StringTextBuffer } from './editor-string-buffer';
+import { TextBinding } from './editor-text-binding';
+import { connect, QuietLogger, sleep, startTestServer, until } from './editor-test-fixture';
+
+const PATH = 'project/README.md';
+
+describe('co-editing sync through a real server', function (): void {
+    this.timeout(30_000);
+
+    let server: ServerHandle;
+    const clients: CollaborationClient[] = [];
+    const disposables: { dispose(): void }[] = [];
+    const logger = new QuietLogger();
+    let files: Map<string, string>;
+    let saved: { path: string; text: string }[];
+    let host: CollaborationSession;
+    let hostSync: EditorHost;
+
+    async function guest(name: string, permission: 'readonly' | 'readwrite' = 'readwrite'): Promise<{ session: CollaborationSession; sync: EditorGuest; problems: DocumentProblem[] }> {
+        const client = await connect(server, name, logger);
+        clients.push(client);
+        const admitting = host.onJoinRequest(request => { request.admit(permission).catch(() => undefined); });
+        const session = await client.joinSession(host.invite!.code);
+        admitting.dispose();
+        await until(() => host.getPeer(session.self.id) !== undefined, 'the host sees the guest');
+        const sync = new EditorGuest({ logger });
+        disposables.push(sync);
+        sync.attach(session);
+        const problems: DocumentProblem[] = [];
+        sync.onDidReportProblem(problem => problems.push(problem));
+        return { session, sync, problems };
+    }
+
+    beforeEach(async () => {
+        server = await startTestServer();
+        const hostClient = await connect(server, 'Host', logger);
+        clients.push(hostClient);
+        host = await hostClient.createSession();
+        files = new Map([[PATH, 'line one\r\nline two\r\n']]);
+        saved = [];
+        hostSync = new EditorHost(host, {
+            read: async path => {
+                const text = files.get(path);
+                if (text === undefined) {
+                    throw Object.assign(new Error('missing'), { code: 'not-found', message: `'${path}' does not exist.` });
+                }
+                return text;
+            },
+            save: async (path, text) => { saved.push({ path, text }); return true; }
+        }, { logger });
+        disposables.push(hostSync);
+    });
+
+    afterEach(async () => {
+        disposables.splice(0).forEach(d => d.dispose());
+        clients.splice(0).forEach(client => client.dispose());
+        await server.close();
+    });
+
+    it('seeds once from the host (line endings normalised); a late joiner gets the current text, not a second copy', async () => {
+        const a = await guest('Ann');
+        const docA = await a.sync.acquire(PATH);
+        assert.strictEqual(docA.text.toString(), 'line one\nline two\n');
+        docA.edit(text => text.insert(0, '# '));
+        await until(() => hostSync.get(PATH)?.text.toString() === '# line one\nline two\n', 'the host has the edit');
+        files.set(PATH, 'the disk changed meanwhile\n');
+        const b = await guest('Bob');
+        const docB = await b.sync.acquire(PATH);
+        assert.strictEqual(docB.text.toString(), '# line one\nline two\n');
+        assert.deepStrictEqual(hostSync.peersOf(PATH).sort(), [a.session.self.id, b.session.self.id].sort());
+        b.sync.release(PATH);
+        await until(() => hostSync.peersOf(PATH).length === 1, 'the host forgets a closed document');
+    });
+
+    it('the host editor content seeds the document when the host shares it first', async () => {
+        const shared = hostSync.acquireWithText(PATH, 'unsaved editor content\n');
+        const buffer = new StringTextBuffer('unsaved editor content\n');
+        new TextBinding(shared, buffer);
+        const a = await guest('Ann');
+        const doc = await a.sync.acquire(PATH);
+        assert.strictEqual(doc.text.toString(), 'unsaved editor content\n');
+        buffer.replace(0, 7, 'saved');
+        await until(() => doc.text.toString() === 'saved editor content\n', 'the guest sees the host edit');
+    });
+
+    it('refuses a read-only guest\'s change, tells it, and re-synchronises it to the host state', async () => {
+        const reader = await guest('Reader', 'readonly');
+        const doc = await reader.sync.acquire(PATH);
+        assert.strictEqual(doc.readOnly, true);
+        const buffer = new StringTextBuffer();
+        new TextBinding(doc, buffer);
+        buffer.replace(0, 0, 'forbidden ');
+        await until(() => reader.problems.length > 0, 'the refusal arrives');
+        assert.strictEqual(reader.problems[0].code, 'permission-denied');
+        await until(() => buffer.getValue() === 'line one\nline two\n', 'the guest is back to the host state');
+        assert.strictEqual(hostSync.get(PATH)!.text.toString(), 'line one\nline two\n');
+
+        await host.setPermission(reader.session.self.id, 'readwrite');
+        await until(() => doc.readOnly === false, 'the guest learns it may edit');
+        buffer.replace(0, 0, 'allowed ');
+        await until(() => hostSync.get(PATH)!.text.toString() === 'allowed line one\nline two\n', 'the host applies the change');
+        await assert.rejects(reader.sync.save('project/other.md'), /not open/);
+        await reader.sync.save(PATH);
+        assert.deepStrictEqual(saved, [{ path: PATH, text: 'allowed line one\nline two\n' }]);
+    });
+
+    it('guests accept document updates from the host only, and the host refuses changes authored as someone else', async () => {
+        const a = await guest('Ann');
+        const b = await guest('Bob');
+        const docA = await a.sync.acquire(PATH);
+        await b.sync.acquire(PATH);
+        // Bob forges an update straight to Ann.
+        const forged = new Y.Doc();
+        Y.applyUpdate(forged, Y.encodeStateAsUpdate(docA.doc));
+        forged.getText('content').insert(0, 'FORGED ');
+        await b.session.sendNotification(EditorMessages.Update, { path: PATH, update: Y.encodeStateAsUpdate(forged, Y.encodeStateVector(docA.doc)) }, a.session.self.id);
+        // Bob sends the host a change under the host's own Yjs client id.
+        const impostor = new Y.Doc();
+        Y.applyUpdate(impostor, Y.encodeStateAsUpdate(hostSync.get(PATH)!.doc));
+        impostor.clientID = hostSync.get(PATH)!.doc.clientID;
+        impostor.getText('content').insert(0, 'IMPOSTOR ');
+        await b.session.sendNotification(EditorMessages.Update, { path: PATH, update: Y.encodeStateAsUpdate(impostor, Y.encodeStateVector(hostSync.get(PATH)!.doc)) });
+        await until(() => b.problems.length > 0, 'Bob is told');
+        assert.strictEqual(b.problems[0].code, 'forbidden');
+        await sleep(200);
+        assert.strictEqual(docA.text.toString(), 'line one\nline two\n');
+        assert.strictEqual(hostSync.get(PATH)!.text.toString(), 'line one\nline two\n');
+    });
+
+    it('moves large documents and large changes in parts', async () => {
+        const big = 'x'.repeat(100) + '\n';
+        files.set(PATH, big.repeat(4000)); // ~400 KB: more than one part
+        const a = await guest('Ann');
+        const b = await guest('Bob');
+        const docA = await a.sync.acquire(PATH);
+        const docB = await b.sync.acquire(PATH);
+        assert.strictEqual(docA.text.length, big.length * 4000);
+        const paste = 'y'.repeat(EditorLimits.chunkBytes * 2 + 17);
+        docA.edit(text => text.insert(5, paste));
+        await until(() => docB.text.length === big.length * 4000 + paste.length, 'Bob gets the large paste', 20_000);
+        assert.strictEqual(docB.text.toString(), hostSync.get(PATH)!.text.toString());
+        assert.strictEqual(docB.text.toString(), docA.text.toString());
+    });
+
+    it('reports a document the host cannot share', async () => {
+        const a = await guest('Ann');
+        await assert.rejects(a.sync.acquire('project/missing.md'), /does not exist/);
+        assert.strictEqual(a.sync.get('project/missing.md'), undefined);
+    });
+
+    it('shares awareness: names from the session, states removed when a peer leaves, forged states ignored', async () => {
+        const a = await guest('Ann');
+        const b = await guest('Bob');
+        const hostAwareness = new SessionAwareness(host, { logger });
+        const awarenessA = new SessionAwareness(a.session, { logger });
+        const awarenessB = new SessionAwareness(b.session, { logger });
+        disposables.push(hostAwareness, awarenessA, awarenessB);
+        const doc = await a.sync.acquire(PATH);
+        awarenessA.setLocal({ document: PATH, selections: [{ anchor: { tname: 'content', item: null, type: null, assoc: 0 }, head: { tname: 'content', item: null, type: null, assoc: 0 } }] });
+        await until(() => hostAwareness.stateOf(a.session.self.id)?.document === PATH && awarenessB.stateOf(a.session.self.id)?.document === PATH, 'everyone sees Ann');
+        assert.strictEqual(awarenessB.stateOf(a.session.self.id)!.name, 'Ann');
+        assert.ok(awarenessA.stateOf(host.self.id), 'Ann sees the host');
+        assert.notStrictEqual(awarenessA.local.color, awarenessB.local.color);
+        assert.ok(doc);
+
+        // Bob claims to be Ann.
+        const { Awareness, encodeAwarenessUpdate } = await import('y-protocols/awareness');
+        const fake = new Awareness(new Y.Doc());
+        fake.setLocalState({ peer: a.session.self.id, name: 'Ann', color: '#000000', document: 'project/evil.md' });
+        await b.session.sendBroadcast(EditorMessages.Awareness, { update: encodeAwarenessUpdate(fake, [fake.clientID]) });
+        fake.destroy();
+        await sleep(300);
+        assert.strictEqual(hostAwareness.stateOf(a.session.self.id)!.document, PATH);
+
+        await a.session.leave();
+        await until(() => hostAwareness.stateOf(a.session.self.id) === undefined && awarenessB.stateOf(a.session.self.id) === undefined, 'Ann is gone for everyone');
+    });
+});
