@@ -18,6 +18,8 @@ import { CollaborationServerConfigService, CollaborationServerConfigServicePath 
 import { bindCollaborationTerminal } from './terminal/terminal-frontend-bindings';
 import { bindCollaborationChat } from './chat/chat-frontend-bindings';
 import { bindCollaborationFileSystem } from './fs/fs-frontend-bindings';
+import { bindCollaborationEditor } from './editor/editor-bindings';
+import { bindCollaborationParticipants } from './participants/participants-bindings';
 
 export default new ContainerModule((bind, _unbind, _isBound, rebind) => {
     // The extension point: features and other extensions `bind(CollaborationContribution).to(...)`.
@@ -47,5 +49,7 @@ export default new ContainerModule((bind, _unbind, _isBound, rebind) => {
     bindCollaborationTerminal(bind);
     bindCollaborationChat(bind);
     bindCollaborationFileSystem(bind, rebind);
+    bindCollaborationEditor(bind);
+    bindCollaborationParticipants(bind);
     // ---- end of features ----
 });
