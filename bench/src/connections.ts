@@ -22,7 +22,8 @@ export const PER_ROOM = 5;
 export const ROOMS = CLIENTS / PER_ROOM;
 export const WORKERS = 2;
 const CONNECT_CONCURRENCY = 100;
-const JOIN_CONCURRENCY = 10;
+/** Rooms per second per load process during the join phase (each: 1 create + 4 joins). */
+const JOIN_RATE = 50;
 const PHASE_TIMEOUT_MS = 180_000;
 
 export interface ScaleResult {
@@ -65,7 +66,7 @@ export async function measureScale(kind: ServerKind, server: RunningServer): Pro
         await Promise.all(workers.map((worker, w) => {
             const setup: WorkerSetup = {
                 kind, url: server.url, rooms: perWorker, perRoom: PER_ROOM, roomPrefix: `r${w}`,
-                connectConcurrency: CONNECT_CONCURRENCY, joinConcurrency: JOIN_CONCURRENCY
+                connectConcurrency: CONNECT_CONCURRENCY, joinRatePerSec: JOIN_RATE
             };
             return phase([worker], { cmd: 'setup', setup });
         }));
@@ -130,7 +131,7 @@ export const connections: BenchmarkDefinition = {
     name: 'connections',
     title: `Connection scale: ${CLIENTS.toLocaleString('en-US')} clients in ${ROOMS.toLocaleString('en-US')} rooms, one server process`,
     async run(reporter: Reporter) {
-        reporter.note(`${WORKERS} load processes, ${CONNECT_CONCURRENCY} connects and ${JOIN_CONCURRENCY} rooms (${JOIN_CONCURRENCY * (PER_ROOM - 1)} guest joins) in flight per process. collab-server: anonymous login over HTTP, socket.io connect with the token, host room:create, guests room:join -> host room:admit -> room:admitted (the join handshake). Bare: connect, then 'join' with an ack. RSS: VmRSS of the server process after a forced full GC, idle vs all clients joined. Per-address login/join rate limits raised via the config file.`);
+        reporter.note(`${WORKERS} load processes, ${CONNECT_CONCURRENCY} connects in flight per process (as fast as they go); then rooms are joined at a steady ${JOIN_RATE * WORKERS} rooms/s (${JOIN_RATE * WORKERS * (PER_ROOM - 1)} guest joins/s) while all ${CLIENTS.toLocaleString('en-US')} clients stay connected. collab-server: anonymous login over HTTP, socket.io connect with the token, host room:create, guests room:join -> host room:admit -> room:admitted (the join handshake). Bare: connect, then 'join' with an ack. RSS: VmRSS of the server process after a forced full GC, idle vs all clients joined. Per-address login/join rate limits raised via the config file.`);
         reporter.data.loadAverageAtStart = loadAverage();
         const bare = await withServer(() => startBareServer(), server => measureScale('bare', server));
         await sleep(1000);
@@ -159,7 +160,7 @@ export const connections: BenchmarkDefinition = {
         }
         reporter.target('RSS per connection vs bare', '<= 1.5x', `${memRatio}x (${ours.kibPerConnection} vs ${bare.kibPerConnection} KiB/conn)`, memRatio <= 1.5);
         reporter.target('join handshake p99', '< 50 ms', `${ours.join.p99} ms (bare join ack: ${bare.join.p99} ms)`, ours.join.p99 < 50);
-        Object.assign(reporter.data, { clients: CLIENTS, rooms: ROOMS, perRoom: PER_ROOM, workers: WORKERS, connectConcurrency: CONNECT_CONCURRENCY, joinConcurrency: JOIN_CONCURRENCY, bare, collab: ours, ratios: { rssPerConnection: memRatio }, loadAverageAtEnd: loadAverage() });
+        Object.assign(reporter.data, { clients: CLIENTS, rooms: ROOMS, perRoom: PER_ROOM, workers: WORKERS, connectConcurrency: CONNECT_CONCURRENCY, joinRatePerSec: JOIN_RATE, bare, collab: ours, ratios: { rssPerConnection: memRatio }, loadAverageAtEnd: loadAverage() });
     }
 };
 

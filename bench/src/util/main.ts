@@ -3,7 +3,7 @@
  * exits (all child processes it started are stopped by then, or killed on exit).
  */
 import * as path from 'path';
-import { BenchmarkReport, log, machine, printTargets, Reporter, writeResults } from './report';
+import { BenchmarkReport, log, machine, printTargets, Reporter, revision, writeResults } from './report';
 
 export interface BenchmarkDefinition {
     name: string;
@@ -33,6 +33,7 @@ export async function runBenchmark(definition: BenchmarkDefinition, args: string
         startedAt: started.toISOString(),
         durationMs: Date.now() - started.getTime(),
         machine: machine(),
+        revision: revision(),
         status,
         ...(error ? { error } : {}),
         tables: reporter.tables,

@@ -2,6 +2,7 @@
  * What a benchmark reports: tables for people, targets checked, and the raw figures as JSON in
  * bench/results/<name>-<timestamp>.json and bench/results/latest.json (latest report of every benchmark).
  */
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -23,6 +24,27 @@ export interface TargetCheck {
     met: boolean | null;
 }
 
+export interface Revision {
+    commit: string;
+    /** Files under version control changed since that commit (work in progress was measured). */
+    dirty: string[];
+    /** Set when the collab-server measured came from another checkout (BENCH_COLLAB_ROOT). */
+    collabRoot?: string;
+}
+
+export function revision(): Revision {
+    const git = (args: string[]) => {
+        try {
+            return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+        } catch {
+            return '';
+        }
+    };
+    const dirty = git(['status', '--porcelain', '--untracked-files=no', '--', 'collab-server', 'collab-protocol', 'collab-extension', 'browser-app'])
+        .split('\n').filter(Boolean).map(line => line.slice(3));
+    return { commit: git(['rev-parse', 'HEAD']), dirty, ...(process.env.BENCH_COLLAB_ROOT ? { collabRoot: process.env.BENCH_COLLAB_ROOT } : {}) };
+}
+
 export interface Machine {
     cpus: number;
     cpuModel: string;
@@ -38,6 +60,7 @@ export interface BenchmarkReport {
     startedAt: string;
     durationMs: number;
     machine: Machine;
+    revision: Revision;
     status: 'ok' | 'partial' | 'skipped' | 'failed';
     error?: string;
     tables: Table[];

@@ -18,7 +18,9 @@ export interface RunningServer {
 }
 
 const GC_ARGS = ['--expose-gc', '-r', path.join(BENCH_LIB, 'servers', 'gc-hook.js')];
-const COLLAB_CLI = path.join(REPO_ROOT, 'collab-server', 'bin', 'collab-server.js');
+/** BENCH_COLLAB_ROOT: another checkout (with built collab-server/lib) whose server to measure, e.g. a snapshot of a commit. */
+export const COLLAB_ROOT = process.env.BENCH_COLLAB_ROOT ?? REPO_ROOT;
+const COLLAB_CLI = path.join(COLLAB_ROOT, 'collab-server', 'bin', 'collab-server.js');
 
 /** Limits a benchmark must lift: per-address login/join limits (all clients share 127.0.0.1) and per-socket rates. */
 export const BENCH_SERVER_CONFIG = {

@@ -14,7 +14,8 @@ export interface WorkerSetup {
     perRoom: number;
     roomPrefix: string;
     connectConcurrency: number;
-    joinConcurrency: number;
+    /** Rooms joined per second by this worker (open loop; a room = host create + guests join). */
+    joinRatePerSec: number;
 }
 
 export type WorkerCommand = { cmd: 'setup'; setup: WorkerSetup } | { cmd: 'login' } | { cmd: 'connect' } | { cmd: 'join' } | { cmd: 'close' };
@@ -77,7 +78,12 @@ async function joinAll(): Promise<PhaseReport> {
     const createLatencies: number[] = [];
     const errors: string[] = [];
     const started = now();
-    await pool(Array.from({ length: setup.rooms }, (_, r) => r), setup.joinConcurrency, async r => {
+    const interval = 1000 / setup.joinRatePerSec;
+    await pool(Array.from({ length: setup.rooms }, (_, r) => r), 500, async r => {
+        const due = started + r * interval - now();
+        if (due > 0) {
+            await new Promise(resolve => setTimeout(resolve, due));
+        }
         const members = sockets.slice(r * setup.perRoom, (r + 1) * setup.perRoom);
         try {
             if (setup.kind === 'bare') {
