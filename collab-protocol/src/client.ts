@@ -1,19 +1,40 @@
 /**
  * The collaboration client: logs in, holds the socket.io connection to the coordination server and
  * creates or joins sessions (see session-impl.ts for what a session does).
+ *
+ * Reconnecting: when the connection drops (network, server restart), socket.io reconnects with backoff
+ * and the client presents its session's room token (`auth.roomToken`) and the id of the connection that
+ * dropped, so the server resumes the same peer (`room:resumed`); the session keeps its keys and sequence
+ * numbers. Meanwhile the session is 'reconnecting': sending fails at once with 'disconnected', requests in
+ * flight at the drop fail with 'disconnected' (nothing is retried behind the caller's back: a request may
+ * or may not have been handled), and features re-synchronise on 'connected'. An expired login token is
+ * replaced (anonymous login again, or `refreshToken`) when no room token vouches for the client. After
+ * `reconnectTimeoutMs` (2 minutes) without success, or when the server ended the session (e.g. it
+ * restarted without shared state), the session closes with a message saying why. One session per client
+ * resumes (a connection with a room token is bound to that room); clients made by the Theia extension
+ * hold one session each.
  */
 import { io, Socket } from 'socket.io-client';
 import { generateContentKey, generateSessionKeyPair, SessionKeyPair, shortFingerprint } from './crypto';
 import { CollaborationError, isErrorData } from './errors';
 import { parseInvite } from './invite';
-import { AdmittedEventSchema, CreateRoomResultSchema, DeniedEventSchema, JoinRoomResultSchema, LoginResultSchema, RoomClosedEventSchema, ROOM_EVENT_NAMES, RoomEventName } from './server-events';
+import {
+    AdmittedEventSchema, CreateRoomResultSchema, DeniedEventSchema, JoinRoomResultSchema, LoginResultSchema, RoomClosedEventSchema, ROOM_EVENT_NAMES,
+    RoomEventName, ServerShutdownEventSchema
+} from './server-events';
 import { CollaborationSession } from './session';
 import { ClientLogger, CollaborationSessionImpl, RoomEventSink, SessionConnection } from './session-impl';
-import { ClientEnvelope, ClientToServerEvents, HttpPaths, LoginResult } from './wire';
+import { ClientEnvelope, ClientToServerEvents, HandshakeAuth, HttpPaths, LoginResult, ServerShutdownEvent } from './wire';
 
 export { ClientLogger, CollaborationSessionImpl } from './session-impl';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** How long a client keeps trying to get its connection back. */
+export const DEFAULT_RECONNECT_TIMEOUT_MS = 2 * 60_000;
+/** After reconnecting, how long a session waits for the server to resume (or end) it. */
+const RESUME_ANSWER_MS = 15_000;
+/** A login token this close to its expiry is replaced before it is presented again. */
+const TOKEN_EXPIRY_MARGIN_MS = 30_000;
 
 export interface ConnectOptions {
     serverUrl: string;
@@ -23,6 +44,19 @@ export interface ConnectOptions {
     /** Default timeout of requests (server and peer), in milliseconds. */
     requestTimeout?: number;
     logger?: ClientLogger;
+    /**
+     * How long to keep trying to reconnect after the connection dropped, in milliseconds; then the
+     * sessions close ('disconnected'). Default 2 minutes; 0 closes them at once.
+     */
+    reconnectTimeoutMs?: number;
+    /** Backoff between reconnection attempts: first delay and maximum, in milliseconds (default 500 and 5000). */
+    reconnectDelayMs?: number;
+    reconnectDelayMaxMs?: number;
+    /**
+     * A new login token, when the one given as `token` expired or was refused on reconnecting. Without it
+     * a client that logged in itself logs in anonymously again as `name`.
+     */
+    refreshToken?(): Promise<string>;
 }
 
 export interface JoinOptions {
@@ -104,37 +138,90 @@ class PendingJoin implements RoomEventSink {
             this.onDisconnect(message);
         }
     }
+
+    /** The server cancels a join request whose connection dropped: it has to be made again. */
+    suspended(message: string): boolean {
+        this.disconnected(message);
+        return false;
+    }
+}
+
+/** `exp` of a JWT, in epoch milliseconds, without verifying it (only to know when to log in again). */
+function tokenExpiry(token: string): number | undefined {
+    try {
+        const payload = token.split('.')[1];
+        const json = new TextDecoder().decode(Uint8Array.from(atob(payload.replace(/-/g, '+').replace(/_/g, '/')), c => c.charCodeAt(0)));
+        const exp = (JSON.parse(json) as { exp?: unknown }).exp;
+        return typeof exp === 'number' ? exp * 1000 : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+interface ClientSetup {
+    serverUrl: string;
+    options: ConnectOptions;
+    token: string;
+    tokenExpiresAt?: number;
+    /** Set when the client logged in itself (it may do so again). */
+    user?: LoginResult['user'];
 }
 
 export class CollaborationClient {
     private readonly rooms = new Map<string, RoomEventSink>();
     private disposed = false;
     private readonly connection: SessionConnection;
+    readonly serverUrl: string;
+    readonly requestTimeout: number;
+    readonly logger: ClientLogger;
+    /** The logged-in user, when the client logged in itself. */
+    readonly user?: LoginResult['user'];
+    private readonly reconnectTimeoutMs: number;
+    private token: string | undefined;
+    private tokenExpiresAt: number | undefined;
+    /** Id of the current connection, and of the one that dropped (so the server lets us take its place). */
+    private socketId: string | undefined;
+    private previousSocketId: string | undefined;
+    /** Whether the last handshake presented a room token. */
+    private presentedRoomToken = false;
+    private refreshedLogin = false;
+    private reconnecting = false;
+    private refusals = 0;
+    private giveUpTimer: ReturnType<typeof setTimeout> | undefined;
+    private retryTimer: ReturnType<typeof setTimeout> | undefined;
+    private resumeTimer: ReturnType<typeof setTimeout> | undefined;
+    private shutdownNotice: ServerShutdownEvent | undefined;
 
-    private constructor(
-        readonly serverUrl: string,
-        private readonly socket: Socket,
-        readonly requestTimeout: number,
-        readonly logger: ClientLogger,
-        /** The logged-in user, when the client logged in itself. */
-        readonly user?: LoginResult['user']
-    ) {
+    private constructor(private readonly socket: Socket, private readonly setup: ClientSetup) {
+        this.serverUrl = setup.serverUrl;
+        this.requestTimeout = setup.options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS;
+        this.logger = setup.options.logger ?? console;
+        this.user = setup.user;
+        this.reconnectTimeoutMs = setup.options.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS;
+        this.token = setup.token;
+        this.tokenExpiresAt = setup.tokenExpiresAt;
+        this.socketId = socket.id;
+        const logger = this.logger;
         for (const event of ROOM_EVENT_NAMES) {
             socket.on(event, (payload: unknown) => this.route(event, payload));
         }
         socket.on('server:error', (error: unknown) =>
             logger.warn('collaboration: the server refused a message:', isErrorData(error) ? `[${error.code}] ${error.message}` : error));
-        socket.on('disconnect', (reason: string) => {
-            for (const sink of [...this.rooms.values()]) {
-                sink.disconnected(`Disconnected from the collaboration server (${reason}).`);
+        socket.on('server:shutdown', (payload: unknown) => {
+            const parsed = ServerShutdownEventSchema.safeParse(payload);
+            if (parsed.success) {
+                this.shutdownNotice = { resume: parsed.data.resume, message: parsed.data.message || 'The collaboration server is shutting down.' };
+                logger.info(`collaboration: the server is stopping (${parsed.data.resume ? 'sessions resume elsewhere' : 'sessions end'})`);
             }
-            this.rooms.clear();
         });
+        socket.on('disconnect', (reason: string) => this.onDisconnect(reason));
+        socket.on('connect', () => this.onConnect());
+        socket.on('connect_error', (error: Error & { data?: unknown }) => this.onConnectError(error));
         const client = this;
         this.connection = {
-            serverUrl,
+            serverUrl: this.serverUrl,
             logger,
-            requestTimeout,
+            requestTimeout: this.requestTimeout,
             get connected() { return socket.connected; },
             request: (event, payload, timeout) => this.request(event, payload, timeout),
             relay: (envelope, timeout) => this.relay(envelope, timeout),
@@ -149,20 +236,35 @@ export class CollaborationClient {
     /** Logs in (anonymously unless a token is given) and opens the socket.io connection. */
     static async connect(options: ConnectOptions): Promise<CollaborationClient> {
         const serverUrl = trimUrl(options.serverUrl);
-        const logger = options.logger ?? console;
         let token = options.token;
+        let tokenExpiresAt = token ? tokenExpiry(token) : undefined;
         let user: LoginResult['user'] | undefined;
         if (!token) {
             const result = await login(serverUrl, options.name);
             token = result.token;
+            tokenExpiresAt = result.expiresAt;
             user = result.user;
         }
+        const setup: ClientSetup = { serverUrl, options, token, tokenExpiresAt, user };
+        let client: CollaborationClient | undefined;
         const url = new URL(serverUrl);
         const socket = io(url.origin, {
             path: url.pathname.replace(/\/+$/, '') + HttpPaths.socket,
-            auth: { token },
+            // Evaluated on every (re)connection: the current login token, and what resumes the session.
+            auth: callback => {
+                if (!client) {
+                    callback({ token } satisfies HandshakeAuth);
+                } else {
+                    client.handshakeAuth().then(callback, () => callback({}));
+                }
+            },
             transports: ['websocket'],
-            forceNew: true
+            forceNew: true,
+            reconnection: (options.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS) > 0,
+            reconnectionDelay: options.reconnectDelayMs ?? 500,
+            reconnectionDelayMax: options.reconnectDelayMaxMs ?? 5000,
+            randomizationFactor: 0.5,
+            timeout: 10_000
         });
         await new Promise<void>((resolve, reject) => {
             const cleanup = () => {
@@ -181,7 +283,171 @@ export class CollaborationClient {
             socket.on('connect', onConnect);
             socket.on('connect_error', onError);
         });
-        return new CollaborationClient(serverUrl, socket, options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS, logger, user);
+        client = new CollaborationClient(socket, setup);
+        return client;
+    }
+
+    // ---- reconnecting ----
+
+    /** The handshake of a reconnection: the room token of the session to resume, a valid login token. */
+    private async handshakeAuth(): Promise<HandshakeAuth> {
+        const resumable = [...this.rooms.values()].find(sink => sink.roomToken);
+        const auth: HandshakeAuth = {};
+        if (resumable?.roomToken) {
+            auth.roomToken = resumable.roomToken;
+            if (this.previousSocketId) {
+                auth.previousSocketId = this.previousSocketId;
+            }
+        }
+        this.presentedRoomToken = !!auth.roomToken;
+        const expired = !this.token || (this.tokenExpiresAt !== undefined && this.tokenExpiresAt - TOKEN_EXPIRY_MARGIN_MS <= Date.now());
+        if (expired && !auth.roomToken) {
+            // Without a room token to vouch for us, we need a valid login.
+            await this.refreshLogin().catch(error => this.logger.warn(`collaboration: logging in again failed: ${CollaborationError.from(error).message}`));
+        }
+        const stillExpired = !this.token || (this.tokenExpiresAt !== undefined && this.tokenExpiresAt <= Date.now());
+        if (this.token && !(stillExpired && auth.roomToken)) {
+            auth.token = this.token;
+        }
+        return auth;
+    }
+
+    private get canRefreshLogin(): boolean {
+        return !!this.setup.options.refreshToken || !!this.setup.user;
+    }
+
+    private async refreshLogin(): Promise<void> {
+        if (this.setup.options.refreshToken) {
+            const token = await this.setup.options.refreshToken();
+            this.token = token;
+            this.tokenExpiresAt = tokenExpiry(token);
+        } else if (this.setup.user) {
+            const result = await login(this.serverUrl, this.setup.options.name);
+            this.token = result.token;
+            this.tokenExpiresAt = result.expiresAt;
+        } else {
+            throw new CollaborationError('unauthorized', 'The login token expired.');
+        }
+    }
+
+    private onDisconnect(reason: string): void {
+        if (this.disposed || reason === 'io client disconnect') {
+            return;
+        }
+        const shutdown = this.shutdownNotice;
+        this.shutdownNotice = undefined;
+        const final = reason === 'io server disconnect' || (shutdown !== undefined && !shutdown.resume) || this.reconnectTimeoutMs <= 0;
+        const message = shutdown && !shutdown.resume
+            ? shutdown.message
+            : reason === 'io server disconnect'
+                ? 'The collaboration server closed the connection.'
+                : `Lost the connection to the collaboration server (${reason}).`;
+        if (final) {
+            this.endAll(message);
+            this.socket.disconnect();
+            return;
+        }
+        this.previousSocketId = this.socketId;
+        this.socketId = undefined;
+        let resumable = 0;
+        for (const [roomId, sink] of [...this.rooms]) {
+            if (!sink.suspended(message)) {
+                this.rooms.delete(roomId);
+            } else if (++resumable > 1) {
+                sink.disconnected('Lost the connection to the collaboration server; only one session per connection can be resumed.');
+                this.rooms.delete(roomId);
+            }
+        }
+        clearTimeout(this.resumeTimer);
+        if (!this.reconnecting) {
+            this.reconnecting = true;
+            this.refusals = 0;
+            this.refreshedLogin = false;
+            this.logger.info(`collaboration: ${message} Reconnecting.`);
+            this.giveUpTimer = setTimeout(() => this.giveUp(
+                `Lost the connection to the collaboration server and could not reconnect within ${Math.round(this.reconnectTimeoutMs / 1000)} s.`),
+            this.reconnectTimeoutMs);
+        }
+    }
+
+    private onConnect(): void {
+        this.socketId = this.socket.id;
+        if (!this.reconnecting) {
+            return;
+        }
+        this.reconnecting = false;
+        clearTimeout(this.giveUpTimer);
+        clearTimeout(this.retryTimer);
+        this.logger.info('collaboration: reconnected to the collaboration server');
+        // The server answers a room token with `room:resumed` or `room:closed`; do not wait forever.
+        clearTimeout(this.resumeTimer);
+        this.resumeTimer = setTimeout(() => {
+            for (const sink of [...this.rooms.values()]) {
+                if (sink instanceof CollaborationSessionImpl && sink.connectionState === 'reconnecting') {
+                    sink.disconnected('The collaboration server did not resume the session after reconnecting.');
+                }
+            }
+        }, RESUME_ANSWER_MS);
+    }
+
+    /** Only while reconnecting (the first connection is handled by `connect`). */
+    private onConnectError(error: Error & { data?: unknown }): void {
+        if (this.disposed || !this.reconnecting || this.socket.active) {
+            // Not reached, or the transport failed: socket.io tries again by itself.
+            return;
+        }
+        // Refused by the server: socket.io does not try again by itself.
+        const refusal = connectError(error);
+        this.refusals++;
+        if (refusal.code === 'unauthorized') {
+            if (this.presentedRoomToken) {
+                // The room token is not (or no longer) valid: that session cannot come back.
+                for (const [roomId, sink] of [...this.rooms]) {
+                    if (sink.roomToken) {
+                        sink.disconnected(`The session could not be resumed: ${refusal.message}`);
+                        this.rooms.delete(roomId);
+                    }
+                }
+            } else if (this.canRefreshLogin && !this.refreshedLogin) {
+                this.refreshedLogin = true;
+                this.token = undefined;
+            } else {
+                this.giveUp(`The collaboration server refused the connection: ${refusal.message}`);
+                return;
+            }
+        } else if (refusal.code !== 'unavailable' && refusal.code !== 'rate-limited' && refusal.code !== 'disconnected') {
+            this.giveUp(`The collaboration server refused the connection: ${refusal.message}`);
+            return;
+        }
+        const base = this.setup.options.reconnectDelayMs ?? 500;
+        const delay = Math.min(this.setup.options.reconnectDelayMaxMs ?? 5000, base * 2 ** Math.min(this.refusals - 1, 10)) * (0.5 + Math.random());
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => {
+            if (!this.disposed && this.reconnecting && !this.socket.connected) {
+                this.socket.connect();
+            }
+        }, delay);
+    }
+
+    /** Stops reconnecting: every session ends with `message`. */
+    private giveUp(message: string): void {
+        if (this.disposed) {
+            return;
+        }
+        this.reconnecting = false;
+        clearTimeout(this.giveUpTimer);
+        clearTimeout(this.retryTimer);
+        this.logger.warn(`collaboration: ${message}`);
+        this.endAll(message);
+        this.socket.disconnect();
+    }
+
+    private endAll(message: string): void {
+        clearTimeout(this.resumeTimer);
+        for (const sink of [...this.rooms.values()]) {
+            sink.disconnected(message);
+        }
+        this.rooms.clear();
     }
 
     get connected(): boolean {
@@ -335,6 +601,9 @@ export class CollaborationClient {
             return;
         }
         this.disposed = true;
+        clearTimeout(this.giveUpTimer);
+        clearTimeout(this.retryTimer);
+        clearTimeout(this.resumeTimer);
         for (const [roomId, sink] of [...this.rooms]) {
             if (this.socket.connected) {
                 this.socket.emit('room:leave', { roomId }, () => undefined);

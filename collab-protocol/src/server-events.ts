@@ -32,6 +32,18 @@ export const RoomClosedEventSchema = z.object({
     reason: z.enum(['host-left', 'expired', 'idle', 'removed', 'shutdown', 'denied']).catch('shutdown'),
     message: Message.optional()
 });
+export const ResumedEventSchema = z.object({
+    roomId: RoomId,
+    self: PeerInfo,
+    peers: z.array(PeerInfo).max(Limits.maxPeersPerRoom),
+    expiresAt: z.number().optional(),
+    pending: z.array(JoinRequestEventSchema).max(Limits.maxPeersPerRoom).catch([]),
+    reconnecting: z.array(PeerId).max(Limits.maxPeersPerRoom).catch([])
+});
+export const ConnectionStatusSchema = z.enum(['reconnecting', 'connected']);
+export const HostStatusEventSchema = z.object({ roomId: RoomId, status: ConnectionStatusSchema });
+export const PeerStatusEventSchema = z.object({ roomId: RoomId, peerId: PeerId, status: ConnectionStatusSchema });
+export const ServerShutdownEventSchema = z.object({ resume: z.boolean(), message: Message.optional() });
 export const ErrorDataSchema = z.object({ code: z.string().min(1).max(64), message: Message });
 export const CreateRoomResultSchema = z.object({ roomId: RoomId, peer: PeerInfo, expiresAt: z.number().optional(), roomToken: z.string().max(8192).optional() });
 export const JoinRoomResultSchema = z.object({ requestId: RequestId, peerId: PeerId });
@@ -51,7 +63,10 @@ export const RoomEventSchemas = {
     'room:peer-left': PeerLeftEventSchema,
     'room:permission-changed': PermissionChangedEventSchema,
     'room:key': KeyEventSchema,
-    'room:closed': RoomClosedEventSchema
+    'room:closed': RoomClosedEventSchema,
+    'room:resumed': ResumedEventSchema,
+    'room:host-status': HostStatusEventSchema,
+    'room:peer-status': PeerStatusEventSchema
 } as const;
 export type RoomEventName = keyof typeof RoomEventSchemas | 'relay';
 export const ROOM_EVENT_NAMES = [...Object.keys(RoomEventSchemas), 'relay'] as RoomEventName[];

@@ -17,12 +17,13 @@ import { createInvite } from './invite';
 import { Broadcast, Notification, Request } from './messages';
 import { SessionMessages, validationMessage } from './session-messages';
 import {
-    AdmittedEventSchema, CreateRoomResultSchema, JoinRequestEventSchema, KeyEventSchema, PeerJoinedEventSchema, PeerLeftEventSchema,
-    PermissionChangedEventSchema, RoomClosedEventSchema, RoomEventName, RoomEventSchemas
+    AdmittedEventSchema, CreateRoomResultSchema, HostStatusEventSchema, JoinRequestEventSchema, KeyEventSchema, PeerJoinedEventSchema,
+    PeerLeftEventSchema, PeerStatusEventSchema, PermissionChangedEventSchema, ResumedEventSchema, RoomClosedEventSchema, RoomEventName,
+    RoomEventSchemas
 } from './server-events';
 import {
-    BroadcastHandler, CollaborationSession, Invite, JoinRequest, NotificationHandler, Peer, PeerLeft, RequestHandler, RequestOptions,
-    SessionClosed
+    BroadcastHandler, CollaborationSession, ConnectionState, Invite, JoinRequest, NotificationHandler, Peer, PeerLeft, RequestHandler,
+    RequestOptions, SessionClosed
 } from './session';
 import { SessionPeers } from './session-peers';
 import { ClientEnvelope, ClientToServerEvents, EnvelopeKind, Permission, PeerInfo, PeerLeftReason } from './wire';
@@ -46,7 +47,15 @@ export interface SessionConnection {
 /** Receives the server events of one room. */
 export interface RoomEventSink {
     handle(event: RoomEventName, payload: unknown): void;
+    /** The connection is gone for good: the sink ends. */
     disconnected(message: string): void;
+    /**
+     * The connection dropped and the client is reconnecting. Returns whether the sink waits for it
+     * (a session with a room token), or ended (a join waiting for the host, which the server cancelled).
+     */
+    suspended(message: string): boolean;
+    /** What resumes this sink's membership on a new connection (`auth.roomToken`). */
+    readonly roomToken?: string;
 }
 
 export type SessionSetup =
@@ -67,6 +76,10 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
 
     private _invite?: Invite;
     private _closed = false;
+    private _connection: ConnectionState = 'connected';
+    private _hostConnection: ConnectionState = 'connected';
+    /** Proves this peer's membership to the server when it reconnects. */
+    readonly roomToken?: string;
     private readonly selfId: string;
     private hostId = '';
     private selfPeer?: Peer;
@@ -95,6 +108,8 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     private readonly onJoinRequestEmitter = new Emitter<JoinRequest>();
     private readonly onCloseEmitter = new Emitter<SessionClosed>();
     private readonly onMessageErrorEmitter = new Emitter<CollaborationErrorData & { sender?: string }>();
+    private readonly onDidChangeConnectionEmitter = new Emitter<ConnectionState>();
+    private readonly onDidChangeHostConnectionEmitter = new Emitter<ConnectionState>();
 
     readonly onPeerJoined: Event<Peer> = this.onPeerJoinedEmitter.event;
     readonly onPeerLeft: Event<PeerLeft> = this.onPeerLeftEmitter.event;
@@ -102,14 +117,18 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     readonly onJoinRequest: Event<JoinRequest> = this.onJoinRequestEmitter.event;
     readonly onClose: Event<SessionClosed> = this.onCloseEmitter.event;
     readonly onMessageError: Event<CollaborationErrorData & { sender?: string }> = this.onMessageErrorEmitter.event;
+    readonly onDidChangeConnection: Event<ConnectionState> = this.onDidChangeConnectionEmitter.event;
+    readonly onDidChangeHostConnection: Event<ConnectionState> = this.onDidChangeHostConnectionEmitter.event;
 
     constructor(private readonly connection: SessionConnection, private readonly keyPair: SessionKeyPair, setup: SessionSetup) {
         if (setup.role === 'host') {
             this.roomId = setup.created.roomId;
             this.selfId = setup.created.peer.id;
+            this.roomToken = setup.created.roomToken;
         } else {
             this.roomId = setup.admitted.roomId;
             this.selfId = setup.admitted.self.id;
+            this.roomToken = setup.admitted.roomToken;
         }
         this.codec = new EnvelopeCodec(this.roomId, this.selfId, this.keys);
         const ready = this.inbound.then(() => setup.role === 'host' ? this.initHost(setup) : this.initGuest(setup));
@@ -142,6 +161,14 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
 
     get closed(): boolean {
         return this._closed;
+    }
+
+    get connectionState(): ConnectionState {
+        return this._connection;
+    }
+
+    get hostConnectionState(): ConnectionState {
+        return this.isHost ? this._connection : this._hostConnection;
     }
 
     getPeer(id: string): Peer | undefined {
@@ -210,6 +237,39 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         this.close('disconnected', message || 'Disconnected from the collaboration server.');
     }
 
+    suspended(message: string): boolean {
+        if (this._closed) {
+            return false;
+        }
+        if (!this.roomToken) {
+            this.disconnected(message);
+            return false;
+        }
+        // Responses to what we asked may have been relayed while we were gone: they will not come now.
+        this.messages.rejectAll(new CollaborationError('disconnected', message || 'The connection to the collaboration server dropped.'));
+        this.setConnection('reconnecting');
+        return true;
+    }
+
+    private setConnection(state: ConnectionState): void {
+        if (this._connection === state || this._closed) {
+            return;
+        }
+        this._connection = state;
+        this.onDidChangeConnectionEmitter.fire(state);
+        if (this.isHost) {
+            this.onDidChangeHostConnectionEmitter.fire(state);
+        }
+    }
+
+    private setHostConnection(state: ConnectionState): void {
+        if (this._hostConnection === state || this._closed || this.isHost) {
+            return;
+        }
+        this._hostConnection = state;
+        this.onDidChangeHostConnectionEmitter.fire(state);
+    }
+
     private async dispatch(event: RoomEventName, payload: unknown): Promise<void> {
         if (event === 'relay') {
             return this.receiveEnvelope(payload);
@@ -231,8 +291,72 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
                 this.close(closed.reason, closed.message || 'The session has ended.');
                 return;
             }
+            case 'room:resumed': return this.onResumedEvent(parsed.data as z.infer<typeof ResumedEventSchema>);
+            case 'room:host-status': this.setHostConnection((parsed.data as z.infer<typeof HostStatusEventSchema>).status); return;
+            case 'room:peer-status': return this.onPeerStatusEvent(parsed.data as z.infer<typeof PeerStatusEventSchema>);
             default: return; // room:admitted, room:denied concern pending joins only
         }
+    }
+
+    /**
+     * This peer is back in the room on a new connection: catch up with what changed meanwhile (peers
+     * that joined, left or changed, join requests waiting for the host), then tell the features.
+     */
+    private async onResumedEvent(event: z.infer<typeof ResumedEventSchema>): Promise<void> {
+        if (event.self.id !== this.selfId || event.self.publicKey !== this.keyPair.publicKeyEncoded) {
+            this.close('disconnected', 'The server resumed this session with another identity.');
+            return;
+        }
+        const listed = new Set(event.peers.map(peer => peer.id));
+        for (const peer of this.peerList.list()) {
+            if (peer.id !== this.selfId && !listed.has(peer.id)) {
+                await this.onPeerLeftEvent({ roomId: this.roomId, peerId: peer.id, reason: 'disconnected' });
+            }
+        }
+        for (const info of event.peers) {
+            if (info.id === this.selfId) {
+                await this.onPermissionChangedEvent({ roomId: this.roomId, peerId: info.id, permission: info.permission });
+            } else if (this.peerList.has(info.id)) {
+                await this.onPermissionChangedEvent({ roomId: this.roomId, peerId: info.id, permission: info.permission });
+            } else {
+                await this.onPeerJoinedEvent(info);
+            }
+        }
+        if (this.isHost) {
+            for (const request of event.pending) {
+                if (!this.joinRequests.has(request.requestId)) {
+                    await this.onJoinRequestEvent(request);
+                }
+            }
+        } else {
+            this.setHostConnection(event.reconnecting.includes(this.hostId) ? 'reconnecting' : 'connected');
+        }
+        this.setConnection('connected');
+    }
+
+    private async onPeerStatusEvent(event: z.infer<typeof PeerStatusEventSchema>): Promise<void> {
+        if (event.peerId === this.hostId) {
+            this.setHostConnection(event.status);
+        } else if (this.isHost && event.status === 'connected' && this.admittedGuests.has(event.peerId) && !this.departed.has(event.peerId)) {
+            // It may have missed a key rotation while it was away.
+            this.resendKey(event.peerId).catch(error => this.connection.logger.warn(
+                `collaboration: could not send the room key to '${event.peerId}': ${CollaborationError.from(error).message}`));
+        }
+    }
+
+    /** Host: hands the current room key to one guest again (it ignores a key it already holds). */
+    private resendKey(peerId: string): Promise<void> {
+        return this.serializeKeyOp(async () => {
+            const current = this.keys.current;
+            const peerPublicKey = this.admittedGuests.get(peerId);
+            if (this._closed || !current || peerPublicKey === undefined || current.id === 0) {
+                return;
+            }
+            const keyMaterial = await wrapContentKey(current.key, {
+                privateKey: this.keyPair.privateKey, peerPublicKey, roomId: this.roomId, guestPeerId: peerId, keyId: current.id
+            });
+            await this.connection.request('room:rekey', { roomId: this.roomId, keyId: current.id, keys: [{ peerId, keyMaterial }] });
+        });
     }
 
     private async onJoinRequestEvent(event: z.infer<typeof JoinRequestEventSchema>): Promise<void> {
@@ -435,14 +559,21 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         }
     }
 
+    private assertConnected(): void {
+        this.assertOpen();
+        if (this._connection !== 'connected') {
+            throw new CollaborationError('disconnected', 'Reconnecting to the collaboration server: try again once the connection is back.');
+        }
+    }
+
     private send(kind: EnvelopeKind, body: SealedBody, target?: string, id?: number): Promise<void> {
         if (this._closed) {
             return Promise.reject(new CollaborationError('room-closed', 'The collaboration session has ended.'));
         }
         const sent = this.outbound.then(async () => {
-            this.assertOpen();
+            this.assertConnected();
             const envelope = await this.codec.seal(kind, body, target, id);
-            this.assertOpen();
+            this.assertConnected();
             // Wrapped so the chain continues as soon as the envelope is emitted, not when it is acknowledged.
             return { acknowledged: this.connection.relay(envelope, this.connection.requestTimeout) };
         });
@@ -578,7 +709,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         this.connection.detach(this.roomId, this);
         this.onCloseEmitter.fire({ reason, message });
         for (const emitter of [this.onPeerJoinedEmitter, this.onPeerLeftEmitter, this.onPeerChangedEmitter, this.onJoinRequestEmitter,
-            this.onCloseEmitter, this.onMessageErrorEmitter]) {
+            this.onCloseEmitter, this.onMessageErrorEmitter, this.onDidChangeConnectionEmitter, this.onDidChangeHostConnectionEmitter]) {
             emitter.dispose();
         }
     }

@@ -29,6 +29,15 @@ export type NotificationHandler<P> = (params: P, sender: Peer) => void;
 export type RequestHandler<P, R> = (params: P, sender: Peer) => R | Promise<R>;
 
 export interface PeerLeft { peer: Peer; reason: PeerLeftReason }
+
+/**
+ * A connection as a session sees it. `reconnecting`: the connection dropped and is being re-established;
+ * the session survives (same peer, keys and sequence numbers) unless that takes too long (then it
+ * closes with reason 'disconnected'). While reconnecting, sending fails at once with 'disconnected', and
+ * requests in flight when the connection dropped fail with 'disconnected': once `connected` again,
+ * features re-synchronise what they need (e.g. documents by state vectors).
+ */
+export type ConnectionState = 'connected' | 'reconnecting';
 export interface SessionClosed { reason: RoomClosedReason | 'left' | 'disconnected'; message: string }
 
 /** A guest asking to join, as the host sees it. */
@@ -66,6 +75,18 @@ export interface CollaborationSession {
     readonly onClose: Event<SessionClosed>;
     /** A message that could not be opened or handled (tampered, replayed, invalid); already logged. */
     readonly onMessageError: Event<CollaborationErrorData & { sender?: string }>;
+
+    /** This peer's connection to the server. */
+    readonly connectionState: ConnectionState;
+    /** Fires when `connectionState` changes: 'connected' after a reconnect means this peer missed messages. */
+    readonly onDidChangeConnection: Event<ConnectionState>;
+    /**
+     * The host's connection, as the server reports it ('reconnecting' while it keeps the host's place;
+     * messages to the host then fail with 'disconnected'). For the host: its own `connectionState`.
+     */
+    readonly hostConnectionState: ConnectionState;
+    /** Fires when `hostConnectionState` changes: 'connected' after a host outage means the host missed messages. */
+    readonly onDidChangeHostConnection: Event<ConnectionState>;
 
     getPeer(id: string): Peer | undefined;
     /** Host only. */

@@ -83,6 +83,18 @@ export interface RelayedEnvelope extends Omit<ClientEnvelope, 'data'> {
     error?: CollaborationErrorData;
 }
 
+/**
+ * The socket.io handshake `auth` of a client. `token` is a login token; with a valid `roomToken` it
+ * may be missing or expired (the room token then identifies the user, and the connection is bound to
+ * that room). `previousSocketId`: the id of this client's connection that dropped, so the server lets
+ * this one take over the membership even if it has not noticed the drop yet.
+ */
+export interface HandshakeAuth {
+    token?: string;
+    roomToken?: string;
+    previousSocketId?: string;
+}
+
 // ---- client -> server requests (each acknowledged with an Ack) ----
 
 export const CreateRoom = z.object({ publicKey: PublicKey }).strict();
@@ -143,15 +155,35 @@ export type RoomClosedReason = 'host-left' | 'expired' | 'idle' | 'removed' | 's
 export interface RoomClosedEvent { roomId: string; reason: RoomClosedReason; message: string }
 /**
  * Sent right after connecting with `auth.roomToken` when that member's previous connection is gone
- * (e.g. its server instance restarted): this connection is that member again. `pending` (host only)
- * lists join requests still waiting for an answer.
+ * (e.g. its server instance restarted, or its connection dropped and the server still keeps its place),
+ * or is the one named by `auth.previousSocketId` (the client reconnecting before the server noticed the
+ * drop): this connection is that member again. `pending` (host only) lists join requests still waiting
+ * for an answer.
  */
-export interface ResumedEvent { roomId: string; self: PeerInfo; peers: PeerInfo[]; expiresAt: number; pending: JoinRequestEvent[] }
+export interface ResumedEvent {
+    roomId: string;
+    self: PeerInfo;
+    peers: PeerInfo[];
+    expiresAt: number;
+    pending: JoinRequestEvent[];
+    /** Members whose connection is down at the moment (the server keeps their place). */
+    reconnecting?: string[];
+}
 /**
  * The server instance is stopping. With `resume`, sessions go on elsewhere: reconnect (another
  * instance behind the same address) with `auth.roomToken` to resume; otherwise `room:closed` follows.
  */
 export interface ServerShutdownEvent { resume: boolean; message: string }
+/**
+ * A member's connection dropped (`reconnecting`: the server keeps its place for a grace period and
+ * it may resume with its room token) or it resumed (`connected`). Messages to a reconnecting peer
+ * are refused with 'disconnected' (broadcasts simply miss it).
+ */
+export type ConnectionStatus = 'reconnecting' | 'connected';
+/** To the guests: the host's connection status. */
+export interface HostStatusEvent { roomId: string; status: ConnectionStatus }
+/** To the other members: a member's connection status (the host's too). */
+export interface PeerStatusEvent { roomId: string; peerId: string; status: ConnectionStatus }
 
 export interface ServerToClientEvents {
     'room:join-request': (event: JoinRequestEvent) => void;
@@ -164,6 +196,8 @@ export interface ServerToClientEvents {
     'room:key': (event: KeyEvent) => void;
     'room:closed': (event: RoomClosedEvent) => void;
     'room:resumed': (event: ResumedEvent) => void;
+    'room:host-status': (event: HostStatusEvent) => void;
+    'room:peer-status': (event: PeerStatusEvent) => void;
     'server:shutdown': (event: ServerShutdownEvent) => void;
     'relay': (envelope: RelayedEnvelope) => void;
     /** Sent for events that carried no ack callback but were refused. */
