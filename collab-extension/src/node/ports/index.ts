@@ -1,0 +1,2 @@
+export * from './port-backend-bindings';
+export * from './port-tunnel-service';
