@@ -20,6 +20,7 @@ import { bindCollaborationChat } from './chat/chat-frontend-bindings';
 import { bindCollaborationFileSystem } from './fs/fs-frontend-bindings';
 import { bindCollaborationEditor } from './editor/editor-bindings';
 import { bindCollaborationParticipants } from './participants/participants-bindings';
+import { bindCollaborationLanguage } from './language/language-bindings';
 
 export default new ContainerModule((bind, _unbind, _isBound, rebind) => {
     // The extension point: features and other extensions `bind(CollaborationContribution).to(...)`.
@@ -51,5 +52,6 @@ export default new ContainerModule((bind, _unbind, _isBound, rebind) => {
     bindCollaborationFileSystem(bind, rebind);
     bindCollaborationEditor(bind);
     bindCollaborationParticipants(bind);
+    bindCollaborationLanguage(bind);
     // ---- end of features ----
 });

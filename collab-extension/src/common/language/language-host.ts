@@ -1,0 +1,238 @@
+import { CollaborationError } from '@theia-collab/protocol/lib/errors';
+import { Disposable } from '@theia-collab/protocol/lib/events';
+import { Request } from '@theia-collab/protocol/lib/messages';
+import { CollaborationSession, Peer } from '@theia-collab/protocol/lib/session';
+import { HostPathMapper } from './language-locations';
+import {
+    CompletionItem, CompletionParams, CompletionResult, DocumentParams, DocumentSymbol, DocumentSymbolsResult, HoverItem, HoverResult,
+    LanguageLimits, LanguageMessages, Location, LocationsResult, PositionParams, Range, ReferencesParams, ResolveCompletionParams,
+    ResolveCompletionResult, SignatureHelp, SignatureHelpParams, SignatureHelpResult
+} from './language-protocol';
+
+/** A location as the host's providers give it: a host URI, not yet a workspace path. */
+export interface HostLocation {
+    uri: string;
+    range: Range;
+    targetSelectionRange?: Range;
+    originSelectionRange?: Range;
+}
+
+/** A completion list the host computed; kept (a few per guest) so the guest can resolve its items. */
+export interface HostCompletionList {
+    incomplete: boolean;
+    items: CompletionItem[];
+    /** Resolves item `index` (details, documentation, edits); undefined when it has nothing more. */
+    resolve?(index: number, signal: AbortSignal): Promise<CompletionItem | undefined>;
+    dispose?(): void;
+}
+
+/**
+ * Runs the host's own language providers on its copy of a shared document. Paths it gets have been checked
+ * (inside a shared root, visible); results are already wire shapes except locations, which are mapped here.
+ */
+export interface LanguageHostBackend {
+    hover(params: PositionParams, signal: AbortSignal): Promise<HoverItem[]>;
+    completion(params: CompletionParams, signal: AbortSignal): Promise<HostCompletionList | undefined>;
+    definition(params: PositionParams, signal: AbortSignal): Promise<HostLocation[]>;
+    references(params: ReferencesParams, signal: AbortSignal): Promise<HostLocation[]>;
+    signatureHelp(params: SignatureHelpParams, signal: AbortSignal): Promise<SignatureHelp | undefined>;
+    documentSymbols(params: DocumentParams, signal: AbortSignal): Promise<DocumentSymbol[]>;
+}
+
+export interface LanguageHostOptions {
+    logger?: { warn(...args: unknown[]): void };
+}
+
+/**
+ * Host: answers guests' `language/...` requests. Every request is checked against the live peer list, the
+ * asked file must be shared and visible, results are bounded, and locations outside the shared roots or in
+ * excluded files are dropped. A guest can cancel what it asked (`language/cancel`).
+ */
+export class LanguageHost implements Disposable {
+
+    protected readonly toDispose: Disposable[] = [];
+    /** `peerId/requestId` → its abort controller; also counts what each peer has running. */
+    protected readonly running = new Map<string, Map<string, AbortController>>();
+    protected readonly completionLists = new Map<string, { id: string; list: HostCompletionList }[]>();
+    protected nextId = 1;
+    protected disposed = false;
+
+    constructor(
+        protected readonly session: CollaborationSession,
+        protected readonly backend: LanguageHostBackend,
+        protected readonly paths: HostPathMapper,
+        protected readonly options: LanguageHostOptions = {}
+    ) { }
+
+    start(): void {
+        this.handle(LanguageMessages.Hover, async (params, signal) => {
+            const hovers = await this.backend.hover(params, signal);
+            return { hovers: fit(hovers.slice(0, LanguageLimits.maxHovers)) } satisfies HoverResult;
+        });
+        this.handle(LanguageMessages.Completion, (params, signal, peer) => this.completion(params, signal, peer));
+        this.handle(LanguageMessages.ResolveCompletion, (params, signal, peer) => this.resolveCompletion(params, signal, peer), false);
+        this.handle(LanguageMessages.Definition, async (params, signal) => this.locations(await this.backend.definition(params, signal)));
+        this.handle(LanguageMessages.References, async (params, signal) => this.locations(await this.backend.references(params, signal)));
+        this.handle(LanguageMessages.SignatureHelp, async (params, signal) => {
+            const signatureHelp = await this.backend.signatureHelp(params, signal);
+            return (signatureHelp ? { signatureHelp } : {}) satisfies SignatureHelpResult;
+        });
+        this.handle(LanguageMessages.DocumentSymbols, async (params, signal) =>
+            ({ symbols: boundSymbols(await this.backend.documentSymbols(params, signal)) }) satisfies DocumentSymbolsResult);
+        this.toDispose.push(this.session.onNotification(LanguageMessages.Cancel, ({ requestId }, sender) => {
+            this.running.get(sender.id)?.get(requestId)?.abort();
+        }));
+        this.toDispose.push(this.session.onPeerLeft(({ peer }) => this.dropPeer(peer.id)));
+    }
+
+    protected handle<P extends { path?: string; requestId?: string }, R>(
+        definition: Request<P, R>,
+        run: (params: P, signal: AbortSignal, peer: Peer) => Promise<R>,
+        checkPath = true
+    ): void {
+        this.toDispose.push(this.session.onRequest(definition, async (params, sender) => {
+            const peer = this.session.getPeer(sender.id);
+            if (this.disposed || this.session.closed || !peer || peer.id === this.session.self.id) {
+                throw new CollaborationError('forbidden', 'You are not a participant of this session any more.');
+            }
+            let running = this.running.get(peer.id);
+            if (!running) {
+                running = new Map();
+                this.running.set(peer.id, running);
+            }
+            if (running.size >= LanguageLimits.maxPendingPerPeer) {
+                throw new CollaborationError('rate-limited', 'Too many language requests at once.');
+            }
+            const key = params.requestId ?? `internal-${this.nextId++}`;
+            if (running.has(key)) {
+                throw new CollaborationError('bad-request', `Request '${key}' is already running.`);
+            }
+            const controller = new AbortController();
+            running.set(key, controller);
+            try {
+                if (checkPath && params.path !== undefined) {
+                    await this.checkPath(params.path);
+                }
+                const result = await run(params, controller.signal, peer);
+                if (controller.signal.aborted) {
+                    throw new CollaborationError('cancelled', 'The request was cancelled.');
+                }
+                return result;
+            } catch (error) {
+                if (!(error instanceof CollaborationError)) {
+                    this.options.logger?.warn(`collaboration: '${definition.method}' failed on the host`, error);
+                }
+                throw CollaborationError.from(error);
+            } finally {
+                if (running.get(key) === controller) {
+                    running.delete(key);
+                }
+            }
+        }));
+    }
+
+    protected async checkPath(path: string): Promise<void> {
+        if (this.paths.toHostUri(path) === undefined || !(await this.paths.filterVisible([path])).includes(path)) {
+            throw new CollaborationError('not-found', `'${path}' is not shared.`);
+        }
+    }
+
+    protected async completion(params: CompletionParams, signal: AbortSignal, peer: Peer): Promise<CompletionResult> {
+        const list = await this.backend.completion(params, signal);
+        if (!list) {
+            return { incomplete: false, items: [] };
+        }
+        let items = list.items.slice(0, LanguageLimits.maxCompletionItems);
+        const fitted = fit(items);
+        const incomplete = list.incomplete || fitted.length < list.items.length;
+        items = fitted;
+        if (!list.resolve || signal.aborted) {
+            list.dispose?.();
+            return { incomplete, items };
+        }
+        const id = `c${this.nextId++}`;
+        const lists = this.completionLists.get(peer.id) ?? [];
+        lists.push({ id, list });
+        while (lists.length > LanguageLimits.completionListsPerPeer) {
+            lists.shift()!.list.dispose?.();
+        }
+        this.completionLists.set(peer.id, lists);
+        return { listId: id, incomplete, items };
+    }
+
+    protected async resolveCompletion(params: ResolveCompletionParams, signal: AbortSignal, peer: Peer): Promise<ResolveCompletionResult> {
+        const entry = this.completionLists.get(peer.id)?.find(candidate => candidate.id === params.listId);
+        if (!entry || params.index >= entry.list.items.length || !entry.list.resolve) {
+            return {};
+        }
+        const item = await entry.list.resolve(params.index, signal);
+        return item && fit([item]).length === 1 ? { item } : {};
+    }
+
+    /** Host locations → shared ones; whatever is outside the roots or excluded is dropped. */
+    protected async locations(hostLocations: HostLocation[]): Promise<LocationsResult> {
+        const mapped: Location[] = [];
+        for (const location of hostLocations) {
+            const path = this.paths.toWorkspacePath(location.uri);
+            if (path !== undefined) {
+                const { uri: _uri, ...rest } = location;
+                mapped.push({ path, ...rest });
+            }
+        }
+        const visible = new Set(await this.paths.filterVisible([...new Set(mapped.map(location => location.path))]));
+        return { locations: fit(mapped.filter(location => visible.has(location.path)).slice(0, LanguageLimits.maxLocations)) };
+    }
+
+    protected dropPeer(peerId: string): void {
+        for (const controller of this.running.get(peerId)?.values() ?? []) {
+            controller.abort();
+        }
+        this.running.delete(peerId);
+        for (const { list } of this.completionLists.get(peerId) ?? []) {
+            list.dispose?.();
+        }
+        this.completionLists.delete(peerId);
+    }
+
+    dispose(): void {
+        if (this.disposed) {
+            return;
+        }
+        this.disposed = true;
+        for (const peerId of new Set([...this.running.keys(), ...this.completionLists.keys()])) {
+            this.dropPeer(peerId);
+        }
+        this.toDispose.splice(0).forEach(disposable => disposable.dispose());
+    }
+}
+
+/** The longest prefix of `items` whose JSON stays within the result budget. */
+export function fit<T>(items: T[], budget: number = LanguageLimits.resultBudget): T[] {
+    let used = 0;
+    for (let i = 0; i < items.length; i++) {
+        used += JSON.stringify(items[i]).length + 1;
+        if (used > budget) {
+            return items.slice(0, i);
+        }
+    }
+    return items;
+}
+
+/** Symbols within the depth and count limits (and the result budget). */
+export function boundSymbols(symbols: DocumentSymbol[]): DocumentSymbol[] {
+    let count = 0;
+    const visit = (list: DocumentSymbol[], depth: number): DocumentSymbol[] => {
+        const result: DocumentSymbol[] = [];
+        for (const symbol of list) {
+            if (count >= LanguageLimits.maxSymbols) {
+                break;
+            }
+            count++;
+            const { children, ...rest } = symbol;
+            result.push(children && children.length > 0 && depth < LanguageLimits.maxSymbolDepth
+                ? { ...rest, children: visit(children, depth + 1) } : rest);
+        }
+        return result;
+    };
+    return fit(visit(symbols, 1));
+}
