@@ -20,6 +20,7 @@ import { bindCollaborationChat } from './chat/chat-frontend-bindings';
 import { bindCollaborationFileSystem } from './fs/fs-frontend-bindings';
 import { bindCollaborationEditor } from './editor/editor-bindings';
 import { bindCollaborationParticipants } from './participants/participants-bindings';
+import { bindCollaborationPorts } from './ports/port-frontend-bindings';
 import { bindCollaborationLanguage } from './language/language-bindings';
 
 export default new ContainerModule((bind, _unbind, _isBound, rebind) => {
@@ -52,6 +53,7 @@ export default new ContainerModule((bind, _unbind, _isBound, rebind) => {
     bindCollaborationFileSystem(bind, rebind);
     bindCollaborationEditor(bind);
     bindCollaborationParticipants(bind);
+    bindCollaborationPorts(bind);
     bindCollaborationLanguage(bind);
     // ---- end of features ----
 });

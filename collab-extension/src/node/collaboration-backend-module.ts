@@ -6,6 +6,7 @@ import { CollaborationServerConfigService, CollaborationServerConfigServicePath 
 import { CollaborationEmbeddedServer } from './collaboration-embedded-server';
 import { CollaborationServerConfigServiceImpl } from './collaboration-server-config-service';
 import { bindCollaborationHostFileSystem } from './fs/host-file-system-backend-bindings';
+import { bindCollaborationPorts } from './ports/port-backend-bindings';
 
 export default new ContainerModule(bind => {
     bindCollaborationPreferences(bind);
@@ -21,5 +22,6 @@ export default new ContainerModule(bind => {
 
     // ---- Features: each backend feature folder exports `bindXxx(bind)`; add one line per feature here. ----
     bindCollaborationHostFileSystem(bind);
+    bindCollaborationPorts(bind);
     // ---- end of features ----
 });

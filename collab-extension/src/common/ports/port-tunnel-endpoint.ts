@@ -57,6 +57,12 @@ export abstract class PortTunnelEndpoint implements PortTunnelClient, Disposable
         return this.tunnels.size;
     }
 
+    /** Registers the session handlers; rejects if this side cannot work in the session. */
+    abstract start(): Promise<void>;
+
+    /** After the backend connection was re-established: it forgot its listeners, sockets and shared ports. */
+    abstract backendReconnected(): Promise<void>;
+
     /** The tunnel a message from `sender` names, if `sender` may speak about it. */
     protected abstract findTunnel(sender: Peer, wireId: string): TunnelState | undefined;
 

@@ -71,7 +71,7 @@ export class PortTunnelGuest extends PortTunnelEndpoint {
             this.forwarded.clear();
             this.listenerPorts.clear();
             for (const server of servers) {
-                await this.forward(server);
+                await this.forward(server, server.localPort);
             }
             this.onDidChangeServersEmitter.fire(this.servers);
         });
@@ -103,7 +103,8 @@ export class PortTunnelGuest extends PortTunnelEndpoint {
         });
     }
 
-    protected async forward(server: SharedServer): Promise<boolean> {
+    /** Listens for `server`; announces it unless it is still at `previousLocalPort`. */
+    protected async forward(server: SharedServer, previousLocalPort?: number): Promise<boolean> {
         const listenerId = listenerIdOf(server.port);
         const result = await this.backend.listen(listenerId, server.port);
         if (this.disposed) {
@@ -116,7 +117,9 @@ export class PortTunnelGuest extends PortTunnelEndpoint {
         const forwarded: ForwardedServer = { port: server.port, label: server.label, localPort: result.value, url: localServerUrl(result.value) };
         this.forwarded.set(server.port, forwarded);
         this.listenerPorts.set(listenerId, server.port);
-        this.onDidForwardEmitter.fire(forwarded);
+        if (forwarded.localPort !== previousLocalPort) {
+            this.onDidForwardEmitter.fire(forwarded);
+        }
         return true;
     }
 
