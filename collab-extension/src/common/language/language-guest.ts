@@ -37,6 +37,10 @@ export class LanguageGuestClient {
             timeout: this.options.timeout ?? LanguageLimits.requestTimeoutMs
         }).catch(error => {
             const problem = CollaborationError.from(error);
+            if (problem.code === 'timeout') {
+                // The answer is no longer wanted: the host can stop working on it.
+                this.session.sendNotification(LanguageMessages.Cancel, { requestId }, this.session.host.id).catch(() => undefined);
+            }
             if (problem.code !== 'cancelled' && !signal?.aborted) {
                 this.options.logger?.warn(`collaboration: '${definition.method}' failed: ${problem.code}: ${problem.message}`);
             }
