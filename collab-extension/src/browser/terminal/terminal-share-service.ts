@@ -57,7 +57,10 @@ export class CollaborationTerminalService implements CollaborationContribution {
         if (session.isHost) {
             const host = this.host = new TerminalHost(session, { scrollbackBytes: scrollbackBytes(this.preferences.get(TERMINAL_SCROLLBACK_KB)) });
             toDispose.push(
-                host.onDidChange(() => this.onDidChangeEmitter.fire()),
+                host.onDidChange(() => {
+                    this.markSharedTabs();
+                    this.onDidChangeEmitter.fire();
+                }),
                 host.onDidInput(event => this.noticeTyping(event.terminal, event.peer.id, event.peer.name)),
                 this.preferences.onPreferenceChanged(change => {
                     if (change.preferenceName === TERMINAL_SCROLLBACK_KB) {
@@ -82,6 +85,7 @@ export class CollaborationTerminalService implements CollaborationContribution {
             toDispose.forEach(disposable => disposable.dispose());
             this.sources.forEach(source => source.dispose());
             this.sources.clear();
+            this.markSharedTabs();
             this.guestWidgets.clear();
             this.typingNotices.clear();
             if (this.session === session) {
@@ -160,6 +164,30 @@ export class CollaborationTerminalService implements CollaborationContribution {
         if (source) {
             source.dispose();
             this.sources.delete(widget);
+        }
+    }
+
+    protected readonly marked = new Set<TerminalWidget>();
+
+    /** Marks the tabs of shared terminals (and whether guests may type), so the host always knows. */
+    protected markSharedTabs(): void {
+        const shared = new Map<TerminalWidget, SharedTerminal>();
+        for (const [widget, source] of this.sources) {
+            const terminal = this.host?.find(source);
+            if (terminal && !widget.isDisposed) {
+                shared.set(widget, terminal);
+            }
+        }
+        for (const widget of new Set([...this.marked, ...shared.keys()])) {
+            const terminal = shared.get(widget);
+            const classes = widget.title.className.split(/\s+/).filter(name => name && !name.startsWith('collaboration-shared-terminal'));
+            if (terminal) {
+                classes.push('collaboration-shared-terminal', terminal.writable ? 'collaboration-shared-terminal-writable' : 'collaboration-shared-terminal-readonly');
+                this.marked.add(widget);
+            } else {
+                this.marked.delete(widget);
+            }
+            widget.title.className = classes.join(' ');
         }
     }
 

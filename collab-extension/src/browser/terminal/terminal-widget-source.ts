@@ -14,15 +14,59 @@ export class TerminalWidgetSource implements TerminalSource, Disposable {
     readonly onTitleChanged = this.onTitleChangedEmitter.event;
     protected readonly toDispose: { dispose(): void }[] = [];
 
+    protected readonly onOutputEmitter = new Emitter<string>();
+    /** Raw data written to the terminal by its process, escape sequences included, in order. */
+    readonly onOutput = this.onOutputEmitter.event;
+
     constructor(readonly widget: TerminalWidget) {
         const closed = () => this.onClosedEmitter.fire();
-        const titleChanged = () => this.onTitleChangedEmitter.fire(this.title);
+        let lastTitle = this.title;
+        const titleChanged = () => {
+            // `changed` also fires for icon and class changes: pass on real renames only.
+            if (this.title !== lastTitle) {
+                lastTitle = this.title;
+                this.onTitleChangedEmitter.fire(lastTitle);
+            }
+        };
         widget.title.changed.connect(titleChanged);
         this.toDispose.push(
             widget.onDidDispose(closed),
             widget.onTerminalDidClose(closed),
-            { dispose: () => widget.title.changed.disconnect(titleChanged) }
+            { dispose: () => widget.title.changed.disconnect(titleChanged) },
+            this.tapWrites()
         );
+    }
+
+    /**
+     * Taps what the backend process writes to the widget. `TerminalWidget.onOutput` is not used: it fires
+     * from xterm's `onWriteParsed`, which xterm runs synchronously for the first write after a keystroke,
+     * before Theia records that write, so the output of a command would only be passed on with the next one.
+     */
+    protected tapWrites(): Disposable {
+        type Writable = { write(data: string): void };
+        const target = this.widget as unknown as Writable;
+        const original = target.write;
+        const hadOwn = Object.prototype.hasOwnProperty.call(target, 'write');
+        let active = true;
+        const emitter = this.onOutputEmitter;
+        const tapped = function (this: unknown, data: string): void {
+            original.call(this, data);
+            if (active && typeof data === 'string' && data) {
+                emitter.fire(data);
+            }
+        };
+        target.write = tapped;
+        return Disposable.create(() => {
+            active = false;
+            // Restore only if nobody wrapped it after us; otherwise the inactive tap stays a pass-through.
+            if (target.write === tapped) {
+                if (hadOwn) {
+                    target.write = original;
+                } else {
+                    delete (target as Partial<Writable>).write;
+                }
+            }
+        });
     }
 
     get title(): string {
@@ -32,9 +76,6 @@ export class TerminalWidgetSource implements TerminalSource, Disposable {
     get dimensions(): TerminalDimensions {
         return this.widget.dimensions;
     }
-
-    /** Theia fires `onOutput` with the raw data written to xterm, escape sequences included. */
-    readonly onOutput = (listener: (data: string) => void) => this.widget.onOutput(listener);
 
     readonly onDimensionsChanged = (listener: (dimensions: TerminalDimensions) => void) => this.widget.onSizeChanged(listener);
 
@@ -69,6 +110,7 @@ export class TerminalWidgetSource implements TerminalSource, Disposable {
     dispose(): void {
         this.toDispose.forEach(disposable => disposable.dispose());
         this.onClosedEmitter.dispose();
+        this.onOutputEmitter.dispose();
         this.onTitleChangedEmitter.dispose();
     }
 }
