@@ -224,6 +224,26 @@ describe('shared servers over a real session', function (): void {
         assert.strictEqual(secretConnections, 0);
     });
 
+    it('listens on the host\'s port number when it is free on the guest\'s machine, on another one otherwise', async () => {
+        const probe = net.createServer();
+        await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve));
+        const freePort = (probe.address() as AddressInfo).port;
+        await new Promise(resolve => probe.close(resolve));
+        const backend = new PortTunnelServiceImpl();
+        try {
+            const same = await backend.listen('free', freePort);
+            assert.deepStrictEqual(same, { ok: true, value: freePort });
+            assert.deepStrictEqual(await backend.listen('free', freePort), same, 'listening again is idempotent');
+            const other = await backend.listen('taken', httpPort);
+            assert.ok(other.ok && other.value !== httpPort && other.value > 0);
+            assert.deepStrictEqual(await backend.listen('../bad', 80), { ok: false, error: { code: 'bad-request', message: 'Invalid listener id or port.' } });
+            await backend.unlisten('free');
+            assert.strictEqual(await tryConnect(freePort), 'ECONNREFUSED');
+        } finally {
+            backend.dispose();
+        }
+    });
+
     it('tells guests that join later, and forwards to several guests', async () => {
         await hostPorts.share(httpPort, 'first');
         const early = await join('Early Eve', 'readwrite');
