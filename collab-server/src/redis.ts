@@ -90,11 +90,19 @@ async function openClient(options: RedisOptions, role: string): Promise<RedisCli
             logger.info({ url: where }, 'redis connection restored');
         }
     });
+    // At start-up the first failure is final (a clear error beats retrying forever); later, the client reconnects.
+    let failed: ((error: Error) => void) | undefined;
+    const firstError = new Promise<never>((_, reject) => failed = reject);
+    const onError = (error: Error) => failed?.(new Error(`Cannot connect to Redis at ${where}: ${error.message}`));
+    client.once('error', onError);
     try {
-        await withTimeout(client.connect(), options.connectTimeoutMs ?? 5000, `Cannot connect to Redis at ${where}`);
+        await withTimeout(Promise.race([client.connect(), firstError]), options.connectTimeoutMs ?? 5000, `Cannot connect to Redis at ${where}`);
     } catch (error) {
         await client.disconnect().catch(() => undefined);
         throw error;
+    } finally {
+        client.off('error', onError);
+        firstError.catch(() => undefined);
     }
     return client;
 }
@@ -165,9 +173,13 @@ export class RedisConnection implements Cluster {
         }
         this.closed = true;
         clearInterval(this.heartbeatTimer);
-        await this.client.zRem(this.key('instances'), this.instanceId).catch(() => undefined);
+        if (this.client.isReady) {
+            await withTimeout(this.client.zRem(this.key('instances'), this.instanceId), 1000, 'timed out').catch(() => undefined);
+        }
         for (const client of [this.subscriber, this.client]) {
-            await client.quit().catch(() => client.disconnect().catch(() => undefined));
+            // QUIT waits for a reply that never comes while Redis is away: then just drop the connection.
+            const quit = client.isReady ? withTimeout(client.quit(), 1000, 'timed out') : Promise.reject(new Error('not connected'));
+            await quit.catch(() => client.disconnect().catch(() => undefined));
         }
     }
 }

@@ -13,7 +13,7 @@ import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { HttpPaths, Limits } from '@theia-collab/protocol/lib/wire';
-import { AnonymousLoginProvider, loadTokenUsers, LoginProvider, TokenLoginProvider, TokenService } from './auth';
+import { AnonymousLoginProvider, loadTokenUsers, LoginProvider, TokenLoginProvider, TokenService, UserIdentity } from './auth';
 import { Cluster, LocalCluster } from './cluster';
 import { resolveOptions, ServerOptions } from './config';
 import { ConnectionHandler } from './connection';
@@ -182,14 +182,23 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
             if (draining) {
                 throw new CollaborationError('unavailable', 'The server is restarting: try again.');
             }
-            const user = await tokens.verifyLoginToken(auth.token);
             const roomClaims = auth.roomToken === undefined ? undefined : await tokens.verifyRoomToken(auth.roomToken);
-            if (roomClaims && roomClaims.sub !== user.id) {
-                throw new CollaborationError('unauthorized', 'The room token belongs to another user.');
+            let user: UserIdentity;
+            if (roomClaims && auth.token === undefined) {
+                // Resuming with the room token alone (the login token expired meanwhile): the room token
+                // names the user; the connection is bound to that room. The name comes with `resume`.
+                user = { id: roomClaims.sub, name: 'Participant', provider: 'anonymous' };
+            } else {
+                user = await tokens.verifyLoginToken(auth.token);
+                if (roomClaims && roomClaims.sub !== user.id) {
+                    throw new CollaborationError('unauthorized', 'The room token belongs to another user.');
+                }
             }
             socket.data.user = user;
             socket.data.address = remoteAddress(socket.request);
             socket.data.roomClaims = roomClaims;
+            socket.data.previousSocketId = roomClaims && typeof auth.previousSocketId === 'string' && auth.previousSocketId.length <= 64
+                ? auth.previousSocketId : undefined;
             socket.data.memberships = new Map();
             socket.data.pendingJoins = new Map();
             socket.data.limiter = new SocketRateLimiter(options.socketEventRateLimit, options.socketByteRateLimit, options.rateLimitStrikes);
@@ -289,7 +298,9 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         } catch (error) {
             logger.error({ err: error }, 'closing rooms failed');
         }
+        logger.debug('rooms closed or detached');
         relay.dispose();
+        rooms.dispose();
         // Let the last events reach the clients: closing discards what the transports still buffer.
         await flushed(io, 2000);
         if (!cluster.shared) {
@@ -301,9 +312,11 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
             httpServer.closeIdleConnections();
             setTimeout(() => httpServer.closeAllConnections(), 2000).unref();
         });
+        logger.debug('socket.io and http closed');
         await store.close();
         await requests.close();
         await cluster.close();
+        logger.debug('store and cluster closed');
         metrics.dispose();
         logger.info('collab-server stopped');
     })();
