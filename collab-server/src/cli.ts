@@ -18,6 +18,8 @@ Options (environment variable in brackets):
       --mode <mode>          development | production     [COLLAB_MODE]      development
       --room-ttl <duration>  maximum session length       [COLLAB_ROOM_TTL]  24h
       --idle-room <duration> close rooms without traffic  [COLLAB_IDLE_ROOM] 30m
+      --host-grace <d>       keep a room whose host's connection dropped [COLLAB_HOST_GRACE] 60s
+      --guest-grace <d>      keep the place of a dropped guest [COLLAB_GUEST_GRACE] 2m
       --request-timeout <d>  relayed request timeout                         30s
       --allowed-origins <a,b> browser origins, * = any    [COLLAB_ALLOWED_ORIGINS] loopback
       --providers <a,b>      anonymous, token, oidc       [COLLAB_PROVIDERS] anonymous

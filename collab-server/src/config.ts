@@ -75,6 +75,14 @@ export interface ServerOptions {
      * and resume; then it is removed (the host: the room closes). Only matters with Redis.
      */
     resumeGraceMs: number;
+    /**
+     * How long a host whose connection dropped (network, not a deliberate leave) keeps its room: guests
+     * see it 'reconnecting' (`room:host-status`) and it may resume with its room token; then the room
+     * closes ('host-left').
+     */
+    hostGraceMs: number;
+    /** Likewise for a guest: its place is kept this long, then it leaves ('disconnected'). */
+    guestGraceMs: number;
     /** On shutdown, how long to wait for events being handled before closing. */
     shutdownTimeoutMs: number;
     /** Serve `GET /metrics` (Prometheus). */
@@ -117,6 +125,8 @@ export const DEFAULT_OPTIONS: ServerOptions = {
     maxPendingRequestsPerPeer: 1024,
     redisPrefix: 'collab:',
     resumeGraceMs: 60 * 1000,
+    hostGraceMs: 60 * 1000,
+    guestGraceMs: 2 * 60 * 1000,
     shutdownTimeoutMs: 10 * 1000,
     metrics: true,
     processMetrics: true
@@ -145,7 +155,8 @@ export function resolveOptions(options: Partial<ServerOptions>): ServerOptions {
         problems.push('port must be an integer between 0 and 65535');
     }
     (['roomTtlMs', 'idleRoomMs', 'emptyRoomMs', 'requestTimeoutMs', 'maxPayloadBytes', 'tokenTtlMs', 'rateLimitStrikes',
-        'maxRoomsPerSocket', 'maxPendingJoinsPerRoom', 'maxPendingRequestsPerPeer', 'resumeGraceMs', 'shutdownTimeoutMs'] as const).forEach(positive);
+        'maxRoomsPerSocket', 'maxPendingJoinsPerRoom', 'maxPendingRequestsPerPeer', 'resumeGraceMs', 'hostGraceMs', 'guestGraceMs',
+        'shutdownTimeoutMs'] as const).forEach(positive);
     if (resolved.maxPayloadBytes > Limits.maxPayloadBytes) {
         problems.push(`maxPayloadBytes may not exceed the protocol limit of ${Limits.maxPayloadBytes}`);
     }
@@ -250,7 +261,7 @@ export function loadConfigFile(path: string): Partial<ServerOptions> {
     if (oidc && typeof oidc === 'object' && typeof oidc.loginTimeoutMs === 'string') {
         result.oidc = { ...oidc, loginTimeoutMs: parseDuration(oidc.loginTimeoutMs) };
     }
-    for (const key of ['roomTtlMs', 'idleRoomMs', 'emptyRoomMs', 'requestTimeoutMs', 'tokenTtlMs', 'sweepIntervalMs', 'resumeGraceMs', 'shutdownTimeoutMs']) {
+    for (const key of ['roomTtlMs', 'idleRoomMs', 'emptyRoomMs', 'requestTimeoutMs', 'tokenTtlMs', 'sweepIntervalMs', 'resumeGraceMs', 'hostGraceMs', 'guestGraceMs', 'shutdownTimeoutMs']) {
         if (typeof result[key] === 'string') {
             result[key] = parseDuration(result[key] as string);
         }
@@ -285,6 +296,8 @@ export function loadConfigFromEnv(env: NodeJS.ProcessEnv): Partial<ServerOptions
     if (env.COLLAB_EMPTY_ROOM) { options.emptyRoomMs = parseDuration(env.COLLAB_EMPTY_ROOM); }
     if (env.COLLAB_REQUEST_TIMEOUT) { options.requestTimeoutMs = parseDuration(env.COLLAB_REQUEST_TIMEOUT); }
     if (env.COLLAB_RESUME_GRACE) { options.resumeGraceMs = parseDuration(env.COLLAB_RESUME_GRACE); }
+    if (env.COLLAB_HOST_GRACE) { options.hostGraceMs = parseDuration(env.COLLAB_HOST_GRACE); }
+    if (env.COLLAB_GUEST_GRACE) { options.guestGraceMs = parseDuration(env.COLLAB_GUEST_GRACE); }
     if (env.COLLAB_SHUTDOWN_TIMEOUT) { options.shutdownTimeoutMs = parseDuration(env.COLLAB_SHUTDOWN_TIMEOUT); }
     if (env.COLLAB_TOKEN_TTL) { options.tokenTtlMs = parseDuration(env.COLLAB_TOKEN_TTL); }
     if (env.COLLAB_MAX_PAYLOAD) { options.maxPayloadBytes = parseInteger('COLLAB_MAX_PAYLOAD', env.COLLAB_MAX_PAYLOAD); }
@@ -355,6 +368,8 @@ export function parseArgs(argv: string[]): ParsedArgs {
             case '--redis-prefix': options.redisPrefix = value(); break;
             case '--empty-room': options.emptyRoomMs = parseDuration(value()); break;
             case '--resume-grace': options.resumeGraceMs = parseDuration(value()); break;
+            case '--host-grace': options.hostGraceMs = parseDuration(value()); break;
+            case '--guest-grace': options.guestGraceMs = parseDuration(value()); break;
             case '--shutdown-timeout': options.shutdownTimeoutMs = parseDuration(value()); break;
             case '--token-ttl': options.tokenTtlMs = parseDuration(value()); break;
             case '--max-payload': options.maxPayloadBytes = parseInteger('--max-payload', value()); break;

@@ -78,7 +78,7 @@ export class ConnectionHandler {
         socket.on('error', error => this.logger.warn({ socket: socket.id, err: error }, 'socket error'));
         socket.on('disconnect', reason => {
             this.logger.debug({ socket: socket.id, reason }, 'socket disconnected');
-            this.enqueue(socket, 'disconnect handling failed', () => this.rooms.disconnected(socket));
+            this.enqueue(socket, 'disconnect handling failed', () => this.rooms.disconnected(socket, reason));
         });
         if (first) {
             this.enqueue(socket, 'connection setup failed', first);

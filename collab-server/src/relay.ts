@@ -70,6 +70,10 @@ export class Relay {
             if (!room.members[peer]) {
                 fail('not-found', 'The target peer is not in this session.');
             }
+            if (room.members[peer].detachedAt !== undefined) {
+                // Its connection dropped; it may come back (and then re-synchronises what it missed).
+                fail('disconnected', 'The peer is reconnecting.');
+            }
             return peer;
         };
         switch (envelope.kind) {
@@ -118,8 +122,8 @@ export class Relay {
         await this.store.touch(room.id, Date.now());
     }
 
-    /** A member left: its open requests are dropped, requests waiting for it fail with 'disconnected'. */
-    async peerLeft(roomId: string, peerId: string): Promise<void> {
+    /** A member left (or lost its connection): its open requests are dropped, requests waiting for it fail with 'disconnected'. */
+    async peerLeft(roomId: string, peerId: string, message = 'The peer left before answering.'): Promise<void> {
         const prefix = `${roomId}|${peerId}|`;
         for (const key of [...this.timers.keys()]) {
             if (key.startsWith(prefix)) {
@@ -128,7 +132,7 @@ export class Relay {
         }
         for (const request of await this.requests.peerLeft(roomId, peerId)) {
             this.clearTimer(timerKey(request.room, request.requester, request.id));
-            this.answerWithError(request, { code: 'disconnected', message: 'The peer left before answering.' });
+            this.answerWithError(request, { code: 'disconnected', message });
         }
     }
 

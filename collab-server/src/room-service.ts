@@ -6,7 +6,7 @@
  * instance (KeyedMutex), which keeps optimistic-update conflicts rare.
  */
 import type { Logger } from 'pino';
-import { Limits, PeerInfo, RoomClosedReason } from '@theia-collab/protocol/lib/wire';
+import { ConnectionStatus, Limits, PeerInfo, RoomClosedReason } from '@theia-collab/protocol/lib/wire';
 import type {
     Admit, CreateRoom, CreateRoomResult, Deny, JoinRoom, JoinRoomResult, LeaveRoom, PeerLeftReason, Rekey, RemovePeer, SetPermission
 } from '@theia-collab/protocol/lib/wire';
@@ -29,7 +29,19 @@ export const CLOSE_MESSAGES: Record<RoomClosedReason, string> = {
 };
 
 export type RoomServiceOptions = Pick<ServerOptions,
-    'roomTtlMs' | 'idleRoomMs' | 'emptyRoomMs' | 'maxRoomsPerSocket' | 'maxPendingJoinsPerRoom' | 'resumeGraceMs'>;
+    'roomTtlMs' | 'idleRoomMs' | 'emptyRoomMs' | 'maxRoomsPerSocket' | 'maxPendingJoinsPerRoom' | 'resumeGraceMs' | 'hostGraceMs' | 'guestGraceMs'>;
+
+/**
+ * Disconnect reasons of a connection that dropped (network, crash) rather than closed on purpose
+ * ('client namespace disconnect', a server-side kick, a malformed packet): its member keeps its place
+ * for a grace period and may resume with its room token.
+ */
+const DROPPED_REASONS = new Set(['transport close', 'transport error', 'ping timeout']);
+
+/** Why a host's room closed when it did not come back in time. */
+const HOST_GONE_MESSAGE = 'The host lost the connection and did not come back in time: the session ended.';
+/** A valid room token for a room the store does not know (nor remembers closing). */
+const UNKNOWN_ROOM_MESSAGE = 'This session no longer exists on the collaboration server: it ended, or the server restarted.';
 
 /** The result of a handler: what to acknowledge, and what to do once acknowledged. */
 export interface HandlerResult<T extends object = {}> {
@@ -48,6 +60,8 @@ function updateEmpty(room: RoomRecord, now = Date.now()): void {
 
 export class RoomService {
     protected readonly mutex = new KeyedMutex();
+    /** Members of this instance whose connection dropped: when their grace period ends. */
+    protected readonly graceTimers = new Map<string, NodeJS.Timeout>();
 
     constructor(
         protected readonly io: CollabServer,
@@ -310,15 +324,102 @@ export class RoomService {
         return { ack: {} };
     }
 
-    /** A socket went away: cancel its join requests, leave or close its rooms. */
-    async disconnected(socket: CollabSocket): Promise<void> {
+    /**
+     * A socket went away: cancel its join requests; leave or close its rooms, unless the connection
+     * dropped (`reason`): then its members keep their place for a grace period (see `connectionDropped`).
+     */
+    async disconnected(socket: CollabSocket, reason?: string): Promise<void> {
         const pending = [...socket.data.pendingJoins];
         const memberships = [...socket.data.memberships];
         socket.data.pendingJoins.clear();
         socket.data.memberships.clear();
-        for (const [roomId, { peerId }] of [...pending, ...memberships]) {
+        for (const [roomId, { peerId }] of pending) {
             await this.connectionLost(roomId, peerId, socket.id);
         }
+        const dropped = reason !== undefined && DROPPED_REASONS.has(reason);
+        for (const [roomId, { peerId }] of memberships) {
+            if (dropped) {
+                await this.connectionDropped(roomId, peerId, socket.id);
+            } else {
+                await this.connectionLost(roomId, peerId, socket.id);
+            }
+        }
+    }
+
+    /**
+     * The connection of member `peerId` dropped: it stays in the room, detached, for `hostGraceMs` (the
+     * host) or `guestGraceMs`; the others hear it is reconnecting, requests waiting for it fail with
+     * 'disconnected'. Should it not resume in time, it leaves ('disconnected'; the host: the room closes).
+     */
+    protected async connectionDropped(roomId: string, peerId: string, socketId: string): Promise<void> {
+        const now = Date.now();
+        const updated = await this.update(roomId, room => {
+            const member = room.members[peerId];
+            if (!member || member.socketId !== socketId || member.detachedAt !== undefined) {
+                return undefined;
+            }
+            member.detachedAt = now;
+            member.graceMs = peerId === room.hostPeerId ? this.options.hostGraceMs : this.options.guestGraceMs;
+            return member.graceMs;
+        });
+        const graceMs = updated?.result;
+        if (!updated || graceMs === undefined) {
+            return;
+        }
+        await this.relay.peerLeft(roomId, peerId, 'The peer lost its connection before answering.');
+        this.announceStatus(roomId, updated.room.hostPeerId, peerId, 'reconnecting');
+        this.scheduleExpiry(roomId, peerId, now, graceMs);
+        this.logger.info({ room: roomId, peer: peerId, graceMs }, 'member connection dropped: keeping its place');
+    }
+
+    /** Tells the other members that `peerId` is reconnecting or back (the guests also by `room:host-status`, for the host). */
+    protected announceStatus(roomId: string, hostPeerId: string, peerId: string, status: ConnectionStatus): void {
+        const audience = this.io.to(roomChannel(roomId)).except(peerChannel(peerId));
+        audience.emit('room:peer-status', { roomId, peerId, status });
+        if (peerId === hostPeerId) {
+            audience.emit('room:host-status', { roomId, status });
+        }
+    }
+
+    protected scheduleExpiry(roomId: string, peerId: string, detachedAt: number, graceMs: number): void {
+        const key = `${roomId}|${peerId}`;
+        clearTimeout(this.graceTimers.get(key));
+        const timer = setTimeout(() => {
+            this.graceTimers.delete(key);
+            this.expireDetached(roomId, peerId, detachedAt)
+                .catch(error => this.logger.error({ err: error, room: roomId, peer: peerId }, 'ending a grace period failed'));
+        }, graceMs);
+        timer.unref();
+        this.graceTimers.set(key, timer);
+    }
+
+    protected clearExpiry(roomId: string, peerId: string): void {
+        const key = `${roomId}|${peerId}`;
+        clearTimeout(this.graceTimers.get(key));
+        this.graceTimers.delete(key);
+    }
+
+    /** The grace period of a member detached at `detachedAt` is over: if it is still detached, it goes. */
+    protected async expireDetached(roomId: string, peerId: string, detachedAt: number): Promise<void> {
+        const room = await this.store.get(roomId);
+        const member = room?.members[peerId];
+        if (!room || !member || member.detachedAt !== detachedAt) {
+            return;
+        }
+        const socketId = member.socketId;
+        const unchanged = (current: MemberRecord | undefined) => current?.socketId === socketId && current.detachedAt === detachedAt;
+        this.logger.info({ room: roomId, peer: peerId }, 'member did not come back in time');
+        if (peerId === room.hostPeerId) {
+            await this.closeRoom(roomId, 'host-left', HOST_GONE_MESSAGE, current => unchanged(current.members[peerId]));
+        } else {
+            await this.removePeer(roomId, peerId, 'disconnected', unchanged);
+        }
+    }
+
+    /** Stops the grace period timers (the server stops). */
+    dispose(): void {
+        this.graceTimers.forEach(timer => clearTimeout(timer));
+        this.graceTimers.clear();
     }
 
     /**
@@ -337,7 +438,7 @@ export class RoomService {
         const room = await this.store.get(roomId);
         if (!room) {
             const closed = await this.store.closedInfo(roomId);
-            socket.emit('room:closed', { roomId, reason: closed?.reason ?? 'expired', message: closed?.message ?? 'This session has ended.' });
+            socket.emit('room:closed', { roomId, reason: closed?.reason ?? 'shutdown', message: closed?.message ?? UNKNOWN_ROOM_MESSAGE });
             return;
         }
         const member = room.members[peerId];
@@ -347,7 +448,11 @@ export class RoomService {
             }
             return;
         }
-        if (member.socketId === socket.id || (member.detachedAt === undefined && await this.socketAlive(member.socketId, member.instance))) {
+        // Taken over: a detached member, a connection that is gone, or the one this client says dropped
+        // (the server may not have noticed yet). Not a live connection of someone else with the same token.
+        const takeOver = member.detachedAt !== undefined || member.socketId === socket.data.previousSocketId
+            || !await this.socketAlive(member.socketId, member.instance);
+        if (member.socketId === socket.id || !takeOver) {
             return;
         }
         const previous = member.socketId;
@@ -362,6 +467,7 @@ export class RoomService {
             again.socketId = socket.id;
             again.instance = this.instance;
             delete again.detachedAt;
+            delete again.graceMs;
             return again.info;
         });
         const self = updated?.result;
@@ -370,6 +476,9 @@ export class RoomService {
         }
         // Should the previous connection still be around somewhere, it no longer speaks for the peer.
         this.peers.publish({ op: 'detach', roomId, peerIds: [peerId], socketId: previous });
+        this.localSocket(previous)?.disconnect(true);
+        this.clearExpiry(roomId, peerId);
+        socket.data.user = { ...socket.data.user, name: self.name };
         const role = peerId === updated.room.hostPeerId ? 'host' : 'guest';
         socket.data.memberships.set(roomId, { peerId, role });
         socket.join([roomChannel(roomId), peerChannel(peerId)]);
@@ -378,8 +487,10 @@ export class RoomService {
             self,
             peers: memberList(updated.room),
             expiresAt: updated.room.expiresAt,
-            pending: role === 'host' ? Object.values(updated.room.pending).map(pending => ({ roomId, requestId: pending.requestId, peer: pending.peer })) : []
+            pending: role === 'host' ? Object.values(updated.room.pending).map(pending => ({ roomId, requestId: pending.requestId, peer: pending.peer })) : [],
+            reconnecting: Object.values(updated.room.members).filter(other => other.detachedAt !== undefined).map(other => other.info.id)
         });
+        this.announceStatus(roomId, updated.room.hostPeerId, peerId, 'connected');
         this.metrics.resumed.inc();
         this.logger.info({ room: roomId, peer: peerId, role }, 'member resumed');
     }
@@ -399,12 +510,17 @@ export class RoomService {
                 await this.cancelJoin(roomId, requestId, peerId, socket.id);
             }
             for (const [roomId, { peerId }] of memberships) {
-                await this.update(roomId, room => {
+                const updated = await this.update(roomId, room => {
                     const member = room.members[peerId];
                     if (member?.socketId === socket.id) {
                         member.detachedAt = now;
+                        return true;
                     }
+                    return false;
                 });
+                if (updated?.result) {
+                    this.announceStatus(roomId, updated.room.hostPeerId, peerId, 'reconnecting');
+                }
             }
         }));
     }
@@ -464,23 +580,29 @@ export class RoomService {
             const peerId = member.info.id;
             const unchanged = (current: MemberRecord | undefined) => current?.socketId === member.socketId && current.detachedAt === member.detachedAt;
             if (member.detachedAt !== undefined) {
-                if (now - member.detachedAt < this.options.resumeGraceMs) {
+                if (now - member.detachedAt < (member.graceMs ?? this.options.resumeGraceMs)) {
                     continue;
                 }
                 this.logger.info({ room: room.id, peer: peerId }, 'detached member did not resume in time');
                 if (peerId === room.hostPeerId) {
-                    await this.closeRoom(room.id, 'host-left', undefined, current => unchanged(current.members[peerId]));
+                    await this.closeRoom(room.id, 'host-left', HOST_GONE_MESSAGE, current => unchanged(current.members[peerId]));
                     return;
                 }
                 await this.removePeer(room.id, peerId, 'disconnected', unchanged);
             } else if (member.instance && !live.has(member.instance)) {
                 this.logger.info({ room: room.id, peer: peerId, instance: member.instance }, 'member detached: its server instance is gone');
-                await this.update(room.id, current => {
+                const updated = await this.update(room.id, current => {
                     const again = current.members[peerId];
                     if (again && unchanged(again)) {
                         again.detachedAt = now;
+                        return true;
                     }
+                    return false;
                 });
+                if (updated?.result) {
+                    await this.relay.peerLeft(room.id, peerId, 'The peer lost its connection before answering.');
+                    this.announceStatus(room.id, room.hostPeerId, peerId, 'reconnecting');
+                }
             }
         }
     }

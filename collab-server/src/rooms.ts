@@ -15,6 +15,8 @@ export interface MemberRecord {
      * room token until the resume grace period is over; then it is removed (the host: the room closes).
      */
     detachedAt?: number;
+    /** How long it may stay detached; the resume grace period (instance gone) when not set. */
+    graceMs?: number;
 }
 
 export interface PendingJoinRecord {

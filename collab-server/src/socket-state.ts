@@ -23,6 +23,8 @@ export interface SocketData {
     address: string;
     /** Set when the connection presented a room token: the connection is then bound to that room. */
     roomClaims?: RoomClaims;
+    /** With `roomClaims`: the client's connection that dropped, which this one may take over. */
+    previousSocketId?: string;
     /** Rooms this socket is an admitted member of. */
     memberships: Map<string, Membership>;
     /** Rooms this socket asked to join and is waiting for. */
