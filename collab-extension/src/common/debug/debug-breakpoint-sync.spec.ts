@@ -1,0 +1,233 @@
+/**
+ * Shared breakpoints over a real coordination server and real protocol clients. The host decides what is
+ * shared with the shared file system's real HostFileSystem on a temp folder; each window's breakpoints are
+ * an in-memory store that fires like Theia's BreakpointManager (synchronously, on every set).
+ */
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { FileUri } from '@theia/core/lib/common/file-uri';
+import { CollaborationClient, CollaborationError, CollaborationSession, Disposable, Emitter } from '@theia-collab/protocol';
+import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
+import { HostFileSystem } from '../../node/fs/host-file-system';
+import { DEFAULT_EXCLUDED_FILES } from '../fs/host-file-system-protocol';
+import { nameRoots } from '../collaboration-uri';
+import { HostPathMapper, hostUriOfWorkspacePath, workspacePathOfHostUri } from '../language/language-locations';
+import { BreakpointMessages, SharedBreakpoint } from './debug-breakpoint-protocol';
+import { BreakpointGuest, BreakpointHost, BreakpointStore } from './debug-breakpoint-sync';
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+        if (Date.now() > deadline) {
+            throw new Error(`timed out waiting until ${what}`);
+        }
+        await new Promise(resolve => setTimeout(resolve, 10));
+    }
+}
+
+const delay = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
+
+class MemoryBreakpointStore implements BreakpointStore {
+    readonly breakpoints = new Map<string, SharedBreakpoint[]>();
+    protected readonly emitter = new Emitter<string>();
+    sets = 0;
+
+    get(uri: string): SharedBreakpoint[] {
+        return this.breakpoints.get(uri) ?? [];
+    }
+
+    set(uri: string, breakpoints: SharedBreakpoint[]): void {
+        this.sets++;
+        if (breakpoints.length > 0) {
+            this.breakpoints.set(uri, breakpoints.map(bp => ({ ...bp })));
+        } else {
+            this.breakpoints.delete(uri);
+        }
+        this.emitter.fire(uri);
+    }
+
+    uris(): string[] {
+        return [...this.breakpoints.keys()];
+    }
+
+    onDidChange(listener: (uri: string) => void): Disposable {
+        return this.emitter.event(listener);
+    }
+
+    lines(uri: string): number[] {
+        return this.get(uri).map(bp => bp.line).sort((a, b) => a - b);
+    }
+}
+
+let nextId = 1;
+function bp(line: number, extra: Partial<SharedBreakpoint> = {}): SharedBreakpoint {
+    return { id: `bp-${nextId++}`, line, enabled: true, ...extra };
+}
+
+describe('shared breakpoints over a real session', function () {
+    this.timeout(30_000);
+    let server: ServerHandle;
+    let base: string;
+    let root: string;
+    let mapper: HostPathMapper;
+    const clients: CollaborationClient[] = [];
+    const toDispose: Disposable[] = [];
+    let host: CollaborationSession;
+    let hostStore: MemoryBreakpointStore;
+
+    const hostUri = (workspacePath: string) => mapper.toHostUri(workspacePath)!;
+    const APP = 'collab:/proj/src/app.ts';
+
+    async function join(name: string, refusals: string[] = []): Promise<{ session: CollaborationSession; store: MemoryBreakpointStore; sync: BreakpointGuest }> {
+        const client = await CollaborationClient.connect({ serverUrl: server.url, name });
+        clients.push(client);
+        const session = await client.joinSession(host.invite!.code);
+        await until(() => host.getPeer(session.self.id) !== undefined && session.peers.length === host.peers.length, `the host sees ${name}`);
+        const store = new MemoryBreakpointStore();
+        const sync = new BreakpointGuest(session, store, { debounceMs: 20, onDidRefuse: (p, error) => refusals.push(`${p}: ${error.code}`) });
+        await sync.start();
+        toDispose.push(sync);
+        return { session, store, sync };
+    }
+
+    before(async () => {
+        server = await startServer({
+            hostname: '127.0.0.1', port: 0, logLevel: 'silent',
+            loginRateLimit: { max: 10_000, windowMs: 60_000 }, joinRateLimit: { max: 10_000, windowMs: 60_000 }
+        });
+        base = fs.mkdtempSync(path.join(os.tmpdir(), 'collab-breakpoints-'));
+        root = path.join(base, 'proj');
+        fs.mkdirSync(path.join(root, 'src'), { recursive: true });
+        fs.writeFileSync(path.join(root, 'src', 'app.ts'), 'a();\nb();\nc();\nd();\n');
+        fs.writeFileSync(path.join(root, 'src', 'lib.ts'), 'export {};\n');
+        fs.writeFileSync(path.join(root, '.env'), 'SECRET=1\n');
+        const hostFs = new HostFileSystem({ roots: [{ name: 'proj', path: root }], exclude: [...DEFAULT_EXCLUDED_FILES] });
+        const roots = nameRoots([FileUri.create(root).toString()]);
+        mapper = {
+            toWorkspacePath: uri => workspacePathOfHostUri(roots, uri),
+            toHostUri: workspacePath => hostUriOfWorkspacePath(roots, workspacePath)?.toString(),
+            filterVisible: paths => hostFs.filterVisible(paths)
+        };
+    });
+
+    beforeEach(async () => {
+        const client = await CollaborationClient.connect({ serverUrl: server.url, name: 'Host' });
+        clients.push(client);
+        host = await client.createSession();
+        host.onJoinRequest(request => request.admit(request.name.startsWith('Reader') ? 'readonly' : 'readwrite'));
+        hostStore = new MemoryBreakpointStore();
+        const sync = new BreakpointHost(host, hostStore, mapper, { debounceMs: 20 });
+        sync.start();
+        toDispose.push(sync);
+    });
+
+    afterEach(() => {
+        toDispose.splice(0).forEach(disposable => disposable.dispose());
+        clients.splice(0).forEach(client => client.dispose());
+    });
+
+    after(async () => {
+        await server?.close();
+        fs.rmSync(base, { recursive: true, force: true });
+    });
+
+    it('the host\'s breakpoints in shared files appear on guests\' collab: documents; excluded and outside ones do not', async () => {
+        hostStore.set(hostUri('proj/src/app.ts'), [bp(2, { condition: 'x > 1' }), bp(4, { enabled: false, logMessage: 'at {d}' })]);
+        hostStore.set(hostUri('proj/.env'), [bp(1)]);
+        hostStore.set(FileUri.create(path.join(base, 'outside.ts')).toString(), [bp(1)]);
+        // A late joiner gets them with its first request.
+        const guest = await join('Writer');
+        assert.deepStrictEqual(guest.store.uris(), [APP]);
+        assert.deepStrictEqual(guest.store.get(APP).map(({ line, enabled, condition, logMessage }) => ({ line, enabled, condition, logMessage })), [
+            { line: 2, enabled: true, condition: 'x > 1', logMessage: undefined },
+            { line: 4, enabled: false, condition: undefined, logMessage: 'at {d}' }
+        ]);
+        assert.deepStrictEqual(guest.store.get(APP).map(b => b.id), hostStore.get(hostUri('proj/src/app.ts')).map(b => b.id), 'ids are shared');
+
+        // Later changes arrive as they happen.
+        hostStore.set(hostUri('proj/src/lib.ts'), [bp(1)]);
+        hostStore.set(hostUri('proj/.env'), [bp(1), bp(2)]);
+        await until(() => guest.store.uris().includes('collab:/proj/src/lib.ts'), 'lib.ts breakpoints on the guest');
+        hostStore.set(hostUri('proj/src/app.ts'), []);
+        await until(() => !guest.store.uris().includes(APP), 'removed breakpoints to go');
+        assert.deepStrictEqual(guest.store.uris(), ['collab:/proj/src/lib.ts']);
+    });
+
+    it('a read-write guest\'s breakpoint reaches the host and the other guests; nothing echoes back and forth', async () => {
+        const writer = await join('Writer');
+        const other = await join('Other');
+        writer.store.set(APP, [bp(3)]);
+        await until(() => hostStore.lines(hostUri('proj/src/app.ts')).join() === '3', 'the host to have it');
+        await until(() => other.store.lines(APP).join() === '3', 'the other guest to have it');
+        assert.strictEqual(other.store.get(APP)[0].id, writer.store.get(APP)[0].id);
+
+        // The host moves it and adds one: both guests follow.
+        const [moved] = hostStore.get(hostUri('proj/src/app.ts'));
+        hostStore.set(hostUri('proj/src/app.ts'), [{ ...moved, line: 1 }, bp(4)]);
+        await until(() => writer.store.lines(APP).join() === '1,4' && other.store.lines(APP).join() === '1,4', 'guests to follow the host');
+
+        const counts = () => [hostStore.sets, writer.store.sets, other.store.sets].join();
+        const settled = counts();
+        await delay(300);
+        assert.strictEqual(counts(), settled, 'no ping-pong once everyone agrees');
+    });
+
+    it('a read-only guest cannot change the host\'s breakpoints: its change is refused and rolled back', async () => {
+        hostStore.set(hostUri('proj/src/app.ts'), [bp(2)]);
+        const refusals: string[] = [];
+        const reader = await join('Reader', refusals);
+        assert.deepStrictEqual(reader.store.lines(APP), [2]);
+        reader.store.set(APP, [...reader.store.get(APP), bp(3)]);
+        await until(() => refusals.length === 1, 'the refusal');
+        assert.deepStrictEqual(refusals, ['proj/src/app.ts: permission-denied']);
+        assert.deepStrictEqual(reader.store.lines(APP), [2], 'rolled back to the host\'s');
+        assert.deepStrictEqual(hostStore.lines(hostUri('proj/src/app.ts')), [2]);
+    });
+
+    it('the host validates what guests send: excluded files, paths outside the roots, malformed breakpoints', async () => {
+        const writer = await join('Writer');
+        const refused = async (params: unknown): Promise<string> => {
+            try {
+                await writer.session.sendRequest(BreakpointMessages.Set, params as never);
+            } catch (error) {
+                return CollaborationError.from(error).code;
+            }
+            return 'accepted';
+        };
+        assert.strictEqual(await refused({ path: 'proj/.env', breakpoints: [bp(1)] }), 'not-found');
+        assert.strictEqual(await refused({ path: 'elsewhere/a.ts', breakpoints: [bp(1)] }), 'not-found');
+        assert.strictEqual(await refused({ path: 'proj/../outside.ts', breakpoints: [bp(1)] }), 'invalid-params');
+        assert.strictEqual(await refused({ path: 'proj/src/app.ts', breakpoints: [{ ...bp(0) }] }), 'invalid-params');
+        assert.strictEqual(await refused({ path: 'proj/src/app.ts', breakpoints: [{ ...bp(1), id: 'x'.repeat(65) }] }), 'invalid-params');
+        assert.strictEqual(await refused({ path: 'proj/src/app.ts', breakpoints: [{ ...bp(1), condition: 'x'.repeat(1001) }] }), 'invalid-params');
+        assert.deepStrictEqual(hostStore.uris(), []);
+        // Duplicates at one position are merged.
+        assert.strictEqual(await refused({ path: 'proj/src/app.ts', breakpoints: [bp(1), bp(1), bp(2)] }), 'accepted');
+        assert.deepStrictEqual(hostStore.lines(hostUri('proj/src/app.ts')), [1, 2]);
+    });
+
+    it('a leaving guest drops the session\'s breakpoints; leftovers from an earlier session are cleared on join', async () => {
+        hostStore.set(hostUri('proj/src/app.ts'), [bp(2)]);
+        const guest = await join('Writer');
+        assert.deepStrictEqual(guest.store.uris(), [APP]);
+        guest.sync.dispose();
+        assert.deepStrictEqual(guest.store.uris(), [], 'no collab: breakpoints outlive the session');
+
+        // Breakpoints a previous session left in a window's (persisted) store.
+        const client = await CollaborationClient.connect({ serverUrl: server.url, name: 'Returning' });
+        clients.push(client);
+        const session = await client.joinSession(host.invite!.code);
+        await until(() => host.getPeer(session.self.id) !== undefined, 'the host sees the returning guest');
+        const store = new MemoryBreakpointStore();
+        store.set('collab:/proj/src/lib.ts', [bp(1)]);
+        store.set('file:///home/guest/own.ts', [bp(1)]);
+        const sync = new BreakpointGuest(session, store, { debounceMs: 20 });
+        toDispose.push(sync);
+        await sync.start();
+        assert.deepStrictEqual(store.uris().sort(), [APP, 'file:///home/guest/own.ts']);
+        await delay(100);
+        assert.deepStrictEqual(hostStore.uris(), [hostUri('proj/src/app.ts')], 'clearing leftovers is not sent to the host');
+    });
+});
