@@ -22,6 +22,7 @@ import { bindCollaborationEditor } from './editor/editor-bindings';
 import { bindCollaborationParticipants } from './participants/participants-bindings';
 import { bindCollaborationPorts } from './ports/port-frontend-bindings';
 import { bindCollaborationLanguage } from './language/language-bindings';
+import { bindCollaborationDebug } from './debug/debug-bindings';
 
 export default new ContainerModule((bind, _unbind, _isBound, rebind) => {
     // The extension point: features and other extensions `bind(CollaborationContribution).to(...)`.
@@ -55,5 +56,6 @@ export default new ContainerModule((bind, _unbind, _isBound, rebind) => {
     bindCollaborationParticipants(bind);
     bindCollaborationPorts(bind);
     bindCollaborationLanguage(bind);
+    bindCollaborationDebug(bind);
     // ---- end of features ----
 });

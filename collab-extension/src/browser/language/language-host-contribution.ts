@@ -3,19 +3,16 @@ import { ILogger } from '@theia/core/lib/common/logger';
 import URI from '@theia/core/lib/common/uri';
 import { ProblemManager } from '@theia/markers/lib/browser/problem/problem-manager';
 import { MonacoTextModelService } from '@theia/monaco/lib/browser/monaco-text-model-service';
-import { WorkspaceService } from '@theia/workspace/lib/browser/workspace-service';
 import { Disposable } from '@theia-collab/protocol/lib/events';
 import { MessageDefinition } from '@theia-collab/protocol/lib/messages';
 import { CollaborationSession } from '@theia-collab/protocol/lib/session';
 import { CollaborationContribution } from '../collaboration-contribution';
-import { nameRoots } from '../../common/collaboration-uri';
-import { HostFileSystemService } from '../../common/fs/host-file-system-protocol';
 import { DiagnosticsHost, DiagnosticsSource } from '../../common/language/language-diagnostics';
 import { LanguageHost } from '../../common/language/language-host';
-import { HostPathMapper, hostUriOfWorkspacePath, workspacePathOfHostUri } from '../../common/language/language-locations';
 import { LanguageMessages } from '../../common/language/language-protocol';
 import { HostModelCache, MonacoLanguageHostBackend } from './language-host-backend';
 import { toDiagnostic } from './language-monaco-converter';
+import { HostPathMapperProvider } from './language-path-mapper';
 
 /** Owner of the markers a guest shows for the host's diagnostics. */
 export const COLLABORATION_MARKER_OWNER = 'collaboration';
@@ -32,11 +29,8 @@ export class LanguageHostContribution implements CollaborationContribution {
     @inject(MonacoTextModelService)
     protected readonly textModelService: MonacoTextModelService;
 
-    @inject(WorkspaceService)
-    protected readonly workspaceService: WorkspaceService;
-
-    @inject(HostFileSystemService)
-    protected readonly hostFileSystem: HostFileSystemService;
+    @inject(HostPathMapperProvider)
+    protected readonly pathMapperProvider: HostPathMapperProvider;
 
     @inject(ProblemManager)
     protected readonly problemManager: ProblemManager;
@@ -50,33 +44,13 @@ export class LanguageHostContribution implements CollaborationContribution {
         if (!session.isHost) {
             return;
         }
-        const paths = this.createPathMapper();
+        const paths = this.pathMapperProvider.create();
         const models = new HostModelCache(this.textModelService);
         const host = new LanguageHost(session, new MonacoLanguageHostBackend(models, paths), paths, { logger: this.consoleLogger });
         host.start();
         const diagnostics = new DiagnosticsHost(session, this.createDiagnosticsSource(), paths, { logger: this.consoleLogger });
         diagnostics.start();
         return [host, diagnostics, models];
-    }
-
-    /** The shared file system's view: roots named as it names them, and its exclusions. */
-    createPathMapper(): HostPathMapper {
-        const roots = () => nameRoots(this.workspaceService.tryGetRoots().map(root => root.resource).filter(uri => uri.scheme === 'file').map(uri => uri.toString()));
-        return {
-            toWorkspacePath: uri => workspacePathOfHostUri(roots(), uri),
-            toHostUri: path => hostUriOfWorkspacePath(roots(), path)?.toString(),
-            filterVisible: async paths => {
-                if (paths.length === 0) {
-                    return [];
-                }
-                try {
-                    return await this.hostFileSystem.filterVisible(paths);
-                } catch (error) {
-                    this.logger.warn('collaboration: cannot tell which files are shared', error);
-                    return [];
-                }
-            }
-        };
     }
 
     protected createDiagnosticsSource(): DiagnosticsSource {
