@@ -5,7 +5,10 @@ import { MessageService } from '@theia/core/lib/common/message-service';
 import { nls } from '@theia/core/lib/common/nls';
 import { ApplicationShell } from '@theia/core/lib/browser/shell/application-shell';
 import { NavigatableWidget } from '@theia/core/lib/browser/navigatable-types';
+import { WidgetManager } from '@theia/core/lib/browser/widget-manager';
+import { CompositeTreeNode, ExpandableTreeNode } from '@theia/core/lib/browser/tree';
 import { FileService } from '@theia/filesystem/lib/browser/file-service';
+import { FILE_NAVIGATOR_ID, FileNavigatorWidget } from '@theia/navigator/lib/browser/navigator-widget';
 import { WorkspaceService } from '@theia/workspace/lib/browser/workspace-service';
 import { CollaborationError, CollaborationSession, Disposable } from '@theia-collab/protocol';
 import { CollaborationContribution } from '../collaboration-contribution';
@@ -36,6 +39,9 @@ export class FsGuestContribution implements CollaborationContribution {
 
     @inject(ApplicationShell)
     protected readonly shell: ApplicationShell;
+
+    @inject(WidgetManager)
+    protected readonly widgetManager: WidgetManager;
 
     @inject(ILogger) @named('collaboration')
     protected readonly logger: ILogger;
@@ -101,6 +107,7 @@ export class FsGuestContribution implements CollaborationContribution {
         if (this.workspaceService instanceof CollaborationWorkspaceService) {
             try {
                 await this.workspaceService.showSharedWorkspace(roots.roots.map(root => root.name), session.host.name);
+                await this.expandSingleRoot();
             } catch (error) {
                 this.logger.error('collaboration: showing the shared workspace failed', error);
             }
@@ -113,9 +120,36 @@ export class FsGuestContribution implements CollaborationContribution {
         if (this.workspaceService instanceof CollaborationWorkspaceService) {
             try {
                 await this.workspaceService.hideSharedWorkspace();
+                await this.expandSingleRoot();
             } catch (error) {
                 this.logger.error('collaboration: restoring the workspace failed', error);
             }
+        }
+    }
+
+    /**
+     * The navigator expands a single root only when it first starts; after the workspace changed under it,
+     * expand it again, or a single-root workspace looks empty.
+     */
+    protected async expandSingleRoot(): Promise<void> {
+        const navigator = this.widgetManager.tryGetWidget<FileNavigatorWidget>(FILE_NAVIGATOR_ID);
+        if (!navigator) {
+            return; // created later, it expands the root itself
+        }
+        const expected = (await this.workspaceService.roots).map(root => root.resource.toString());
+        const model = navigator.model;
+        // The model rebuilds its root asynchronously after the workspace change: wait for it, boundedly.
+        for (let waited = 0; waited < 5000; waited += 50) {
+            const root = model.root;
+            const shown = CompositeTreeNode.is(root) ? root.children.map(child => (child as { uri?: { toString(): string } }).uri?.toString()) : [];
+            if (shown.length === expected.length && shown.every((uri, i) => uri === expected[i])) {
+                const only = CompositeTreeNode.is(root) && root.children.length === 1 ? root.children[0] : undefined;
+                if (ExpandableTreeNode.is(only) && !only.expanded) {
+                    await model.expandNode(only);
+                }
+                return;
+            }
+            await new Promise(resolve => setTimeout(resolve, 50));
         }
     }
 
