@@ -31,6 +31,18 @@ Options (environment variable in brackets):
       --oidc-allowed-email-domains <a,b>                  [COLLAB_OIDC_ALLOWED_EMAIL_DOMAINS]
       --log-level <level>    fatal..trace, silent         [COLLAB_LOG_LEVEL] info
       --trust-proxy          use X-Forwarded-For          [COLLAB_TRUST_PROXY]
+      --redis <url>          Redis: several instances act as one [COLLAB_REDIS_URL]
+      --redis-prefix <p>     Redis key/channel prefix     [COLLAB_REDIS_PREFIX] collab:
+      --resume-grace <d>     members of a stopped instance may resume [COLLAB_RESUME_GRACE] 60s
+      --shutdown-timeout <d> wait for events being handled [COLLAB_SHUTDOWN_TIMEOUT] 10s
+      --empty-room <d>       close rooms nobody joins     [COLLAB_EMPTY_ROOM] 1h
+      --token-ttl <d>        login token lifetime         [COLLAB_TOKEN_TTL] 12h
+      --max-payload <bytes>  largest envelope data        [COLLAB_MAX_PAYLOAD] 1048576
+      --login-rate <n/d>     logins per address          [COLLAB_LOGIN_RATE] 20/1m
+      --join-rate <n/d>      room create/join per address [COLLAB_JOIN_RATE] 30/1m
+      --event-rate <n/d>     events per socket            [COLLAB_EVENT_RATE] 500/1s
+      --byte-rate <n/d>      inbound bytes per socket     [COLLAB_BYTE_RATE] 33554432/1s
+      --no-metrics           no GET /metrics              [COLLAB_METRICS=false]
   The signing secret is only read from COLLAB_SECRET or the config file (never a flag),
   the OIDC client secret likewise from COLLAB_OIDC_CLIENT_SECRET or the config file.
 `;
