@@ -11,6 +11,7 @@ import { WorkerCommand, WorkerSetup, PhaseReport } from './workers/connections-w
 import { BenchmarkDefinition, main } from './util/main';
 import { BENCH_LIB, Child, collectGarbage, forkNode, loadAverage, rssKiB } from './util/proc';
 import { ServerKind } from './util/raw-clients';
+import { quietSummary, waitQuiet } from './util/quiet';
 import { log, Reporter } from './util/report';
 import { RunningServer, startBareServer, startCollabServer } from './util/servers';
 import { LatencySummary, ratio, round, Samples } from './util/stats';
@@ -133,9 +134,15 @@ export const connections: BenchmarkDefinition = {
     async run(reporter: Reporter) {
         reporter.note(`${WORKERS} load processes, ${CONNECT_CONCURRENCY} connects in flight per process (as fast as they go); then rooms are joined at a steady ${JOIN_RATE * WORKERS} rooms/s (${JOIN_RATE * WORKERS * (PER_ROOM - 1)} guest joins/s) while all ${CLIENTS.toLocaleString('en-US')} clients stay connected. collab-server: anonymous login over HTTP, socket.io connect with the token, host room:create, guests room:join -> host room:admit -> room:admitted (the join handshake). Bare: connect, then 'join' with an ack. RSS: VmRSS of the server process after a forced full GC, idle vs all clients joined. Per-address login/join rate limits raised via the config file.`);
         reporter.data.loadAverageAtStart = loadAverage();
-        const bare = await withServer(() => startBareServer(), server => measureScale('bare', server));
+        const bare = await withServer(() => startBareServer(), async server => {
+            await waitQuiet([server.pid]);
+            return measureScale('bare', server);
+        });
         await sleep(1000);
-        const ours = await withServer(() => startCollabServer(), server => measureScale('collab', server));
+        const ours = await withServer(() => startCollabServer(), async server => {
+            await waitQuiet([server.pid]);
+            return measureScale('collab', server);
+        });
         const row = (label: string, r: ScaleResult) => [
             label, r.clients, r.loginMs || null, r.connectMs, r.joinMs, round((r.connectMs + r.joinMs) / 1000, 2),
             r.connect.p50, r.connect.p99, r.join.p50, r.join.p99,
@@ -160,7 +167,7 @@ export const connections: BenchmarkDefinition = {
         }
         reporter.target('RSS per connection vs bare', '<= 1.5x', `${memRatio}x (${ours.kibPerConnection} vs ${bare.kibPerConnection} KiB/conn)`, memRatio <= 1.5);
         reporter.target('join handshake p99', '< 50 ms', `${ours.join.p99} ms (bare join ack: ${bare.join.p99} ms)`, ours.join.p99 < 50);
-        Object.assign(reporter.data, { clients: CLIENTS, rooms: ROOMS, perRoom: PER_ROOM, workers: WORKERS, connectConcurrency: CONNECT_CONCURRENCY, joinRatePerSec: JOIN_RATE, bare, collab: ours, ratios: { rssPerConnection: memRatio }, loadAverageAtEnd: loadAverage() });
+        Object.assign(reporter.data, { clients: CLIENTS, rooms: ROOMS, perRoom: PER_ROOM, workers: WORKERS, connectConcurrency: CONNECT_CONCURRENCY, joinRatePerSec: JOIN_RATE, bare, collab: ours, ratios: { rssPerConnection: memRatio }, quiet: quietSummary(), loadAverageAtEnd: loadAverage() });
     }
 };
 

@@ -17,6 +17,7 @@ import { corpus, DOC_PATH } from './util/doc-text';
 import { connectClient, quietLogger } from './util/encrypted-clients';
 import { BenchmarkDefinition, main } from './util/main';
 import { CpuMeter, loadAverage } from './util/proc';
+import { quietSummary, waitQuiet } from './util/quiet';
 import { log, Reporter } from './util/report';
 import { startCollabServer, startYWebsocketServer } from './util/servers';
 import { ratio, round } from './util/stats';
@@ -83,6 +84,7 @@ interface RunResult {
 }
 
 async function measure(peers: Peer[], serverPid: number): Promise<RunResult> {
+    await waitQuiet([serverPid]);
     const meter = new CpuMeter(serverPid);
     meter.start();
     const cpu = process.cpuUsage();
@@ -192,7 +194,7 @@ export const convergence: BenchmarkDefinition = {
         const editsRatio = ratio(collab.editsPerSec, yws.editsPerSec);
         reporter.table('Ratio', ['figure', 'y-websocket', 'collab', 'ratio'], [['edits/s to convergence', yws.editsPerSec, collab.editsPerSec, editsRatio]]);
         reporter.target(`${TOTAL_EDITS.toLocaleString('en-US')} edits from ${PEERS} peers converge`, 'converge', `yes, ${collab.editsPerSec} edits/s (${editsRatio}x y-websocket)`, true);
-        Object.assign(reporter.data, { totalEdits: TOTAL_EDITS, peers: PEERS, yws, collab, ratio: editsRatio, loadAverageAtEnd: loadAverage() });
+        Object.assign(reporter.data, { totalEdits: TOTAL_EDITS, peers: PEERS, yws, collab, ratio: editsRatio, quiet: quietSummary(), loadAverageAtEnd: loadAverage() });
     }
 };
 

@@ -15,6 +15,7 @@ import { DOC_CHARS, DOC_EDITS, DOC_PATH, DocVariant, sha256 } from './util/doc-t
 import { connectClient, quietLogger } from './util/encrypted-clients';
 import { BenchmarkDefinition, main } from './util/main';
 import { BENCH_LIB, Child, forkNode, loadAverage } from './util/proc';
+import { quietSummary, waitQuiet } from './util/quiet';
 import { log, Reporter } from './util/report';
 import { RunningServer, startCollabServer, startYWebsocketServer } from './util/servers';
 import { median, ratio, round } from './util/stats';
@@ -127,6 +128,7 @@ async function runVariant(variant: DocVariant): Promise<VariantResult> {
             const order = rep % 2 ? ['yws', 'collab'] : ['collab', 'yws'];
             for (const kind of order) {
                 await sleep(300);
+                await waitQuiet([...servers.map(server => server.pid), ...hosts.map(host => host.pid)]);
                 if (kind === 'collab') {
                     const timing = await collabGuest(collabServer.url, collabHost.ready);
                     collab.push(timing);
@@ -170,7 +172,7 @@ export const docsync: BenchmarkDefinition = {
         for (const r of results) {
             reporter.target(`5 MiB document sync (${r.variant}) vs y-websocket`, '<= 2x', `${r.ratio}x (${r.medianCollabMs} vs ${r.medianYwsMs} ms)`, r.ratio <= 2);
         }
-        Object.assign(reporter.data, { chars: DOC_CHARS, edits: DOC_EDITS, repetitions: REPETITIONS, results, loadAverageAtEnd: loadAverage() });
+        Object.assign(reporter.data, { chars: DOC_CHARS, edits: DOC_EDITS, repetitions: REPETITIONS, results, quiet: quietSummary(), loadAverageAtEnd: loadAverage() });
     }
 };
 

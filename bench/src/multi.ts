@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import { closedLoopSweep, fixedRates, phaseRow, PHASE, PHASE_COLUMNS, REPETITIONS, ROOM_SIZE, rawTarget, Target } from './fanout';
 import { BenchmarkDefinition, main } from './util/main';
 import { loadAverage } from './util/proc';
+import { quietSummary } from './util/quiet';
 import { createRawRoom, RawRoom } from './util/raw-clients';
 import { Reporter } from './util/report';
 import { REDIS_SERVER, RunningServer, startCollabServer, startRedis } from './util/servers';
@@ -74,7 +75,7 @@ export const multi: BenchmarkDefinition = {
                 closedLoop: { single: sweep.phases[0], singleRedis: sweep.phases[1], pair: sweep.phases[2] },
                 peaks: { single: singlePeak, singleRedis: singleRedisPeak, pair: pairPeak },
                 fixedRate: { rate: half, single: fixed[0], singleRedis: fixed[1], pair: fixed[2] },
-                ratios: { throughput, p99 }, loadAverageAtEnd: loadAverage()
+                ratios: { throughput, p99 }, quiet: quietSummary(), loadAverageAtEnd: loadAverage()
             });
         } finally {
             rooms.forEach(r => r.close());
