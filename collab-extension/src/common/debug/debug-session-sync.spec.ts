@@ -1,0 +1,186 @@
+/**
+ * The host's debug state and guests' continue/step over a real coordination server and real protocol clients.
+ * This app has no debug adapter, so the host's debugger is a scripted stand-in with the DebugController shape
+ * the app binds to Theia's DebugSessionManager; paths are checked with the real HostFileSystem.
+ */
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { FileUri } from '@theia/core/lib/common/file-uri';
+import { CollaborationClient, CollaborationError, CollaborationSession, Disposable, Emitter } from '@theia-collab/protocol';
+import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
+import { HostFileSystem } from '../../node/fs/host-file-system';
+import { DEFAULT_EXCLUDED_FILES } from '../fs/host-file-system-protocol';
+import { nameRoots } from '../collaboration-uri';
+import { HostPathMapper, hostUriOfWorkspacePath, workspacePathOfHostUri } from '../language/language-locations';
+import { DebugAction, DebugStateParams } from './debug-session-protocol';
+import { DebugController, DebugSessionGuest, DebugSessionHost, HostDebugSession } from './debug-session-sync';
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+        if (Date.now() > deadline) {
+            throw new Error(`timed out waiting until ${what}`);
+        }
+        await new Promise(resolve => setTimeout(resolve, 10));
+    }
+}
+
+class ScriptedDebugger implements DebugController {
+    list: HostDebugSession[] = [];
+    currentId: string | undefined;
+    readonly actions: string[] = [];
+    failNext = false;
+    protected readonly emitter = new Emitter<void>();
+
+    sessions(): HostDebugSession[] {
+        return this.list;
+    }
+    current(): string | undefined {
+        return this.currentId;
+    }
+    onDidChange(listener: () => void): Disposable {
+        return this.emitter.event(listener);
+    }
+    async control(sessionId: string, action: DebugAction): Promise<void> {
+        if (this.failNext) {
+            this.failNext = false;
+            throw new Error('thread is gone');
+        }
+        this.actions.push(`${sessionId}:${action}`);
+        const session = this.list.find(candidate => candidate.id === sessionId)!;
+        this.set(this.list.map(candidate => candidate === session
+            ? { ...candidate, state: action === 'pause' ? 'stopped' : 'running', frame: action === 'pause' ? candidate.frame : undefined } : candidate));
+    }
+    set(list: HostDebugSession[], current = list[0]?.id): void {
+        this.list = list;
+        this.currentId = current;
+        this.emitter.fire();
+    }
+}
+
+async function code(promise: Promise<unknown>): Promise<string> {
+    try {
+        await promise;
+    } catch (error) {
+        return CollaborationError.from(error).code;
+    }
+    return 'ok';
+}
+
+describe('debug state over a real session', function () {
+    this.timeout(30_000);
+    let server: ServerHandle;
+    let base: string;
+    let mapper: HostPathMapper;
+    const clients: CollaborationClient[] = [];
+    const toDispose: Disposable[] = [];
+    let host: CollaborationSession;
+    let debuggerStandIn: ScriptedDebugger;
+
+    async function join(name: string): Promise<{ session: CollaborationSession; sync: DebugSessionGuest; states: DebugStateParams[] }> {
+        const client = await CollaborationClient.connect({ serverUrl: server.url, name });
+        clients.push(client);
+        const session = await client.joinSession(host.invite!.code);
+        await until(() => host.getPeer(session.self.id) !== undefined && session.peers.length === host.peers.length, `the host sees ${name}`);
+        const sync = new DebugSessionGuest(session);
+        const states: DebugStateParams[] = [];
+        sync.onDidChange(state => states.push(state));
+        await sync.start();
+        toDispose.push(sync);
+        return { session, sync, states };
+    }
+
+    before(async () => {
+        server = await startServer({
+            hostname: '127.0.0.1', port: 0, logLevel: 'silent',
+            loginRateLimit: { max: 10_000, windowMs: 60_000 }, joinRateLimit: { max: 10_000, windowMs: 60_000 }
+        });
+        base = fs.mkdtempSync(path.join(os.tmpdir(), 'collab-debug-'));
+        const root = path.join(base, 'proj');
+        fs.mkdirSync(path.join(root, 'src'), { recursive: true });
+        fs.writeFileSync(path.join(root, 'src', 'main.js'), 'a();\nb();\n');
+        fs.writeFileSync(path.join(root, '.env'), 'SECRET=1\n');
+        const hostFs = new HostFileSystem({ roots: [{ name: 'proj', path: root }], exclude: [...DEFAULT_EXCLUDED_FILES] });
+        const roots = nameRoots([FileUri.create(root).toString()]);
+        mapper = {
+            toWorkspacePath: uri => workspacePathOfHostUri(roots, uri),
+            toHostUri: workspacePath => hostUriOfWorkspacePath(roots, workspacePath)?.toString(),
+            filterVisible: paths => hostFs.filterVisible(paths)
+        };
+    });
+
+    beforeEach(async () => {
+        const client = await CollaborationClient.connect({ serverUrl: server.url, name: 'Host' });
+        clients.push(client);
+        host = await client.createSession();
+        host.onJoinRequest(request => request.admit(request.name.startsWith('Reader') ? 'readonly' : 'readwrite'));
+        debuggerStandIn = new ScriptedDebugger();
+        const sync = new DebugSessionHost(host, debuggerStandIn, mapper, { debounceMs: 10 });
+        sync.start();
+        toDispose.push(sync);
+    });
+
+    afterEach(() => {
+        toDispose.splice(0).forEach(disposable => disposable.dispose());
+        clients.splice(0).forEach(client => client.dispose());
+    });
+
+    after(async () => {
+        await server?.close();
+        fs.rmSync(base, { recursive: true, force: true });
+    });
+
+    it('guests see where the host stopped; frames in unshared files keep only their name', async () => {
+        const stoppedAt = (uri: string) => ({
+            id: 's1', name: 'Launch Program', state: 'stopped' as const, threadId: 1, threadName: 'main', stoppedReason: 'breakpoint',
+            frame: { name: 'b', uri, line: 2, column: 1 }
+        });
+        debuggerStandIn.set([stoppedAt(mapper.toHostUri('proj/src/main.js')!)]);
+        const guest = await join('Writer');
+        assert.deepStrictEqual(guest.sync.state, {
+            sessions: [{ id: 's1', name: 'Launch Program', state: 'stopped', threadId: 1, threadName: 'main', stoppedReason: 'breakpoint',
+                frame: { name: 'b', path: 'proj/src/main.js', line: 2, column: 1 } }],
+            current: 's1'
+        });
+        assert.strictEqual(guest.sync.focused?.id, 's1');
+
+        debuggerStandIn.set([stoppedAt(mapper.toHostUri('proj/.env')!)]);
+        await until(() => guest.sync.state.sessions[0]?.frame?.path === undefined, 'the excluded frame');
+        assert.deepStrictEqual(guest.sync.state.sessions[0].frame, { name: 'b', line: 2, column: 1 });
+        debuggerStandIn.set([stoppedAt(FileUri.create(path.join(base, 'outside.js')).toString())]);
+        debuggerStandIn.set([stoppedAt(FileUri.create(path.join(base, 'outside.js')).toString())]);
+        await new Promise(resolve => setTimeout(resolve, 200));
+        assert.deepStrictEqual(guest.sync.state.sessions[0].frame, { name: 'b', line: 2, column: 1 });
+        assert.ok(!JSON.stringify(guest.states).includes(base), 'no host path reaches the guest');
+        const count = guest.states.length;
+        debuggerStandIn.set(debuggerStandIn.list);
+        await new Promise(resolve => setTimeout(resolve, 200));
+        assert.strictEqual(guest.states.length, count, 'an unchanged state is not announced again');
+
+        debuggerStandIn.set([]);
+        await until(() => guest.sync.state.sessions.length === 0, 'the session to end for the guest');
+    });
+
+    it('read-write guests continue and step through the host; read-only guests are refused', async () => {
+        debuggerStandIn.set([{ id: 's1', name: 'Launch', state: 'stopped', threadId: 1, frame: { name: 'a', uri: mapper.toHostUri('proj/src/main.js'), line: 1, column: 1 } }]);
+        const writer = await join('Writer');
+        const reader = await join('Reader');
+        assert.strictEqual(await code(reader.sync.control('continue')), 'permission-denied');
+        assert.deepStrictEqual(debuggerStandIn.actions, []);
+
+        assert.strictEqual(await code(writer.sync.control('stepOver')), 'ok');
+        await until(() => reader.sync.state.sessions[0]?.state === 'running', 'everyone to see it running');
+        assert.strictEqual(reader.sync.state.sessions[0].frame, undefined);
+        assert.strictEqual(await code(writer.sync.control('pause')), 'ok');
+        assert.strictEqual(await code(writer.sync.control('continue', 'nope')), 'not-found');
+        debuggerStandIn.failNext = true;
+        assert.strictEqual(await code(writer.sync.control('continue')), 'bad-request');
+        assert.deepStrictEqual(debuggerStandIn.actions, ['s1:stepOver', 's1:pause']);
+
+        debuggerStandIn.set([]);
+        await until(() => writer.sync.state.sessions.length === 0, 'no session');
+        assert.strictEqual(await code(writer.sync.control('continue')), 'not-found');
+    });
+});
