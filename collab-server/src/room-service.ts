@@ -36,7 +36,7 @@ export type RoomServiceOptions = Pick<ServerOptions,
  * ('client namespace disconnect', a server-side kick, a malformed packet): its member keeps its place
  * for a grace period and may resume with its room token.
  */
-const DROPPED_REASONS = new Set(['transport close', 'transport error', 'ping timeout']);
+const DROPPED_REASONS = new Set(['transport close', 'transport error', 'ping timeout', 'forced close']);
 
 /** Why a host's room closed when it did not come back in time. */
 const HOST_GONE_MESSAGE = 'The host lost the connection and did not come back in time: the session ended.';
