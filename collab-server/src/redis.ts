@@ -107,6 +107,19 @@ async function openClient(options: RedisOptions, role: string): Promise<RedisCli
     return client;
 }
 
+// Heartbeats and liveness use Redis's clock, so that clock skew between instances cannot make a live
+// instance look dead (which would detach its members).
+const REDIS_NOW = `local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)`;
+
+const HEARTBEAT = new LuaScript(`${REDIS_NOW}
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 3600000)
+return now`);
+
+const LIVE_INSTANCES = new LuaScript(`${REDIS_NOW}
+return redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')`);
+
 export class RedisConnection implements Cluster {
     readonly instanceId = randomId(9);
     readonly shared = true;
@@ -147,14 +160,12 @@ export class RedisConnection implements Cluster {
 
     protected async heartbeat(): Promise<void> {
         if (!this.closed) {
-            const now = Date.now();
-            await this.client.zAdd(this.key('instances'), { score: now, value: this.instanceId });
-            await this.client.zRemRangeByScore(this.key('instances'), '-inf', now - 60 * 60 * 1000);
+            await HEARTBEAT.run(this.client, [this.key('instances')], [this.instanceId]);
         }
     }
 
     async liveInstances(): Promise<Set<string>> {
-        const alive = await this.client.zRangeByScore(this.key('instances'), Date.now() - 3 * this.heartbeatMs, '+inf');
+        const alive = await LIVE_INSTANCES.run(this.client, [this.key('instances')], [3 * this.heartbeatMs]) as string[];
         return new Set([...alive, this.instanceId]);
     }
 
