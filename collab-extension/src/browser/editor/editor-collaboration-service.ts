@@ -6,19 +6,25 @@ import { nls } from '@theia/core/lib/common/nls';
 import URI from '@theia/core/lib/common/uri';
 import { MonacoEditorModel } from '@theia/monaco/lib/browser/monaco-editor-model';
 import { MonacoTextModelService } from '@theia/monaco/lib/browser/monaco-text-model-service';
+import { FileService } from '@theia/filesystem/lib/browser/file-service';
+import { FileChangeType } from '@theia/filesystem/lib/common/files';
 import { Disposable } from '@theia-collab/protocol/lib/events';
 import { MessageDefinition } from '@theia-collab/protocol/lib/messages';
 import { CollaborationSession } from '@theia-collab/protocol/lib/session';
 import { CollaborationContribution } from '../collaboration-contribution';
 import { SessionAwareness } from '../../common/editor/editor-awareness';
 import { SharedDocument, SharedDocumentProvider } from '../../common/editor/editor-document';
+import { diffEdit } from '../../common/editor/editor-text-binding';
 import { FollowMessages } from '../../common/editor/editor-follow-protocol';
 import { EditorGuest } from '../../common/editor/editor-guest';
 import { EditorHost } from '../../common/editor/editor-host';
 import { EditorMessages } from '../../common/editor/editor-protocol';
-import { EditorHostSourceFactory } from './editor-host-source';
+import { EditorHostSourceFactory, HostEditorSource } from './editor-host-source';
 import { EditorPathService } from './editor-path-service';
 import { MonacoTextBinding } from './monaco-text-binding';
+
+/** Transaction origin of a change the host's disk brought in. */
+export const DISK_ORIGIN = 'collaboration/disk';
 
 export interface EditorSessionContext {
     readonly session: CollaborationSession;
@@ -51,6 +57,9 @@ export class EditorCollaborationService implements CollaborationContribution {
     @inject(EditorHostSourceFactory)
     protected readonly hostSourceFactory: EditorHostSourceFactory;
 
+    @inject(FileService)
+    protected readonly fileService: FileService;
+
     @inject(MessageService)
     protected readonly messageService: MessageService;
 
@@ -64,7 +73,7 @@ export class EditorCollaborationService implements CollaborationContribution {
 
     /** The guest side outlives sessions, so rejoining the same room keeps offline edits. */
     protected readonly guest = new EditorGuest({ logger: this.consoleLogger });
-    protected context: (EditorSessionContext & { isVisible?: (path: string) => Promise<boolean> }) | undefined;
+    protected context: (EditorSessionContext & { source?: HostEditorSource }) | undefined;
     protected readonly bindings = new Map<MonacoEditorModel, ModelBinding>();
 
     protected readonly onDidChangeSessionEmitter = new Emitter<EditorSessionContext | undefined>();
@@ -90,19 +99,25 @@ export class EditorCollaborationService implements CollaborationContribution {
     onSessionStarted(session: CollaborationSession): Disposable {
         const awareness = new SessionAwareness(session, { logger: this.consoleLogger });
         let provider: SharedDocumentProvider;
-        let isVisible: ((path: string) => Promise<boolean>) | undefined;
+        let source: HostEditorSource | undefined;
         const toDispose: Disposable[] = [];
         if (session.isHost) {
-            const source = this.hostSourceFactory.create(session);
-            isVisible = source.isVisible;
+            source = this.hostSourceFactory.create(session);
             const host = new EditorHost(session, source, { logger: this.consoleLogger });
             provider = host;
             toDispose.push(host);
+            toDispose.push(this.fileService.onDidFilesChange(event => {
+                for (const change of event.changes) {
+                    if (change.type !== FileChangeType.DELETED) {
+                        this.takeDiskChange(host, source!, change.resource);
+                    }
+                }
+            }));
         } else {
             toDispose.push(this.guest.attach(session));
             provider = this.guest;
         }
-        const context = { session, provider, awareness, isVisible };
+        const context = { session, provider, awareness, source };
         this.context = context;
         toDispose.push(awareness.onDidChange(() => this.onDidChangeAwarenessEmitter.fire(undefined)));
         for (const model of this.textModelService.models) {
@@ -128,6 +143,31 @@ export class EditorCollaborationService implements CollaborationContribution {
             this.onDidChangeBindingsEmitter.fire(undefined);
             this.onDidChangeAwarenessEmitter.fire(undefined);
         });
+    }
+
+    /**
+     * A shared file changed on the host's disk and no host editor has it open (an open editor reloads by
+     * itself, and its binding passes that on): if the document has no unsaved edits, it takes the new text.
+     */
+    protected async takeDiskChange(host: EditorHost, source: HostEditorSource, uri: URI): Promise<void> {
+        const context = this.context;
+        const path = context && this.pathService.toWorkspacePath(context.session, uri);
+        const shared = path ? host.get(path) : undefined;
+        if (!path || !shared || [...this.bindings.values()].some(entry => entry.path === path && entry.binding)) {
+            return;
+        }
+        const before = shared.text.toString();
+        const text = await source.readChangedOnDisk(path, before);
+        if (text === undefined || shared.disposed || shared.text.toString() !== before) {
+            return;
+        }
+        const edit = diffEdit(before, text);
+        if (edit) {
+            shared.doc.transact(() => {
+                shared.text.delete(edit.offset, edit.length);
+                shared.text.insert(edit.offset, edit.text);
+            }, DISK_ORIGIN);
+        }
     }
 
     // ---- for the guest's `collab:` resources ----
@@ -205,7 +245,8 @@ export class EditorCollaborationService implements CollaborationContribution {
         };
         if (context.provider instanceof EditorHost) {
             const host = context.provider;
-            (context.isVisible?.(path) ?? Promise.resolve(true)).then(visible => {
+            const source = context.source!;
+            (source.isVisible(path)).then(visible => {
                 if (!visible || this.context !== context) {
                     if (this.bindings.get(model) === entry) {
                         willDispose.dispose();
@@ -214,7 +255,18 @@ export class EditorCollaborationService implements CollaborationContribution {
                     return;
                 }
                 const shared = host.acquireWithText(path, model.getText());
-                bind(shared, () => host.release(path));
+                const saved = model.onDidSaveModel(() => source.markOnDisk(path, model.getText()));
+                bind(shared, () => {
+                    saved.dispose();
+                    try {
+                        if (!model.dirty) {
+                            source.markOnDisk(path, shared.text.toString());
+                        }
+                    } catch {
+                        // disposed meanwhile
+                    }
+                    host.release(path);
+                });
             });
         } else {
             // The model was read through a `CollabEditorResource`, which holds the document.

@@ -8,6 +8,7 @@ import { CollaborationSession } from '@theia-collab/protocol/lib/session';
 import { HostFileSystemService } from '../../common/fs/host-file-system-protocol';
 import { HostDocumentSource } from '../../common/editor/editor-host';
 import { EditorLimits } from '../../common/editor/editor-protocol';
+import { normalizeLineEndings } from '../../common/editor/editor-document';
 import { EditorPathService } from './editor-path-service';
 
 /**
@@ -30,9 +31,11 @@ export class EditorHostSourceFactory {
     @inject(HostFileSystemService) @optional()
     protected readonly hostFileSystem: HostFileSystemService | undefined;
 
-    create(session: CollaborationSession): HostDocumentSource & { isVisible(path: string): Promise<boolean> } {
+    create(session: CollaborationSession): HostEditorSource {
         /** What the disk file looked like, for writing it back the same way. */
         const formats = new Map<string, { encoding: string; crlf: boolean }>();
+        /** The text last read from or written to disk (line endings normalised), to tell external changes apart. */
+        const onDisk = new Map<string, string>();
         const resolve = (path: string): URI => {
             const uri = this.pathService.toUri(session, path);
             if (!uri) {
@@ -52,6 +55,27 @@ export class EditorHostSourceFactory {
         };
         return {
             isVisible,
+            markOnDisk: (path, text) => onDisk.set(path, normalizeLineEndings(text)),
+            readChangedOnDisk: async (path, current) => {
+                const known = onDisk.get(path);
+                if (known === undefined || normalizeLineEndings(current) !== known) {
+                    // Unknown, or edited since it was last on disk: like a dirty editor, the document wins.
+                    return undefined;
+                }
+                const uri = resolve(path);
+                try {
+                    const content = await this.fileService.read(uri, { acceptTextOnly: true, limits: { size: EditorLimits.maxTextLength } });
+                    const text = normalizeLineEndings(content.value);
+                    if (text === known) {
+                        return undefined;
+                    }
+                    formats.set(path, { encoding: content.encoding, crlf: content.value.includes('\r\n') });
+                    onDisk.set(path, text);
+                    return text;
+                } catch {
+                    return undefined;
+                }
+            },
             read: async path => {
                 const uri = resolve(path);
                 if (!await isVisible(path)) {
@@ -67,6 +91,7 @@ export class EditorHostSourceFactory {
                         limits: { size: EditorLimits.maxTextLength }
                     });
                     formats.set(path, { encoding: content.encoding, crlf: content.value.includes('\r\n') });
+                    onDisk.set(path, normalizeLineEndings(content.value));
                     return content.value;
                 } catch (error) {
                     throw toCollaborationError(error, path);
@@ -80,10 +105,12 @@ export class EditorHostSourceFactory {
                         return false;
                     }
                     await model.save();
+                    onDisk.set(path, normalizeLineEndings(model.getText()));
                     return true;
                 }
                 const format = formats.get(path);
                 try {
+                    onDisk.set(path, text);
                     await this.fileService.write(uri, format?.crlf ? text.replace(/\n/g, '\r\n') : text, { encoding: format?.encoding });
                     return true;
                 } catch (error) {
@@ -92,6 +119,18 @@ export class EditorHostSourceFactory {
             }
         };
     }
+}
+
+export interface HostEditorSource extends HostDocumentSource {
+    /** Whether guests may see the file (the shared file system's exclusions). */
+    isVisible(path: string): Promise<boolean>;
+    /** Records what is on disk now (the host's editor saved it). */
+    markOnDisk(path: string, text: string): void;
+    /**
+     * After a disk change: the new disk text if the file changed outside the session while the document
+     * `current` still equals what was last on disk; otherwise undefined.
+     */
+    readChangedOnDisk(path: string, current: string): Promise<string | undefined>;
 }
 
 function toCollaborationError(error: unknown, path: string): CollaborationError {

@@ -8,6 +8,9 @@ import { toAbsoluteIndex } from '../../common/editor/editor-text-binding';
 import { EditorCollaborationService } from './editor-collaboration-service';
 import { MonacoTextBinding } from './monaco-text-binding';
 
+/** How long a participant's name stays above their caret after they moved. */
+const LABEL_VISIBLE_MS = 5000;
+
 /** CSS `content` string for any name: every character outside plain ASCII letters/digits/space escaped. */
 export function cssString(value: string): string {
     let result = '"';
@@ -42,6 +45,9 @@ export class EditorRemoteCursors implements FrontendApplicationContribution {
     protected styleElement: HTMLStyleElement | undefined;
     protected styleText = '';
     protected frame: number | undefined;
+    /** When each peer last moved (document or selections), to fade their name label out once they rest. */
+    protected readonly lastMoves = new Map<string, { key: string; at: number }>();
+    protected idleTimer: ReturnType<typeof setTimeout> | undefined;
 
     @postConstruct()
     protected init(): void {
@@ -72,6 +78,7 @@ export class EditorRemoteCursors implements FrontendApplicationContribution {
         const context = this.service.current;
         const states = context ? [...context.awareness.states.values()].filter(state => state.peer !== context.session.self.id) : [];
         this.updateStyles(states);
+        this.trackMoves(states);
         for (const widget of this.editorManager.all) {
             const editor = MonacoEditor.get(widget);
             if (!editor) {
@@ -122,7 +129,7 @@ export class EditorRemoteCursors implements FrontendApplicationContribution {
                         options: { className: `collab-selection collab-selection-${slot}`, stickiness, hoverMessage: { value: state.name } }
                     });
                 }
-                const primary = index === 0 ? ' collab-caret-primary' : '';
+                const primary = index === 0 ? ` collab-caret-primary${this.isResting(state.peer) ? ' collab-caret-idle' : ''}` : '';
                 const firstLine = headPosition.lineNumber === 1 ? ' collab-caret-first-line' : '';
                 result.push({
                     range: new monaco.Range(headPosition.lineNumber, headPosition.column, headPosition.lineNumber, headPosition.column),
@@ -135,6 +142,31 @@ export class EditorRemoteCursors implements FrontendApplicationContribution {
             });
         }
         return result;
+    }
+
+    protected trackMoves(states: AwarenessState[]): void {
+        const now = Date.now();
+        let nextIdle = Number.MAX_SAFE_INTEGER;
+        for (const state of states) {
+            const key = JSON.stringify([state.document, state.selections]);
+            const last = this.lastMoves.get(state.peer);
+            if (!last || last.key !== key) {
+                this.lastMoves.set(state.peer, { key, at: now });
+            }
+            const idleAt = this.lastMoves.get(state.peer)!.at + LABEL_VISIBLE_MS;
+            if (idleAt > now) {
+                nextIdle = Math.min(nextIdle, idleAt);
+            }
+        }
+        clearTimeout(this.idleTimer);
+        if (nextIdle !== Number.MAX_SAFE_INTEGER) {
+            this.idleTimer = setTimeout(() => this.schedule(), nextIdle - now + 20);
+        }
+    }
+
+    protected isResting(peer: string): boolean {
+        const last = this.lastMoves.get(peer);
+        return !!last && Date.now() - last.at >= LABEL_VISIBLE_MS;
     }
 
     protected slotOf(peer: string): number {

@@ -4,7 +4,7 @@ import { StandaloneServices } from '@theia/monaco-editor-core/esm/vs/editor/stan
 import { MonacoEditorModel } from '@theia/monaco/lib/browser/monaco-editor-model';
 import { Disposable } from '@theia-collab/protocol/lib/events';
 import { SharedDocument } from '../../common/editor/editor-document';
-import { BindableText, TextBinding, TextEdit } from '../../common/editor/editor-text-binding';
+import { BindableText, TextBinding, TextEdit, transformOffset } from '../../common/editor/editor-text-binding';
 
 /** `MonacoEditorModel.updateModel` is protected; it is how edits skip the dirty flag (see `MonacoModelBuffer`). */
 interface UpdatableModel {
@@ -41,11 +41,35 @@ export class MonacoModelBuffer implements BindableText {
             const end = textModel.getPositionAt(edit.offset + edit.length);
             return { range: new monaco.Range(start.lineNumber, start.column, end.lineNumber, end.column), text: edit.text };
         });
+        // Carets and selections of this window, in offsets, moved by the edits the way peers expect.
+        const editors = StandaloneServices.get(ICodeEditorService).listCodeEditors()
+            .filter(editor => editor.getModel() === (textModel as unknown));
+        const carets = editors.map(editor => ({
+            editor,
+            selections: (editor.getSelections() ?? []).map(selection => ({
+                anchor: transformOffset(textModel.getOffsetAt({ lineNumber: selection.selectionStartLineNumber, column: selection.selectionStartColumn }), edits),
+                head: transformOffset(textModel.getOffsetAt({ lineNumber: selection.positionLineNumber, column: selection.positionColumn }), edits)
+            }))
+        }));
         const apply = () => textModel.applyEdits(operations);
         if (this.options.markDirty) {
             apply();
         } else {
             (this.model as unknown as UpdatableModel).updateModel(apply, { ignoreDirty: true, ignoreContentChanges: true });
+        }
+        for (const { editor, selections } of carets) {
+            if (!selections.length) {
+                continue;
+            }
+            const wanted = selections.map(({ anchor, head }) => {
+                const start = textModel.getPositionAt(anchor);
+                const end = textModel.getPositionAt(head);
+                return new monaco.Selection(start.lineNumber, start.column, end.lineNumber, end.column);
+            });
+            const current = editor.getSelections() ?? [];
+            if (wanted.length !== current.length || wanted.some((selection, i) => !selection.equalsSelection(current[i] as unknown as monaco.Selection))) {
+                editor.setSelections(wanted as never, 'collaboration');
+            }
         }
     }
 

@@ -125,6 +125,7 @@ export class FollowContribution implements CommandContribution, FrontendApplicat
             tooltip: nls.localize('collaboration/follow/statusTooltip', 'Click to stop following'),
             alignment: StatusBarAlignment.LEFT,
             priority: 90,
+            className: 'collaboration-following',
             command: FollowCommands.UNFOLLOW.id
         });
     }

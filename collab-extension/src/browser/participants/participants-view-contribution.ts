@@ -6,7 +6,7 @@ import { ParticipantsWidget } from './participants-widget';
 
 export const PARTICIPANTS_TOGGLE_COMMAND_ID = 'collaboration.participants.toggle';
 
-/** The Participants view in the left side bar; it shows up when a session starts. */
+/** The Participants view in the left side bar; its tab appears when a session starts (without taking focus). */
 @injectable()
 export class ParticipantsViewContribution extends AbstractViewContribution<ParticipantsWidget> implements FrontendApplicationContribution {
 
@@ -30,7 +30,7 @@ export class ParticipantsViewContribution extends AbstractViewContribution<Parti
     protected init(): void {
         this.service.onDidChangeSession(context => {
             if (context) {
-                this.openView({ activate: false, reveal: true }).catch(() => undefined);
+                this.openView({ activate: false, reveal: false }).catch(() => undefined);
             }
         });
     }

@@ -101,13 +101,13 @@ export class ParticipantsWidget extends ReactWidget {
                     {peer.role === 'host' ? nls.localize('collaboration/participants/host', 'Host') : nls.localize('collaboration/participants/guest', 'Guest')}
                 </span>
                 {presenter && <span className='collab-participant-badge presenter'>{nls.localize('collaboration/participants/presenter', 'Presenter')}</span>}
+            </div>
+            <div className='collab-participant-detail'>
                 <span className='collab-participant-permission' title={nls.localize('collaboration/participants/permission', 'Permission')}>
-                    {peer.permission === 'readwrite'
+                    <i className={codicon(peer.permission === 'readwrite' ? 'edit' : 'lock')} /> {peer.permission === 'readwrite'
                         ? nls.localize('collaboration/participants/canEdit', 'can edit')
                         : nls.localize('collaboration/participants/readOnly', 'read-only')}
                 </span>
-            </div>
-            <div className='collab-participant-detail'>
                 {state?.document
                     ? <a className='collab-participant-file' title={state.document} onClick={() => this.openDocument(state.document!)}>
                         <i className={codicon('file')} /> {state.document.substring(state.document.lastIndexOf('/') + 1)}

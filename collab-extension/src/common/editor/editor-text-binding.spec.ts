@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as Y from 'yjs';
 import { RemoteOrigin, SharedDocument } from './editor-document';
 import { StringTextBuffer } from './editor-string-buffer';
-import { applyEditsToString, deltaToEdits, diffEdit, TextBinding, toAbsoluteIndex, toRelativePosition } from './editor-text-binding';
+import { applyEditsToString, deltaToEdits, diffEdit, TextBinding, toAbsoluteIndex, toRelativePosition, transformOffset } from './editor-text-binding';
 
 /** Two windows whose documents exchange updates directly (what host and guest do through the session). */
 function pair(initial = ''): { a: SharedDocument; b: SharedDocument; flush: () => void } {
@@ -162,6 +162,42 @@ describe('editor text binding', () => {
             assert.strictEqual(buffer.getValue(), 'host state\n');
             buffer.replace(0, 4, 'HOST');
             assert.strictEqual(b.text.toString(), 'HOST state\n');
+        });
+    });
+
+    describe('transformOffset', () => {
+        it('keeps a caret before text inserted exactly at it, and moves it with edits before it', () => {
+            const edits = [{ offset: 2, length: 0, text: 'ab' }, { offset: 5, length: 0, text: 'XYZ' }, { offset: 8, length: 3, text: '' }];
+            assert.strictEqual(transformOffset(0, edits), 0);
+            assert.strictEqual(transformOffset(2, edits), 2, 'insertion at the caret goes after it');
+            assert.strictEqual(transformOffset(3, edits), 5);
+            assert.strictEqual(transformOffset(5, edits), 7);
+            assert.strictEqual(transformOffset(6, edits), 11);
+            assert.strictEqual(transformOffset(9, edits), 13, 'inside deleted text: where the deletion was');
+            assert.strictEqual(transformOffset(11, edits), 13);
+            assert.strictEqual(transformOffset(12, edits), 14);
+        });
+
+        it('with the caret kept before remote insertions, two people typing at one spot do not interleave', () => {
+            const { a, b, flush } = pair('start: end');
+            const bufferA = new StringTextBuffer();
+            const bufferB = new StringTextBuffer();
+            new TextBinding(a, bufferA);
+            new TextBinding(b, bufferB);
+            let caretA = 7;
+            let caretB = 7;
+            // Remote edits move the carets like the Monaco buffer does.
+            a.text.observe((event, transaction) => { if (transaction.origin !== a.localOrigin) { caretA = transformOffset(caretA, deltaToEdits(event.delta as any)); } });
+            b.text.observe((event, transaction) => { if (transaction.origin !== b.localOrigin) { caretB = transformOffset(caretB, deltaToEdits(event.delta as any)); } });
+            for (let i = 0; i < 6; i++) {
+                bufferA.replace(caretA, 0, 'ALICE'[i % 5]);
+                caretA++;
+                bufferB.replace(caretB, 0, 'bob'[i % 3]);
+                caretB++;
+                flush();
+            }
+            assert.strictEqual(bufferA.getValue(), bufferB.getValue());
+            assert.ok(/ALICEA/.test(bufferA.getValue()) && /bobbob/.test(bufferA.getValue()), bufferA.getValue());
         });
     });
 

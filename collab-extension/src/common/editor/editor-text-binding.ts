@@ -104,6 +104,26 @@ export function applyEditsToString(value: string, edits: readonly TextEdit[]): s
     return result + value.substring(offset);
 }
 
+/**
+ * Where a caret at `offset` ends up after `edits` (ascending, original coordinates) that someone else made.
+ * Text inserted exactly at the caret goes after it: a participant typing never has their next character
+ * land after someone else's (which would interleave the two people's words).
+ */
+export function transformOffset(offset: number, edits: readonly TextEdit[]): number {
+    let shift = 0;
+    for (const edit of edits) {
+        if (edit.offset >= offset) {
+            break;
+        }
+        if (edit.offset + edit.length > offset) {
+            // The caret was inside deleted text: it goes to where the deletion was.
+            return edit.offset + shift;
+        }
+        shift += edit.text.length - edit.length;
+    }
+    return offset + shift;
+}
+
 export function toRelativePosition(text: Y.Text, index: number, assoc = 0): RelativePositionJson {
     const clamped = Math.max(0, Math.min(index, text.length));
     return Y.relativePositionToJSON(Y.createRelativePositionFromTypeIndex(text, clamped, assoc)) as RelativePositionJson;

@@ -1,0 +1,246 @@
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Browser, Locator } from 'playwright-core';
+import {
+    launchBrowser, startCoordinationServer, startTheiaBackend, TestCoordinationServer, TheiaBackend, TheiaWindow, waitFor
+} from './harness';
+
+/**
+ * Co-editing, end to end, with the app's auto-save on: host and guest type in the same file at the same time
+ * and end with the same text (the initial content once), the guest's named caret shows in the host's editor,
+ * and a guest following the host sees its editor switch files with the host's.
+ */
+describe('co-editing (e2e)', function () {
+    this.timeout(300_000);
+
+    const INITIAL = 'export const marker = "INITIAL CONTENT";\nexport function greet(name: string) {\n    return name;\n}\n';
+    let server: TestCoordinationServer | undefined;
+    let hostBackend: TheiaBackend;
+    let guestBackend: TheiaBackend;
+    const backends: TheiaBackend[] = [];
+    let browser: Browser | undefined;
+    const windows: TheiaWindow[] = [];
+    let host: TheiaWindow;
+    let guest: TheiaWindow;
+
+    const hostFile = (relative: string) => path.join(hostBackend.workspace, relative);
+    const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const navigatorNode = (window: TheiaWindow, name: string): Locator =>
+        window.page.locator('#files .theia-TreeNodeSegmentGrow').filter({ hasText: new RegExp(`^${escapeRegExp(name)}$`) });
+    const editorOf = (window: TheiaWindow): Locator => window.page.locator('#theia-main-content-panel .monaco-editor').first();
+    /** The text of the (small) file shown in a window's editor: Monaco's line nodes, in the order of their `top`. */
+    const editorText = async (window: TheiaWindow): Promise<string> =>
+        (await editorOf(window).locator('.view-lines').evaluate(container => [...container.querySelectorAll<HTMLElement>(':scope > .view-line')]
+            .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
+            .map(line => line.innerText)
+            .join('\n'))).replace(/\u00a0/g, ' ');
+    const currentEditorTab = (window: TheiaWindow): Promise<string> =>
+        window.page.locator('#theia-main-content-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel').first().innerText();
+    const occurrences = (text: string, part: string) => text.split(part).length - 1;
+
+    async function openFile(window: TheiaWindow, folder: string, name: string): Promise<void> {
+        if (!await navigatorNode(window, name).isVisible()) {
+            await navigatorNode(window, folder).click();
+        }
+        await navigatorNode(window, name).waitFor({ state: 'visible', timeout: 20_000 });
+        await navigatorNode(window, name).dblclick();
+        await waitFor(async () => (await currentEditorTab(window)).trim() === name, 20_000, `${window.name}: ${name} in the editor`);
+    }
+
+    before(async function () {
+        this.timeout(180_000);
+        server = await startCoordinationServer();
+        [hostBackend, guestBackend] = await Promise.all([
+            startTheiaBackend({
+                name: 'co-editing-host', serverUrl: server.url, files: {
+                    'src/shared.ts': INITIAL,
+                    'src/other.ts': 'export const other = 42;\n',
+                    'README.md': '# Co-editing\n'
+                }
+            }),
+            startTheiaBackend({ name: 'co-editing-guest', serverUrl: server.url, files: { 'guest-only.txt': 'mine\n' } })
+        ]);
+        backends.push(hostBackend, guestBackend);
+        browser = await launchBrowser();
+        host = await TheiaWindow.open(browser, hostBackend, 'host');
+        windows.push(host);
+        guest = await TheiaWindow.open(browser, guestBackend, 'guest');
+        windows.push(guest);
+
+        try {
+            await startAndJoin();
+        } catch (error) {
+            for (const window of windows) {
+                await window.screenshot(`co-editing-setup-failed-${window.name}`).catch(() => undefined);
+                window.saveConsole(`co-editing-${window.name}-console.log`);
+            }
+            throw error;
+        }
+    });
+
+    async function startAndJoin(): Promise<void> {
+        for (const window of [host, guest]) {
+            await window.runMenu('View', 'Explorer');
+            await window.page.locator('#files').waitFor({ state: 'visible' });
+        }
+        await host.runMenu('Collaborate', 'Start Session');
+        const nameDialog = host.dialog('collaboration-name-dialog');
+        await nameDialog.waitFor({ state: 'visible' });
+        await nameDialog.locator('input.collaboration-name-input').fill('Alice');
+        await nameDialog.locator('button.main').click();
+        const inviteDialog = host.dialog('collaboration-invite-dialog');
+        await inviteDialog.waitFor({ state: 'visible', timeout: 30_000 });
+        const inviteCode = await inviteDialog.locator('input.collaboration-invite-code').inputValue();
+        await inviteDialog.locator('button.main').click();
+        await inviteDialog.waitFor({ state: 'detached' });
+
+        await guest.runMenu('Collaborate', 'Join Session...');
+        const joinDialog = guest.dialog('collaboration-join-dialog');
+        await joinDialog.waitFor({ state: 'visible' });
+        await joinDialog.locator('input.collaboration-join-invite').fill(inviteCode);
+        await joinDialog.locator('input.collaboration-join-name').fill('Bob');
+        await joinDialog.locator('button.main').click();
+        const request = host.dialog('collaboration-join-request-dialog');
+        await request.waitFor({ state: 'visible', timeout: 30_000 });
+        await request.locator('button.collaboration-allow-readwrite').click();
+        await guest.waitForStatusBarText('collaboration-status', /Collaborating · 2 participants$/);
+    }
+
+    /** The guest's Participants view (its tab is added to the left side bar when the session starts). */
+    async function showParticipants(window: TheiaWindow): Promise<void> {
+        const view = window.page.locator('.collab-participants');
+        if (!await view.isVisible()) {
+            const tab = window.page.locator('#theia-left-content-panel .lm-TabBar-tab').filter({ has: window.page.locator('.codicon-organization') });
+            await tab.first().click();
+        }
+        await view.waitFor({ state: 'visible', timeout: 15_000 });
+    }
+
+    afterEach(async function () {
+        if (this.currentTest?.state === 'failed') {
+            for (const window of windows) {
+                await window.screenshot(`co-editing-failed-${window.name}`).catch(() => undefined);
+                window.saveConsole(`co-editing-${window.name}-console.log`);
+            }
+        }
+    });
+
+    after(async function () {
+        this.timeout(60_000);
+        for (const window of windows) {
+            await window.close();
+        }
+        await browser?.close().catch(() => undefined);
+        await Promise.all(backends.map(backend => backend.stop()));
+        await server?.close();
+    });
+
+    it('host and guest type at the same time in the same file and end with the same text, the initial content once', async () => {
+        await openFile(host, 'src', 'shared.ts');
+        // The guest opens the file the host is in from the Participants view.
+        await showParticipants(guest);
+        const alice = guest.page.locator('.collab-participant[data-peer-name="Alice"]');
+        await waitFor(async () => /shared\.ts/.test(await alice.innerText()), 20_000, 'Alice\'s current file in the participants view');
+        await alice.locator('.collab-participant-file').click();
+        await waitFor(async () => (await currentEditorTab(guest)).trim() === 'shared.ts', 20_000, 'guest: shared.ts in the editor');
+        for (const window of [host, guest]) {
+            await waitFor(async () => (await editorText(window)).includes('INITIAL CONTENT'), 20_000, `${window.name}: the file content`);
+        }
+        // Both on line 2, at its end; then both type at once.
+        const hostWords = ' /* alice types here */';
+        const guestWords = ' /* bob types too */';
+        for (const window of [host, guest]) {
+            await editorOf(window).locator('.view-lines').click();
+            await window.page.keyboard.press('Control+Home');
+            await window.page.keyboard.press('ArrowDown');
+            await window.page.keyboard.press('End');
+        }
+        await Promise.all([
+            host.page.keyboard.type(hostWords, { delay: 35 }),
+            guest.page.keyboard.type(guestWords, { delay: 30 })
+        ]);
+        await Promise.all([
+            (async () => { await host.page.keyboard.press('Enter'); await host.page.keyboard.type('// second line by alice', { delay: 20 }); })(),
+            (async () => { await guest.page.keyboard.press('Control+End'); await guest.page.keyboard.type('// last line by bob', { delay: 20 }); })()
+        ]);
+
+        const final = await waitFor(async () => {
+            const [hostText, guestText] = await Promise.all([editorText(host), editorText(guest)]);
+            return hostText === guestText && hostText.includes('last line by bob') && hostText.includes('second line by alice') ? hostText : undefined;
+        }, 30_000, 'both editors to show the same text');
+        assert.strictEqual(occurrences(final, 'INITIAL CONTENT'), 1, `the initial content once:\n${final}`);
+        assert.strictEqual(occurrences(final, 'export function greet'), 1, `the initial content once:\n${final}`);
+        assert.ok(final.includes(hostWords.trim()), `Alice's words are intact:\n${final}`);
+        assert.ok(final.includes(guestWords.trim()), `Bob's words are intact:\n${final}`);
+
+        // Auto-save writes the converged text to the host's disk, with no dialog anywhere.
+        await waitFor(() => {
+            const disk = fs.readFileSync(hostFile('src/shared.ts'), 'utf8');
+            return disk.includes('last line by bob') && disk.includes('second line by alice') && disk.includes(guestWords.trim());
+        }, 20_000, 'the converged text on the host\'s disk');
+        await new Promise(resolve => setTimeout(resolve, 1500));
+        for (const window of [host, guest]) {
+            assert.strictEqual(await window.dialog().count(), 0, `${window.name}: no dialog (e.g. "file changed on disk")`);
+            const dirty = await window.page.locator('#theia-main-content-panel .lm-TabBar-tab.lm-mod-current.theia-mod-dirty').count();
+            assert.strictEqual(dirty, 0, `${window.name}: the editor was auto-saved`);
+        }
+        assert.strictEqual(fs.readFileSync(hostFile('src/shared.ts'), 'utf8').trim(), final.trim(), 'the disk has what both see');
+        await host.screenshot('co-editing-host-converged');
+        await guest.screenshot('co-editing-guest-converged');
+    });
+
+    it('the guest\'s caret, with the guest\'s name, shows in the host\'s editor', async () => {
+        await guest.page.keyboard.press('Control+Home');
+        await guest.page.keyboard.press('ArrowDown');
+        await guest.page.keyboard.press('ArrowDown');
+        // Bob's caret moved to line 3, column 1, in Alice's editor.
+        const caret = await waitFor(async () => {
+            const carets = await editorOf(host).locator('.collab-caret.collab-caret-primary').evaluateAll(nodes => nodes.map(node => {
+                const box = node.getBoundingClientRect();
+                const line = node.closest('.view-line') as HTMLElement | null;
+                const tops = [...(line?.parentElement?.querySelectorAll<HTMLElement>(':scope > .view-line') ?? [])]
+                    .map(candidate => parseFloat(candidate.style.top)).sort((a, b) => a - b);
+                return {
+                    label: getComputedStyle(node, '::after').content,
+                    color: getComputedStyle(node).borderLeftColor,
+                    width: getComputedStyle(node).borderLeftWidth,
+                    height: box.height,
+                    line: line ? tops.indexOf(parseFloat(line.style.top)) + 1 : -1,
+                    offsetInLine: line ? box.left - line.getBoundingClientRect().left : -1
+                };
+            }));
+            return carets.find(candidate => /Bob/.test(candidate.label) && candidate.line === 3 && candidate.offsetInLine < 4);
+        }, 15_000, 'Bob\'s named caret at the start of line 3 of Alice\'s editor');
+        assert.notStrictEqual(caret.color, 'rgba(0, 0, 0, 0)');
+        assert.strictEqual(caret.width, '2px');
+        assert.ok(caret.height > 5, `the caret is visible: ${JSON.stringify(caret)}`);
+        await host.screenshot('co-editing-host-sees-guest-caret');
+    });
+
+    it('the participants view lists both, and following the host makes the guest\'s editor switch files', async () => {
+        await showParticipants(guest);
+        const alice = guest.page.locator('.collab-participant[data-peer-name="Alice"]');
+        await alice.waitFor({ state: 'visible', timeout: 15_000 });
+        await waitFor(async () => /shared\.ts/.test(await alice.innerText()), 15_000, 'Alice\'s current file in the participants view');
+        assert.strictEqual(await guest.page.locator('.collab-participant[data-peer-name="Bob"]').count(), 1);
+        await alice.locator('button.collab-follow').click();
+        await guest.waitForStatusBarText('collaboration-following', /Following Alice/);
+        await guest.screenshot('co-editing-guest-participants');
+
+        await openFile(host, 'src', 'other.ts');
+        await waitFor(async () => (await currentEditorTab(guest)).trim() === 'other.ts', 20_000, 'the guest\'s editor to follow to other.ts');
+        await waitFor(async () => (await editorText(guest)).includes('export const other = 42;'), 20_000, 'other.ts content for the guest');
+        await openFile(host, 'src', 'shared.ts');
+        await waitFor(async () => (await currentEditorTab(guest)).trim() === 'shared.ts', 20_000, 'the guest\'s editor to follow back to shared.ts');
+        await guest.screenshot('co-editing-guest-follows-host');
+
+        // Moving the caret on one's own stops following.
+        await editorOf(guest).locator('.view-lines').click();
+        await guest.page.keyboard.press('ArrowDown');
+        await waitFor(async () => await guest.page.locator('#theia-statusBar .collaboration-following').count() === 0, 10_000, 'following to stop');
+        await openFile(host, 'src', 'other.ts');
+        await new Promise(resolve => setTimeout(resolve, 2000));
+        assert.strictEqual((await currentEditorTab(guest)).trim(), 'shared.ts', 'the guest stays where it is');
+    });
+});
