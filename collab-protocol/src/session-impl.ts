@@ -262,8 +262,9 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         }
     }
 
+    /** `connected` always fires: the host came back, possibly without this peer having seen it go (e.g. a server crash). */
     private setHostConnection(state: ConnectionState): void {
-        if (this._hostConnection === state || this._closed || this.isHost) {
+        if ((this._hostConnection === state && state !== 'connected') || this._closed || this.isHost) {
             return;
         }
         this._hostConnection = state;
@@ -329,14 +330,17 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
                 }
             }
         } else {
-            this.setHostConnection(event.reconnecting.includes(this.hostId) ? 'reconnecting' : 'connected');
+            const hostState = event.reconnecting.includes(this.hostId) ? 'reconnecting' : 'connected';
+            if (hostState !== this._hostConnection) {
+                this.setHostConnection(hostState);
+            }
         }
         this.setConnection('connected');
     }
 
     private async onPeerStatusEvent(event: z.infer<typeof PeerStatusEventSchema>): Promise<void> {
         if (event.peerId === this.hostId) {
-            this.setHostConnection(event.status);
+            return; // `room:host-status` says it
         } else if (this.isHost && event.status === 'connected' && this.admittedGuests.has(event.peerId) && !this.departed.has(event.peerId)) {
             // It may have missed a key rotation while it was away.
             this.resendKey(event.peerId).catch(error => this.connection.logger.warn(

@@ -85,7 +85,10 @@ export interface CollaborationSession {
      * messages to the host then fail with 'disconnected'). For the host: its own `connectionState`.
      */
     readonly hostConnectionState: ConnectionState;
-    /** Fires when `hostConnectionState` changes: 'connected' after a host outage means the host missed messages. */
+    /**
+     * Fires when `hostConnectionState` changes, and 'connected' whenever the host resumed on a new connection
+     * (also when this peer did not see it go, e.g. after a server crash): the host may have missed messages.
+     */
     readonly onDidChangeHostConnection: Event<ConnectionState>;
 
     getPeer(id: string): Peer | undefined;
