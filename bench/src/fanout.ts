@@ -11,7 +11,7 @@ import { createSessionGroup, encryptedMember, SessionGroup } from './util/encryp
 import { FanoutLoad, LoadOptions, medianPhase, PhaseResult, rawMember } from './util/fanout-load';
 import { BenchmarkDefinition, main } from './util/main';
 import { loadAverage } from './util/proc';
-import { NOISY_PERCENT, NOISY_RETRIES, quietSummary, waitQuiet } from './util/quiet';
+import { chargeQuietBudget, NOISY_PERCENT, NOISY_RETRIES, quietBudgetLeft, quietSummary, waitQuiet } from './util/quiet';
 import { createRawRoom, RawRoom, ServerKind } from './util/raw-clients';
 import { Cell, log, Reporter } from './util/report';
 import { RunningServer, startBareServer, startCollabServer } from './util/servers';
@@ -65,10 +65,12 @@ export async function interleaved(targets: Target[], what: string, phase: (targe
             let result: PhaseResult;
             for (let attempt = 0; ; attempt++) {
                 await waitQuiet(targets[i].pids);
+                const phaseStarted = Date.now();
                 result = await phase(targets[i]);
-                if (result.otherCpuPercent <= NOISY_PERCENT || attempt >= NOISY_RETRIES) {
+                if (result.otherCpuPercent <= NOISY_PERCENT || attempt >= NOISY_RETRIES || !quietBudgetLeft()) {
                     break;
                 }
+                chargeQuietBudget(Date.now() - phaseStarted);
                 noisyRepeats++;
                 log(`${targets[i].label}, ${what}: other processes used ${result.otherCpuPercent}% of a core meanwhile, repeating`);
             }

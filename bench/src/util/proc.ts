@@ -123,6 +123,33 @@ export function cpuMs(pid: number): number {
     return (Number(fields[11]) + Number(fields[12])) * 1000 / CLOCK_TICKS;
 }
 
+/** Every process below `root` (children, grandchildren, ...), by walking /proc. */
+export function descendants(root = process.pid): number[] {
+    const children = new Map<number, number[]>();
+    for (const entry of fs.readdirSync('/proc')) {
+        if (!/^\d+$/.test(entry)) {
+            continue;
+        }
+        try {
+            const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+            const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+            const list = children.get(ppid) ?? [];
+            list.push(Number(entry));
+            children.set(ppid, list);
+        } catch {
+            // exited meanwhile
+        }
+    }
+    const result: number[] = [];
+    const stack = [...(children.get(root) ?? [])];
+    while (stack.length) {
+        const pid = stack.pop()!;
+        result.push(pid);
+        stack.push(...(children.get(pid) ?? []));
+    }
+    return result;
+}
+
 /** CPU time all processes of the machine used so far (busy, not idle/iowait), in milliseconds. */
 export function machineBusyMs(): number {
     const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0];

@@ -2,7 +2,7 @@
  * The machine is shared: other processes' CPU use skews every figure. Before a measured phase we wait
  * (bounded) until the rest of the machine is quiet, and phases run while it was busy are repeated.
  */
-import { cpuMs, machineBusyMs } from './proc';
+import { cpuMs, descendants, machineBusyMs } from './proc';
 import { log } from './report';
 import { round } from './stats';
 import { sleep } from './time';
@@ -13,9 +13,23 @@ export const QUIET_PERCENT = Number(process.env.BENCH_QUIET_PERCENT ?? 30);
 export const NOISY_PERCENT = Number(process.env.BENCH_NOISY_PERCENT ?? 50);
 export const NOISY_RETRIES = 3;
 const MAX_WAIT_MS = Number(process.env.BENCH_QUIET_WAIT_MS ?? 120_000);
+/** Total time one benchmark may spend waiting for quiet (and repeating noisy phases); then it just measures. */
+const BUDGET_MS = Number(process.env.BENCH_QUIET_BUDGET_MS ?? 10 * 60_000);
+let spentMs = 0;
 
-/** CPU used by processes other than this one and `ownPids` over `ms`, in % of one core. */
-export async function otherCpuPercent(ms: number, ownPids: number[] = []): Promise<number> {
+/** Whether there is time left to wait for quiet or to repeat a disturbed phase. */
+export function quietBudgetLeft(): boolean {
+    return spentMs < BUDGET_MS;
+}
+
+/** Counts time spent on a repeated (disturbed) phase against the budget. */
+export function chargeQuietBudget(ms: number): void {
+    spentMs += ms;
+}
+
+/** CPU used by processes other than this one, its descendants and `ownPids` over `ms`, in % of one core. */
+export async function otherCpuPercent(ms: number, extraPids: number[] = []): Promise<number> {
+    const ownPids = [...new Set([...descendants(), ...extraPids])];
     const own = () => ownPids.reduce((sum, pid) => {
         try {
             return sum + cpuMs(pid);
@@ -43,6 +57,7 @@ export const quietLog: QuietWait[] = [];
 /** Waits until two consecutive 500 ms samples are under QUIET_PERCENT, at most MAX_WAIT_MS. */
 export async function waitQuiet(ownPids: number[] = [], maxWaitMs = MAX_WAIT_MS): Promise<QuietWait> {
     const started = Date.now();
+    maxWaitMs = Math.max(1000, Math.min(maxWaitMs, BUDGET_MS - spentMs));
     let calm = 0;
     let last = 0;
     let announced = false;
@@ -50,6 +65,7 @@ export async function waitQuiet(ownPids: number[] = [], maxWaitMs = MAX_WAIT_MS)
         last = await otherCpuPercent(500, ownPids);
         calm = last <= QUIET_PERCENT ? calm + 1 : 0;
         if (calm >= 2) {
+            spentMs += Date.now() - started;
             const result = { waitedMs: Date.now() - started, otherPercent: last, quiet: true };
             quietLog.push(result);
             return result;
@@ -59,7 +75,8 @@ export async function waitQuiet(ownPids: number[] = [], maxWaitMs = MAX_WAIT_MS)
             log(`waiting for the machine to be quiet (other processes use ${last}% of a core)...`);
         }
     }
-    log(`the machine did not get quiet within ${maxWaitMs / 1000} s (others use ${last}% of a core): measuring anyway`);
+    spentMs += Date.now() - started;
+    log(`the machine did not get quiet within ${Math.round(maxWaitMs / 1000)} s (others use ${last}% of a core): measuring anyway`);
     const result = { waitedMs: Date.now() - started, otherPercent: last, quiet: false };
     quietLog.push(result);
     return result;
