@@ -40,6 +40,10 @@ describe('co-editing (e2e)', function () {
     const occurrences = (text: string, part: string) => text.split(part).length - 1;
 
     async function openFile(window: TheiaWindow, folder: string, name: string): Promise<void> {
+        if (!await window.page.locator('#files').isVisible()) {
+            await window.runMenu('View', 'Explorer');
+            await window.page.locator('#files').waitFor({ state: 'visible' });
+        }
         if (!await navigatorNode(window, name).isVisible()) {
             await navigatorNode(window, folder).click();
         }
@@ -242,5 +246,41 @@ describe('co-editing (e2e)', function () {
         await openFile(host, 'src', 'other.ts');
         await new Promise(resolve => setTimeout(resolve, 2000));
         assert.strictEqual((await currentEditorTab(guest)).trim(), 'shared.ts', 'the guest stays where it is');
+
+        // The host asks everyone to follow: the guest follows again and is taken to the host's file.
+        await showParticipants(host);
+        await host.page.locator('button.collab-focus-participants').click();
+        await guest.waitForStatusBarText('collaboration-following', /Following Alice/);
+        await waitFor(async () => (await currentEditorTab(guest)).trim() === 'other.ts', 20_000, 'the guest\'s editor to go to the host\'s file');
+        await guest.screenshot('co-editing-guest-focused');
+    });
+
+    it('undo in a shared editor reverts only one\'s own typing', async () => {
+        await guest.page.locator('#theia-statusBar .collaboration-following').click();
+        await waitFor(async () => await guest.page.locator('#theia-statusBar .collaboration-following').count() === 0, 10_000, 'following to stop');
+        await openFile(host, 'src', 'shared.ts');
+        await showParticipants(guest);
+        await guest.page.locator('.collab-participant[data-peer-name="Alice"] .collab-participant-file').click();
+        await waitFor(async () => (await currentEditorTab(guest)).trim() === 'shared.ts', 20_000, 'guest: shared.ts');
+        await editorOf(host).locator('.view-lines').click();
+        await host.page.keyboard.press('Control+Home');
+        await host.page.keyboard.press('End');
+        await host.page.keyboard.type(' // ALPHA', { delay: 20 });
+        await waitFor(async () => (await editorText(guest)).includes('// ALPHA'), 15_000, 'Alice\'s text at the guest');
+        await editorOf(guest).locator('.view-lines').click();
+        await guest.page.keyboard.press('Control+End');
+        await guest.page.keyboard.type(' // BETA', { delay: 20 });
+        await waitFor(async () => (await editorText(host)).includes('// BETA'), 15_000, 'Bob\'s text at the host');
+        await editorOf(host).locator('.view-lines').click();
+        await host.page.keyboard.press('Control+Z');
+        for (const window of [host, guest]) {
+            await waitFor(async () => {
+                const text = await editorText(window);
+                return !text.includes('ALPHA') && text.includes('// BETA') ? text : undefined;
+            }, 15_000, `${window.name}: Alice's typing undone, Bob's kept`);
+        }
+        await host.page.keyboard.press('Control+Shift+Z');
+        await waitFor(async () => (await editorText(guest)).includes('// ALPHA'), 15_000, 'redo reaches the guest');
+        await host.screenshot('co-editing-host-undo-redo');
     });
 });
