@@ -283,4 +283,20 @@ describe('co-editing (e2e)', function () {
         await waitFor(async () => (await editorText(guest)).includes('// ALPHA'), 15_000, 'redo reaches the guest');
         await host.screenshot('co-editing-host-undo-redo');
     });
+
+    it('a change on the host\'s disk reaches the guest\'s open editor, also when the host has the file closed', async () => {
+        await openFile(host, 'src', 'other.ts');
+        await showParticipants(guest);
+        const alice = guest.page.locator('.collab-participant[data-peer-name="Alice"]');
+        await waitFor(async () => /other\.ts/.test(await alice.innerText()), 15_000, 'Alice in other.ts');
+        await alice.locator('.collab-participant-file').click();
+        await waitFor(async () => (await currentEditorTab(guest)).trim() === 'other.ts', 20_000, 'guest: other.ts');
+        await host.page.locator('#theia-main-content-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon').click();
+        await waitFor(async () => (await currentEditorTab(host)).trim() !== 'other.ts', 10_000, 'the host closed other.ts');
+        await new Promise(resolve => setTimeout(resolve, 1000));
+        fs.writeFileSync(hostFile('src/other.ts'), 'export const other = 43; // changed on the host\'s disk\n');
+        await waitFor(async () => (await editorText(guest)).includes('changed on the host\'s disk'), 20_000, 'the disk change in the guest\'s editor');
+        assert.strictEqual(occurrences(await editorText(guest), 'export const other'), 1);
+        await guest.screenshot('co-editing-guest-sees-disk-change');
+    });
 });
