@@ -6,6 +6,64 @@ import {
     launchBrowser, startCoordinationServer, startTheiaBackend, TestCoordinationServer, TheiaBackend, TheiaWindow, waitFor
 } from './harness';
 
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const navigatorNode = (window: TheiaWindow, name: string): Locator =>
+    window.page.locator('#files .theia-TreeNodeSegmentGrow').filter({ hasText: new RegExp(`^${escapeRegExp(name)}$`) });
+const editorOf = (window: TheiaWindow): Locator => window.page.locator('#theia-main-content-panel .monaco-editor').first();
+/** The text of the (small) file shown in a window's editor: Monaco's line nodes, in the order of their `top`. */
+const editorText = async (window: TheiaWindow): Promise<string> =>
+    (await editorOf(window).locator('.view-lines').evaluate(container => [...container.querySelectorAll<HTMLElement>(':scope > .view-line')]
+        .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
+        .map(line => line.innerText)
+        .join('\n'))).replace(/\u00a0/g, ' ');
+const currentEditorTab = (window: TheiaWindow): Promise<string> =>
+    window.page.locator('#theia-main-content-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel').first().innerText();
+const occurrences = (text: string, part: string) => text.split(part).length - 1;
+
+async function openFile(window: TheiaWindow, folder: string, name: string): Promise<void> {
+    if (!await window.page.locator('#files').isVisible()) {
+        await window.runMenu('View', 'Explorer');
+        await window.page.locator('#files').waitFor({ state: 'visible' });
+    }
+    if (!await navigatorNode(window, name).isVisible()) {
+        await navigatorNode(window, folder).click();
+    }
+    await navigatorNode(window, name).waitFor({ state: 'visible', timeout: 20_000 });
+    await navigatorNode(window, name).dblclick();
+    await waitFor(async () => (await currentEditorTab(window)).trim() === name, 20_000, `${window.name}: ${name} in the editor`);
+}
+
+/** Alice starts a session in `host`, Bob joins it read-write from `guest`. */
+async function startAndJoin(host: TheiaWindow, guest: TheiaWindow): Promise<void> {
+    for (const window of [host, guest]) {
+        if (!await window.page.locator('#files').isVisible()) {
+            await window.runMenu('View', 'Explorer');
+            await window.page.locator('#files').waitFor({ state: 'visible' });
+        }
+    }
+    await host.runMenu('Collaborate', 'Start Session');
+    const nameDialog = host.dialog('collaboration-name-dialog');
+    await nameDialog.waitFor({ state: 'visible' });
+    await nameDialog.locator('input.collaboration-name-input').fill('Alice');
+    await nameDialog.locator('button.main').click();
+    const inviteDialog = host.dialog('collaboration-invite-dialog');
+    await inviteDialog.waitFor({ state: 'visible', timeout: 30_000 });
+    const inviteCode = await inviteDialog.locator('input.collaboration-invite-code').inputValue();
+    await inviteDialog.locator('button.main').click();
+    await inviteDialog.waitFor({ state: 'detached' });
+
+    await guest.runMenu('Collaborate', 'Join Session...');
+    const joinDialog = guest.dialog('collaboration-join-dialog');
+    await joinDialog.waitFor({ state: 'visible' });
+    await joinDialog.locator('input.collaboration-join-invite').fill(inviteCode);
+    await joinDialog.locator('input.collaboration-join-name').fill('Bob');
+    await joinDialog.locator('button.main').click();
+    const request = host.dialog('collaboration-join-request-dialog');
+    await request.waitFor({ state: 'visible', timeout: 30_000 });
+    await request.locator('button.collaboration-allow-readwrite').click();
+    await guest.waitForStatusBarText('collaboration-status', /Collaborating · 2 participants$/);
+}
+
 /**
  * Co-editing, end to end, with the app's auto-save on: host and guest type in the same file at the same time
  * and end with the same text (the initial content once), the guest's named caret shows in the host's editor,
@@ -25,33 +83,6 @@ describe('co-editing (e2e)', function () {
     let guest: TheiaWindow;
 
     const hostFile = (relative: string) => path.join(hostBackend.workspace, relative);
-    const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const navigatorNode = (window: TheiaWindow, name: string): Locator =>
-        window.page.locator('#files .theia-TreeNodeSegmentGrow').filter({ hasText: new RegExp(`^${escapeRegExp(name)}$`) });
-    const editorOf = (window: TheiaWindow): Locator => window.page.locator('#theia-main-content-panel .monaco-editor').first();
-    /** The text of the (small) file shown in a window's editor: Monaco's line nodes, in the order of their `top`. */
-    const editorText = async (window: TheiaWindow): Promise<string> =>
-        (await editorOf(window).locator('.view-lines').evaluate(container => [...container.querySelectorAll<HTMLElement>(':scope > .view-line')]
-            .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
-            .map(line => line.innerText)
-            .join('\n'))).replace(/\u00a0/g, ' ');
-    const currentEditorTab = (window: TheiaWindow): Promise<string> =>
-        window.page.locator('#theia-main-content-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel').first().innerText();
-    const occurrences = (text: string, part: string) => text.split(part).length - 1;
-
-    async function openFile(window: TheiaWindow, folder: string, name: string): Promise<void> {
-        if (!await window.page.locator('#files').isVisible()) {
-            await window.runMenu('View', 'Explorer');
-            await window.page.locator('#files').waitFor({ state: 'visible' });
-        }
-        if (!await navigatorNode(window, name).isVisible()) {
-            await navigatorNode(window, folder).click();
-        }
-        await navigatorNode(window, name).waitFor({ state: 'visible', timeout: 20_000 });
-        await navigatorNode(window, name).dblclick();
-        await waitFor(async () => (await currentEditorTab(window)).trim() === name, 20_000, `${window.name}: ${name} in the editor`);
-    }
-
     before(async function () {
         this.timeout(180_000);
         server = await startCoordinationServer();
@@ -73,7 +104,7 @@ describe('co-editing (e2e)', function () {
         windows.push(guest);
 
         try {
-            await startAndJoin();
+            await startAndJoin(host, guest);
         } catch (error) {
             for (const window of windows) {
                 await window.screenshot(`co-editing-setup-failed-${window.name}`).catch(() => undefined);
@@ -82,34 +113,6 @@ describe('co-editing (e2e)', function () {
             throw error;
         }
     });
-
-    async function startAndJoin(): Promise<void> {
-        for (const window of [host, guest]) {
-            await window.runMenu('View', 'Explorer');
-            await window.page.locator('#files').waitFor({ state: 'visible' });
-        }
-        await host.runMenu('Collaborate', 'Start Session');
-        const nameDialog = host.dialog('collaboration-name-dialog');
-        await nameDialog.waitFor({ state: 'visible' });
-        await nameDialog.locator('input.collaboration-name-input').fill('Alice');
-        await nameDialog.locator('button.main').click();
-        const inviteDialog = host.dialog('collaboration-invite-dialog');
-        await inviteDialog.waitFor({ state: 'visible', timeout: 30_000 });
-        const inviteCode = await inviteDialog.locator('input.collaboration-invite-code').inputValue();
-        await inviteDialog.locator('button.main').click();
-        await inviteDialog.waitFor({ state: 'detached' });
-
-        await guest.runMenu('Collaborate', 'Join Session...');
-        const joinDialog = guest.dialog('collaboration-join-dialog');
-        await joinDialog.waitFor({ state: 'visible' });
-        await joinDialog.locator('input.collaboration-join-invite').fill(inviteCode);
-        await joinDialog.locator('input.collaboration-join-name').fill('Bob');
-        await joinDialog.locator('button.main').click();
-        const request = host.dialog('collaboration-join-request-dialog');
-        await request.waitFor({ state: 'visible', timeout: 30_000 });
-        await request.locator('button.collaboration-allow-readwrite').click();
-        await guest.waitForStatusBarText('collaboration-status', /Collaborating · 2 participants$/);
-    }
 
     /** The guest's Participants view (its tab is added to the left side bar when the session starts). */
     async function showParticipants(window: TheiaWindow): Promise<void> {
@@ -298,5 +301,77 @@ describe('co-editing (e2e)', function () {
         await waitFor(async () => (await editorText(guest)).includes('changed on the host\'s disk'), 20_000, 'the disk change in the guest\'s editor');
         assert.strictEqual(occurrences(await editorText(guest), 'export const other'), 1);
         await guest.screenshot('co-editing-guest-sees-disk-change');
+    });
+});
+
+/**
+ * The host had the file open before it started the session: its already-open editor is shared too, so what a
+ * guest types shows in it and reaches the host's disk through its auto-save.
+ */
+describe('co-editing of an editor the host opened before the session (e2e)', function () {
+    this.timeout(300_000);
+
+    const INITIAL = 'export const early = "OPEN BEFORE THE SESSION";\n';
+    let server: TestCoordinationServer | undefined;
+    const backends: TheiaBackend[] = [];
+    let browser: Browser | undefined;
+    const windows: TheiaWindow[] = [];
+    let hostWorkspace: string;
+
+    before(async function () {
+        this.timeout(180_000);
+        server = await startCoordinationServer();
+        const [hostBackend, guestBackend] = await Promise.all([
+            startTheiaBackend({ name: 'co-editing-early-host', serverUrl: server.url, files: { 'src/early.ts': INITIAL, 'README.md': '# Early\n' } }),
+            startTheiaBackend({ name: 'co-editing-early-guest', serverUrl: server.url, files: { 'guest-only.txt': 'mine\n' } })
+        ]);
+        backends.push(hostBackend, guestBackend);
+        hostWorkspace = hostBackend.workspace;
+        browser = await launchBrowser();
+        windows.push(await TheiaWindow.open(browser, hostBackend, 'host'));
+        windows.push(await TheiaWindow.open(browser, guestBackend, 'guest'));
+    });
+
+    afterEach(async function () {
+        if (this.currentTest?.state === 'failed') {
+            for (const window of windows) {
+                await window.screenshot(`co-editing-early-failed-${window.name}`).catch(() => undefined);
+                window.saveConsole(`co-editing-early-${window.name}-console.log`);
+            }
+        }
+    });
+
+    after(async function () {
+        this.timeout(60_000);
+        for (const window of windows) {
+            await window.close();
+        }
+        await browser?.close().catch(() => undefined);
+        await Promise.all(backends.map(backend => backend.stop()));
+        await server?.close();
+    });
+
+    it('the guest\'s typing reaches the host\'s already-open editor and, by auto-save, the host\'s disk', async () => {
+        const [host, guest] = windows;
+        await openFile(host, 'src', 'early.ts');
+        await waitFor(async () => (await editorText(host)).includes('OPEN BEFORE THE SESSION'), 20_000, 'host: the file content');
+        await startAndJoin(host, guest);
+
+        await openFile(guest, 'src', 'early.ts');
+        await waitFor(async () => (await editorText(guest)).includes('OPEN BEFORE THE SESSION'), 20_000, 'guest: the file content');
+        await editorOf(guest).locator('.view-lines').click();
+        await guest.page.keyboard.press('Control+End');
+        await guest.page.keyboard.type('// typed by Bob into Alice\'s open editor', { delay: 20 });
+
+        const hostText = await waitFor(async () => {
+            const text = await editorText(host);
+            return text.includes('typed by Bob into Alice') ? text : undefined;
+        }, 20_000, 'Bob\'s typing in the host\'s already-open editor');
+        assert.strictEqual(occurrences(hostText, 'OPEN BEFORE THE SESSION'), 1, hostText);
+        await waitFor(() => fs.readFileSync(path.join(hostWorkspace, 'src/early.ts'), 'utf8').includes('// typed by Bob into Alice\'s open editor'),
+            20_000, 'the host\'s auto-save to write Bob\'s typing to its disk');
+        assert.strictEqual(fs.readFileSync(path.join(hostWorkspace, 'src/early.ts'), 'utf8'), INITIAL + '// typed by Bob into Alice\'s open editor');
+        await host.screenshot('co-editing-early-host');
+        await guest.screenshot('co-editing-early-guest');
     });
 });

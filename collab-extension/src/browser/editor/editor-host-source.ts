@@ -6,6 +6,7 @@ import { MonacoTextModelService } from '@theia/monaco/lib/browser/monaco-text-mo
 import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { CollaborationSession } from '@theia-collab/protocol/lib/session';
 import { HostFileSystemService } from '../../common/fs/host-file-system-protocol';
+import { FsHostContribution } from '../fs/fs-host-contribution';
 import { HostDocumentSource } from '../../common/editor/editor-host';
 import { EditorLimits } from '../../common/editor/editor-protocol';
 import { normalizeLineEndings } from '../../common/editor/editor-document';
@@ -31,6 +32,9 @@ export class EditorHostSourceFactory {
     @inject(HostFileSystemService) @optional()
     protected readonly hostFileSystem: HostFileSystemService | undefined;
 
+    @inject(FsHostContribution) @optional()
+    protected readonly fsHost: FsHostContribution | undefined;
+
     create(session: CollaborationSession): HostEditorSource {
         /** What the disk file looked like, for writing it back the same way. */
         const formats = new Map<string, { encoding: string; crlf: boolean }>();
@@ -48,6 +52,8 @@ export class EditorHostSourceFactory {
                 return true;
             }
             try {
+                // Editors open when the session starts ask before the shared file system knows its roots.
+                await this.fsHost?.whenShared(session);
                 return (await this.hostFileSystem.filterVisible([path])).includes(path);
             } catch {
                 return false;

@@ -1,6 +1,7 @@
 import { inject, injectable, named } from '@theia/core/shared/inversify';
 import { DisposableCollection } from '@theia/core/lib/common/disposable';
 import { ILogger } from '@theia/core/lib/common/logger';
+import { Deferred } from '@theia/core/lib/common/promise-util';
 import URI from '@theia/core/lib/common/uri';
 import { FileService } from '@theia/filesystem/lib/browser/file-service';
 import { FileChangesEvent, FileChangeType } from '@theia/filesystem/lib/common/files';
@@ -44,13 +45,42 @@ export class FsHostContribution implements CollaborationContribution {
     @inject(ILogger) @named('collaboration')
     protected readonly logger: ILogger;
 
+    /** Per hosted session: resolves once the backend shares its roots (or sharing gave up). */
+    protected readonly shared = new WeakMap<CollaborationSession, Deferred<void>>();
+
     async onSessionStarted(session: CollaborationSession): Promise<Disposable | void> {
         if (!session.isHost) {
             return;
         }
+        const shared = this.sharedDeferred(session);
+        const closed = session.onClose(() => shared.resolve());
         const share = new FsHostShare(session, this.hostFileSystem, this.workspaceService, this.fileService, this.preferences, this.logger);
-        await share.start();
+        try {
+            await share.start();
+        } finally {
+            // Configured, or failed (logged): either way nobody waits any longer.
+            shared.resolve();
+            closed.dispose();
+        }
         return share;
+    }
+
+    /**
+     * Resolves once the files of `session` are shared, i.e. the backend knows its roots and exclusions, so
+     * `HostFileSystemService.filterVisible` answers for this session. Other features starting with the
+     * session (editors already open on the host) wait for this instead of seeing nothing shared yet.
+     */
+    whenShared(session: CollaborationSession): Promise<void> {
+        return session.isHost && !session.closed ? this.sharedDeferred(session).promise : Promise.resolve();
+    }
+
+    protected sharedDeferred(session: CollaborationSession): Deferred<void> {
+        let deferred = this.shared.get(session);
+        if (!deferred) {
+            deferred = new Deferred<void>();
+            this.shared.set(session, deferred);
+        }
+        return deferred;
     }
 }
 
