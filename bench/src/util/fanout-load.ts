@@ -5,7 +5,7 @@
  * per delivery, send -> receipt, in this process.
  */
 import type { Socket } from 'socket.io-client';
-import { CpuMeter, machineBusyMs } from './proc';
+import { CpuMeter, machineBusyMs, runDelayMs } from './proc';
 import { LatencySummary, round, Samples } from './stats';
 import { now, sleep } from './time';
 
@@ -66,6 +66,11 @@ export interface PhaseResult {
     clientCpuPercent: number;
     /** CPU used meanwhile by every other process of the machine (background load), % of one core. */
     otherCpuPercent: number;
+    /**
+     * How long the event loops (servers' and the clients') waited for a CPU while runnable, in % of the
+     * phase, the worst of them: what the machine's contention cost this phase.
+     */
+    cpuWaitPercent: number;
     /** Deliveries still missing when the phase drained (should be 0); summed over repetitions. */
     lost: number;
     repetitions?: number;
@@ -146,6 +151,8 @@ export class FanoutLoad {
         meters.forEach(meter => meter.start());
         const clientCpu = process.cpuUsage();
         const busyBefore = machineBusyMs();
+        const delayPids = [process.pid, ...options.serverPids];
+        const delayBefore = delayPids.map(runDelayMs);
         this.measureFrom = now();
         this.measuring = true;
         await sleep(options.measureMs);
@@ -157,6 +164,7 @@ export class FanoutLoad {
         const serverCpu = serverUse.map(use => use.percent);
         const client = process.cpuUsage(clientCpu);
         const clientMs = (client.user + client.system) / 1000;
+        const delays = delayPids.map((pid, i) => runDelayMs(pid) - delayBefore[i]);
         const otherMs = machineBusyMs() - busyBefore - clientMs - serverUse.reduce((sum, use) => sum + use.cpuMs, 0);
         stop();
         this.running = false;
@@ -177,6 +185,7 @@ export class FanoutLoad {
             serverCpuPercent: serverCpu,
             clientCpuPercent: round(clientMs / elapsed * 100, 1),
             otherCpuPercent: round(Math.max(0, otherMs) / elapsed * 100, 0),
+            cpuWaitPercent: round(Math.max(...delays) / elapsed * 100, 1),
             lost
         };
     }
@@ -238,6 +247,7 @@ export function medianPhase(results: PhaseResult[]): PhaseResult {
         serverCpuPercent: first.serverCpuPercent.map((_, i) => med(results.map(r => r.serverCpuPercent[i]))),
         clientCpuPercent: med(results.map(r => r.clientCpuPercent)),
         otherCpuPercent: med(results.map(r => r.otherCpuPercent)),
+        cpuWaitPercent: med(results.map(r => r.cpuWaitPercent)),
         lost: results.reduce((sum, r) => sum + r.lost, 0),
         repetitions: results.length
     };

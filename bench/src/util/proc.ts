@@ -123,6 +123,22 @@ export function cpuMs(pid: number): number {
     return (Number(fields[11]) + Number(fields[12])) * 1000 / CLOCK_TICKS;
 }
 
+/** Time the main thread of a process spent runnable but waiting for a CPU, so far, in ms (/proc/<pid>/schedstat). */
+export function runDelayMs(pid: number): number {
+    const fields = fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(/\s+/);
+    return Number(fields[1]) / 1e6;
+}
+
+/** The nice value of this process's autogroup (scheduling priority of its session), or 0. */
+export function autogroupNice(pid: number | 'self' = 'self'): number {
+    try {
+        const match = /nice\s+(-?\d+)/.exec(fs.readFileSync(`/proc/${pid}/autogroup`, 'utf8'));
+        return match ? Number(match[1]) : 0;
+    } catch {
+        return 0;
+    }
+}
+
 /** Every process below `root` (children, grandchildren, ...), by walking /proc. */
 export function descendants(root = process.pid): number[] {
     const children = new Map<number, number[]>();
