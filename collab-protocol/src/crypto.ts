@@ -11,8 +11,13 @@ import { CollaborationError } from './errors';
 
 export const WRAP_INFO_PREFIX = 'theia-collab/wrap/';
 export const IV_BYTES = 12;
-/** How long a rotated-out content key still opens in-flight messages. */
-export const KEY_GRACE_MS = 10_000;
+/**
+ * How long a rotated-out content key still opens in-flight messages. Generous on purpose: a busy
+ * receiver's inbound queue can lag well behind the rotation, and accepting the old key longer costs
+ * nothing, because a removed peer can no longer send through the server and everything sealed after
+ * the rotation uses the new key, which it never gets.
+ */
+export const KEY_GRACE_MS = 120_000;
 
 const ECDH: EcKeyImportParams = { name: 'ECDH', namedCurve: 'P-256' };
 const encoder = new TextEncoder();
