@@ -180,12 +180,20 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
     }
 
     async save(path: string): Promise<void> {
-        if (!this.entries.has(path)) {
+        const entry = this.entries.get(path);
+        if (!entry) {
             throw new CollaborationError('not-found', `'${path}' is not open.`);
         }
         if (!this.attached) {
             throw new CollaborationError('disconnected', 'Not connected to a collaboration session.');
         }
+        // The host saves what it has when the request arrives, and messages leave in call order: what was
+        // typed just before goes first (a synchronisation in flight sends it with its final diff).
+        if (entry.syncing) {
+            await this.synchronize(entry);
+        }
+        clearTimeout(entry.flushTimer);
+        this.flush(entry);
         await this.session!.sendRequest(EditorMessages.Save, { path });
     }
 
