@@ -69,6 +69,8 @@ export class SessionAwareness implements Disposable {
             }),
             session.onBroadcast(EditorMessages.Awareness, (params, sender) => this.receive(toUint8Array(params.update), sender)),
             session.onPeerJoined(() => this.broadcastNow()),
+            // Back after a dropped connection: others may have expired our state meanwhile.
+            session.onDidChangeConnection(state => state === 'connected' && this.broadcastNow()),
             session.onPeerLeft(({ peer }) => this.removePeer(peer.id)),
             session.onPeerChanged(peer => {
                 if (peer.id === session.self.id) {
@@ -170,6 +172,9 @@ export class SessionAwareness implements Disposable {
         this.pendingBroadcast = undefined;
         if (this.disposed || this.session.closed || !this.awareness.meta.has(this.awareness.clientID)) {
             return;
+        }
+        if (this.session.connectionState === 'reconnecting') {
+            return; // broadcast again once connected
         }
         const update = encodeAwarenessUpdate(this.awareness, [this.awareness.clientID]);
         this.session.sendBroadcast(EditorMessages.Awareness, { update }).catch(error =>

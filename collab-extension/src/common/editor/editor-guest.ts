@@ -3,6 +3,8 @@
  * vector), applies what it misses, then sends what the host misses; afterwards it sends its own changes
  * to the host and accepts changes from the host only. Documents outlive a session: when the guest joins
  * the same room again (`attach`), every open document re-synchronises and keeps its offline edits.
+ * Likewise within a session: while this guest or the host is reconnecting, changes stay in the documents
+ * (nothing is sent), and once both are connected again every open document re-synchronises.
  */
 import * as Y from 'yjs';
 import { CollaborationError } from '@theia-collab/protocol/lib/errors';
@@ -67,6 +69,11 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
         return !!this.session && !this.session.closed;
     }
 
+    /** Attached, and both this guest's and the host's connections are up: changes can reach the host. */
+    get online(): boolean {
+        return this.attached && this.session!.connectionState !== 'reconnecting' && this.session!.hostConnectionState !== 'reconnecting';
+    }
+
     get paths(): string[] {
         return [...this.entries.keys()];
     }
@@ -95,7 +102,10 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
             }),
             session.onClose(() => this.detach(session)),
             // A leave rotates the room key: messages in flight around it may be lost, compare states soon.
-            session.onPeerLeft(() => this.scheduleRefresh(2000))
+            session.onPeerLeft(() => this.scheduleRefresh(2000)),
+            // Back after this guest's or the host's connection dropped: both may have missed changes.
+            session.onDidChangeConnection(state => state === 'connected' && this.reconnected(session)),
+            session.onDidChangeHostConnection(state => state === 'connected' && this.reconnected(session))
         );
         const interval = setInterval(() => this.refreshAll(), this.options.refreshIntervalMs ?? 10_000);
         this.sessionDisposables.push(Disposable.create(() => clearInterval(interval)));
@@ -276,8 +286,25 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
         }
     }
 
+    /** Re-synchronises every open document (as on opening: what was typed meanwhile is carried by the diff). */
+    protected reconnected(session: CollaborationSession): void {
+        if (session !== this.session || !this.online) {
+            return;
+        }
+        for (const entry of this.entries.values()) {
+            this.synchronize(entry).catch(error => {
+                if (CollaborationError.from(error).code === 'disconnected') {
+                    // Dropped again: the next reconnection synchronises.
+                    this.logger.warn(`collaboration: could not re-synchronise '${entry.shared.path}':`, CollaborationError.from(error).message);
+                } else {
+                    this.report(entry.shared.path, error);
+                }
+            });
+        }
+    }
+
     protected refreshAll(): void {
-        if (!this.attached) {
+        if (!this.online) {
             return;
         }
         for (const entry of this.entries.values()) {
@@ -318,7 +345,8 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
     }
 
     protected onLocalUpdate(entry: GuestEntry, update: Uint8Array, origin: unknown): void {
-        if (origin instanceof RemoteOrigin || entry.syncing || !this.attached) {
+        if (origin instanceof RemoteOrigin || entry.syncing || !this.online) {
+            // Offline: the change stays in the document; the next synchronisation's diff carries it.
             return;
         }
         entry.outgoing.push(update);
@@ -330,7 +358,7 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
     protected flush(entry: GuestEntry): void {
         entry.flushTimer = undefined;
         const updates = entry.outgoing.splice(0);
-        if (updates.length && this.attached && this.entries.get(entry.shared.path) === entry) {
+        if (updates.length && this.online && this.entries.get(entry.shared.path) === entry) {
             this.sendUpdate(this.session!, entry.shared.path, updates.length === 1 ? updates[0] : Y.mergeUpdates(updates));
         }
     }

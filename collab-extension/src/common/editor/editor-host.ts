@@ -254,7 +254,12 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
         const send = (params: UpdateParams) => (target
             ? this.session.sendNotification(EditorMessages.Update, params, target)
             : this.session.sendBroadcast(EditorMessages.BroadcastUpdate, params)
-        ).catch(error => this.logger.warn(`collaboration: could not send an update of '${path}':`, error));
+        ).catch(error => {
+            // A guest that is reconnecting re-synchronises once back: nothing to report.
+            if (CollaborationError.from(error).code !== 'disconnected') {
+                this.logger.warn(`collaboration: could not send an update of '${path}':`, error);
+            }
+        });
         if (update.byteLength <= EditorLimits.chunkBytes) {
             send({ path, update });
             return;
