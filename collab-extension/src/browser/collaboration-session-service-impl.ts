@@ -249,8 +249,14 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
         const toDispose = this.sessionDisposables = new DisposableCollection();
         toDispose.push(toTheia(session.onClose(event => this.endSession(event))));
         toDispose.push(toTheia(session.onMessageError(error => this.reportMessageError(error))));
+        // The connection dropped: the client reconnects and resumes the session (or it ends, see endSession).
+        toDispose.push(toTheia(session.onDidChangeConnection(state => {
+            if (this.currentSession === session) {
+                this.setState(state === 'reconnecting' ? 'reconnecting' : 'connected');
+            }
+        })));
         this.currentSession = session;
-        this.setState('connected');
+        this.setState(session.connectionState === 'reconnecting' ? 'reconnecting' : 'connected');
         this.onDidChangeSessionEmitter.fire(session);
         await Promise.all(this.contributions.getContributions().map(async contribution => {
             try {
@@ -278,6 +284,8 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
         if (!session) {
             return;
         }
+        // Read before disposing: a host that did not come back in time closes the room as 'host-left'.
+        const hostWasAway = !session.isHost && session.hostConnectionState === 'reconnecting';
         this.generation++;
         this.currentSession = undefined;
         const toDispose = this.sessionDisposables;
@@ -294,7 +302,7 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
         }
         this.setState('idle');
         this.onDidChangeSessionEmitter.fire(undefined);
-        this.notifyClosed(session, event);
+        this.notifyClosed(session, event, hostWasAway);
     }
 
     protected disconnect(): void {
@@ -320,11 +328,13 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
         }
     }
 
-    protected notifyClosed(session: CollaborationSession, event: SessionClosed): void {
+    protected notifyClosed(session: CollaborationSession, event: SessionClosed, hostWasAway = false): void {
         if (event.reason === 'left') {
             return;
         }
-        const message = closedMessage(session, event);
+        const message = event.reason === 'host-left' && hostWasAway
+            ? nls.localize('collaboration/closed/hostLost', '{0} lost the connection and did not come back in time; the collaboration session ended.', session.host.name)
+            : closedMessage(session, event);
         if (event.reason === 'shutdown' || event.reason === 'disconnected' || event.reason === 'removed') {
             this.messageService.warn(message);
         } else {
@@ -365,7 +375,8 @@ function closedMessage(session: CollaborationSession, event: SessionClosed): str
         case 'shutdown':
             return nls.localize('collaboration/closed/shutdown', 'The collaboration server shut down; the session ended.');
         case 'disconnected':
-            return nls.localize('collaboration/closed/disconnected', 'Lost the connection to the collaboration server; the session ended.');
+            return nls.localize('collaboration/closed/disconnected', 'Lost the connection to the collaboration server; the session ended.')
+                + (event.message ? ` (${event.message})` : '');
         default:
             return event.message || nls.localize('collaboration/closed/other', 'The collaboration session ended.');
     }

@@ -34,6 +34,7 @@ export class CollaborationStatusBarContribution implements FrontendApplicationCo
             this.sessionListeners.push(session.onPeerJoined(update));
             this.sessionListeners.push(session.onPeerLeft(update));
             this.sessionListeners.push(session.onPeerChanged(update));
+            this.sessionListeners.push(session.onDidChangeHostConnection(update));
         }
         this.update();
     }
@@ -62,6 +63,11 @@ export class CollaborationStatusBarContribution implements FrontendApplicationCo
                 return { ...base, text: `$(sync~spin) ${nls.localize('collaboration/status/reconnecting', 'Reconnecting…')}`,
                     tooltip: nls.localize('collaboration/status/reconnectingTooltip', 'The connection to the collaboration server was lost') };
             case 'connected':
+                if (session && !session.isHost && session.hostConnectionState === 'reconnecting') {
+                    return { ...base, text: `$(sync~spin) ${nls.localize('collaboration/status/hostReconnecting', 'Host reconnecting…')}`,
+                        tooltip: nls.localize('collaboration/status/hostReconnectingTooltip',
+                            '{0} lost the connection. The session goes on when the host is back; your changes are kept meanwhile.', session.host.name) };
+                }
                 if (session) {
                     return { ...base, text: `$(broadcast) ${statusText(session)}`, tooltip: tooltip(session) };
                 }
