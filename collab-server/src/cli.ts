@@ -20,6 +20,7 @@ Options (environment variable in brackets):
       --idle-room <duration> close rooms without traffic  [COLLAB_IDLE_ROOM] 30m
       --host-grace <d>       keep a room whose host's connection dropped [COLLAB_HOST_GRACE] 60s
       --guest-grace <d>      keep the place of a dropped guest [COLLAB_GUEST_GRACE] 2m
+      --ping-interval <d>, --ping-timeout <d>  heartbeat [COLLAB_PING_INTERVAL, COLLAB_PING_TIMEOUT] 25s, 20s
       --request-timeout <d>  relayed request timeout                         30s
       --allowed-origins <a,b> browser origins, * = any    [COLLAB_ALLOWED_ORIGINS] loopback
       --providers <a,b>      anonymous, token, oidc       [COLLAB_PROVIDERS] anonymous

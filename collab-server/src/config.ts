@@ -83,6 +83,12 @@ export interface ServerOptions {
     hostGraceMs: number;
     /** Likewise for a guest: its place is kept this long, then it leaves ('disconnected'). */
     guestGraceMs: number;
+    /**
+     * socket.io heartbeat: a ping every `pingIntervalMs`; a connection without answer within `pingTimeoutMs`
+     * counts as dropped (so does a client not hearing pings). Lower values notice dead networks sooner.
+     */
+    pingIntervalMs: number;
+    pingTimeoutMs: number;
     /** On shutdown, how long to wait for events being handled before closing. */
     shutdownTimeoutMs: number;
     /** Serve `GET /metrics` (Prometheus). */
@@ -127,6 +133,8 @@ export const DEFAULT_OPTIONS: ServerOptions = {
     resumeGraceMs: 60 * 1000,
     hostGraceMs: 60 * 1000,
     guestGraceMs: 2 * 60 * 1000,
+    pingIntervalMs: 25 * 1000,
+    pingTimeoutMs: 20 * 1000,
     shutdownTimeoutMs: 10 * 1000,
     metrics: true,
     processMetrics: true
@@ -156,7 +164,7 @@ export function resolveOptions(options: Partial<ServerOptions>): ServerOptions {
     }
     (['roomTtlMs', 'idleRoomMs', 'emptyRoomMs', 'requestTimeoutMs', 'maxPayloadBytes', 'tokenTtlMs', 'rateLimitStrikes',
         'maxRoomsPerSocket', 'maxPendingJoinsPerRoom', 'maxPendingRequestsPerPeer', 'resumeGraceMs', 'hostGraceMs', 'guestGraceMs',
-        'shutdownTimeoutMs'] as const).forEach(positive);
+        'pingIntervalMs', 'pingTimeoutMs', 'shutdownTimeoutMs'] as const).forEach(positive);
     if (resolved.maxPayloadBytes > Limits.maxPayloadBytes) {
         problems.push(`maxPayloadBytes may not exceed the protocol limit of ${Limits.maxPayloadBytes}`);
     }
@@ -261,7 +269,7 @@ export function loadConfigFile(path: string): Partial<ServerOptions> {
     if (oidc && typeof oidc === 'object' && typeof oidc.loginTimeoutMs === 'string') {
         result.oidc = { ...oidc, loginTimeoutMs: parseDuration(oidc.loginTimeoutMs) };
     }
-    for (const key of ['roomTtlMs', 'idleRoomMs', 'emptyRoomMs', 'requestTimeoutMs', 'tokenTtlMs', 'sweepIntervalMs', 'resumeGraceMs', 'hostGraceMs', 'guestGraceMs', 'shutdownTimeoutMs']) {
+    for (const key of ['roomTtlMs', 'idleRoomMs', 'emptyRoomMs', 'requestTimeoutMs', 'tokenTtlMs', 'sweepIntervalMs', 'resumeGraceMs', 'hostGraceMs', 'guestGraceMs', 'pingIntervalMs', 'pingTimeoutMs', 'shutdownTimeoutMs']) {
         if (typeof result[key] === 'string') {
             result[key] = parseDuration(result[key] as string);
         }
@@ -298,6 +306,8 @@ export function loadConfigFromEnv(env: NodeJS.ProcessEnv): Partial<ServerOptions
     if (env.COLLAB_RESUME_GRACE) { options.resumeGraceMs = parseDuration(env.COLLAB_RESUME_GRACE); }
     if (env.COLLAB_HOST_GRACE) { options.hostGraceMs = parseDuration(env.COLLAB_HOST_GRACE); }
     if (env.COLLAB_GUEST_GRACE) { options.guestGraceMs = parseDuration(env.COLLAB_GUEST_GRACE); }
+    if (env.COLLAB_PING_INTERVAL) { options.pingIntervalMs = parseDuration(env.COLLAB_PING_INTERVAL); }
+    if (env.COLLAB_PING_TIMEOUT) { options.pingTimeoutMs = parseDuration(env.COLLAB_PING_TIMEOUT); }
     if (env.COLLAB_SHUTDOWN_TIMEOUT) { options.shutdownTimeoutMs = parseDuration(env.COLLAB_SHUTDOWN_TIMEOUT); }
     if (env.COLLAB_TOKEN_TTL) { options.tokenTtlMs = parseDuration(env.COLLAB_TOKEN_TTL); }
     if (env.COLLAB_MAX_PAYLOAD) { options.maxPayloadBytes = parseInteger('COLLAB_MAX_PAYLOAD', env.COLLAB_MAX_PAYLOAD); }
@@ -370,6 +380,8 @@ export function parseArgs(argv: string[]): ParsedArgs {
             case '--resume-grace': options.resumeGraceMs = parseDuration(value()); break;
             case '--host-grace': options.hostGraceMs = parseDuration(value()); break;
             case '--guest-grace': options.guestGraceMs = parseDuration(value()); break;
+            case '--ping-interval': options.pingIntervalMs = parseDuration(value()); break;
+            case '--ping-timeout': options.pingTimeoutMs = parseDuration(value()); break;
             case '--shutdown-timeout': options.shutdownTimeoutMs = parseDuration(value()); break;
             case '--token-ttl': options.tokenTtlMs = parseDuration(value()); break;
             case '--max-payload': options.maxPayloadBytes = parseInteger('--max-payload', value()); break;

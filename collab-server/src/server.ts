@@ -147,6 +147,8 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
     const io: CollabServer = new Server(httpServer, {
         path: HttpPaths.socket,
         serveClient: false,
+        pingInterval: options.pingIntervalMs,
+        pingTimeout: options.pingTimeoutMs,
         // Per message; room:rekey may carry a wrapped key for every peer.
         maxHttpBufferSize: Math.max(options.maxPayloadBytes, Limits.maxPeersPerRoom * Limits.maxKeyMaterialBytes) + 64 * 1024,
         cors: { origin: (origin, callback) => callback(null, originAllowed(origin)) },
