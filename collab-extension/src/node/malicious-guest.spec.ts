@@ -11,6 +11,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { CollaborationClient, CollaborationError, CollaborationSession, Disposable, Emitter, Notification, Permission, Request } from '@theia-collab/protocol';
 import type { MessageDefinition } from '@theia-collab/protocol/lib/messages';
+import { prng } from '@theia-collab/server/lib/integration/reliability-fixture';
+import { until } from '@theia-collab/server/lib/integration/session-fixture';
 import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
 import { ChatChannel } from '../common/chat/chat-channel';
 import { ChatMessages } from '../common/chat/chat-protocol';
@@ -30,27 +32,6 @@ import { HostFileSystem } from './fs/host-file-system';
 
 const SECRET_OUTSIDE = 'OUTSIDE-SECRET-9f2c';
 const SECRET_EXCLUDED = 'EXCLUDED-SECRET-77ab';
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-        if (Date.now() > deadline) {
-            throw new Error(`timed out waiting until ${what}`);
-        }
-        await new Promise(resolve => setTimeout(resolve, 10));
-    }
-}
-
-function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6D2B79F5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
 
 class FakeTerminal implements TerminalSource {
     readonly title = 'bash';

@@ -3,19 +3,10 @@
  */
 import * as assert from 'assert';
 import { CollaborationClient, CollaborationError, CollaborationSession, Permission } from '@theia-collab/protocol';
+import { until } from '@theia-collab/server/lib/integration/session-fixture';
 import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
 import { ChatChannel } from './chat-channel';
 import { ChatMessage, ChatMessages } from './chat-protocol';
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-        if (Date.now() > deadline) {
-            throw new Error(`timed out waiting until ${what}`);
-        }
-        await new Promise(resolve => setTimeout(resolve, 10));
-    }
-}
 
 function texts(channel: ChatChannel): string[] {
     return channel.messages.map(message => `${message.authorName}: ${message.text}`);

@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { FileUri } from '@theia/core/lib/common/file-uri';
 import { CollaborationClient, CollaborationError, CollaborationSession, Disposable, Emitter } from '@theia-collab/protocol';
+import { until } from '@theia-collab/server/lib/integration/session-fixture';
 import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
 import { HostFileSystem } from '../../node/fs/host-file-system';
 import { DEFAULT_EXCLUDED_FILES } from '../fs/host-file-system-protocol';
@@ -18,16 +19,6 @@ import { LanguageGuestClient } from './language-guest';
 import { HostCompletionList, HostLocation, LanguageHost, LanguageHostBackend } from './language-host';
 import { HostPathMapper, hostUriOfWorkspacePath, workspacePathOfHostUri } from './language-locations';
 import { CompletionItem, Diagnostic, HoverItem, LanguageMessages, PositionParams, Range } from './language-protocol';
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-        if (Date.now() > deadline) {
-            throw new Error(`timed out waiting until ${what}`);
-        }
-        await new Promise(resolve => setTimeout(resolve, 10));
-    }
-}
 
 async function rejection(promise: Promise<unknown>): Promise<CollaborationError> {
     try {

@@ -5,6 +5,7 @@
  */
 import * as assert from 'assert';
 import { CollaborationClient, CollaborationError, CollaborationSession, Emitter, Permission } from '@theia-collab/protocol';
+import { until } from '@theia-collab/server/lib/integration/session-fixture';
 import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
 import { TerminalHost, TerminalInputEvent, TerminalSource } from './terminal-host';
 import { GuestTerminal, TerminalGuest } from './terminal-guest';
@@ -24,16 +25,6 @@ class FakeTerminal implements TerminalSource {
     constructor(protected readonly seed = '') { }
     initialContent(): string { return this.seed; }
     sendText(text: string): void { this.typed.push(text); }
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-        if (Date.now() > deadline) {
-            throw new Error(`timed out waiting until ${what}`);
-        }
-        await new Promise(resolve => setTimeout(resolve, 10));
-    }
 }
 
 function delay(ms: number): Promise<void> {

@@ -10,22 +10,13 @@ import { createHash, randomBytes } from 'crypto';
 import URI from '@theia/core/lib/common/uri';
 import { FileChange, FileChangeType, FileSystemProviderCapabilities, FileSystemProviderError, FileSystemProviderErrorCode, FileType } from '@theia/filesystem/lib/common/files';
 import { CollaborationClient, CollaborationError, CollaborationSession, Disposable, Permission } from '@theia-collab/protocol';
+import { until } from '@theia-collab/server/lib/integration/session-fixture';
 import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
 import { CollabFileSystemProvider } from '../../browser/fs/collab-file-system-provider';
 import { registerFsRequestHandlers } from '../../common/fs/fs-host-handlers';
 import { FsMessages } from '../../common/fs/fs-messages';
 import { DEFAULT_EXCLUDED_FILES } from '../../common/fs/host-file-system-protocol';
 import { HostFileSystem } from './host-file-system';
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-        if (Date.now() > deadline) {
-            throw new Error(`timed out waiting until ${what}`);
-        }
-        await new Promise(resolve => setTimeout(resolve, 10));
-    }
-}
 
 function sha256(data: Uint8Array): string {
     return createHash('sha256').update(data).digest('hex');

@@ -8,20 +8,16 @@ import * as net from 'net';
 import { createHash, randomBytes } from 'crypto';
 import { AddressInfo } from 'net';
 import { CollaborationClient, CollaborationError, CollaborationSession, Permission } from '@theia-collab/protocol';
+import { until as pollUntil } from '@theia-collab/server/lib/integration/session-fixture';
 import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
 import { PortLimits, PortMessages } from '../../common/ports/port-messages';
 import { PortTunnelGuest } from '../../common/ports/port-tunnel-guest';
 import { PortTunnelHost } from '../../common/ports/port-tunnel-host';
 import { PortTunnelServiceImpl } from './port-tunnel-service';
 
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-        if (Date.now() > deadline) {
-            throw new Error(`timed out waiting until ${what}`);
-        }
-        await new Promise(resolve => setTimeout(resolve, 10));
-    }
+/** Polls `condition` (10 s unless told). */
+function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    return pollUntil(condition, what, timeoutMs);
 }
 
 function delay(ms: number): Promise<void> {
