@@ -1,22 +1,11 @@
 import * as assert from 'assert';
 import { ChildProcess, spawn } from 'child_process';
-import * as net from 'net';
 import * as path from 'path';
 import { verifySecret } from './auth';
 import { parseArgs, parseDuration } from './config';
+import { freePort } from './redis-test-support';
 
 const BIN = path.join(__dirname, '..', 'bin', 'collab-server.js');
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const probe = net.createServer();
-        probe.once('error', reject);
-        probe.listen(0, '127.0.0.1', () => {
-            const { port } = probe.address() as net.AddressInfo;
-            probe.close(() => resolve(port));
-        });
-    });
-}
 
 interface Run {
     child: ChildProcess;

@@ -194,17 +194,8 @@ export class CpuMeter {
     }
 }
 
-export function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.unref();
-        server.on('error', reject);
-        server.listen(0, '127.0.0.1', () => {
-            const { port } = server.address() as net.AddressInfo;
-            server.close(() => resolve(port));
-        });
-    });
-}
+/** A TCP port that was free on 127.0.0.1 a moment ago (the e2e harness's). */
+export { freePort } from '../../../e2e/lib/harness/wait';
 
 /** Waits until something accepts TCP connections on 127.0.0.1:port. */
 export async function waitForPort(port: number, child: Child, ms = 20_000): Promise<void> {
