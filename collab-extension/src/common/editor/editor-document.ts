@@ -1,7 +1,8 @@
 /**
  * A shared text document: a Y.Doc with one Y.Text named `content`, identified by its workspace path.
  * The Y.Doc may be replaced wholesale (a guest re-synchronising to the host state); bindings follow
- * `onDidReset`. Line endings on the Yjs side are always `\n`.
+ * `onDidReset`. The path changes when the host's file is renamed (`onDidRename`). Line endings on the Yjs
+ * side are always `\n`.
  */
 import * as Y from 'yjs';
 import { Emitter, Event } from '@theia-collab/protocol/lib/events';
@@ -18,7 +19,7 @@ export class RemoteOrigin {
 
 /** Transaction origin of edits made in this window (the binding, tests); tracked by undo. */
 export class LocalOrigin {
-    constructor(readonly path: string) { }
+    constructor(public path: string) { }
 }
 
 export function normalizeLineEndings(text: string): string {
@@ -27,6 +28,7 @@ export function normalizeLineEndings(text: string): string {
 
 export class SharedDocument {
     readonly localOrigin: LocalOrigin;
+    protected _path: string;
     protected _doc: Y.Doc;
     protected _readOnly = false;
     protected _disposed = false;
@@ -40,10 +42,29 @@ export class SharedDocument {
     readonly onDidChangeReadOnly: Event<boolean> = this.onDidChangeReadOnlyEmitter.event;
     protected readonly onDidDisposeEmitter = new Emitter<void>();
     readonly onDidDispose: Event<void> = this.onDidDisposeEmitter.event;
+    protected readonly onDidRenameEmitter = new Emitter<{ from: string; to: string }>();
+    /** The file was renamed (or moved): the document now lives at `to`, with all its state. */
+    readonly onDidRename: Event<{ from: string; to: string }> = this.onDidRenameEmitter.event;
 
-    constructor(readonly path: string, doc: Y.Doc = new Y.Doc()) {
+    constructor(path: string, doc: Y.Doc = new Y.Doc()) {
+        this._path = path;
         this.localOrigin = new LocalOrigin(path);
         this._doc = doc;
+    }
+
+    /** The workspace path (`<root>/<relative>`). */
+    get path(): string {
+        return this._path;
+    }
+
+    /** Re-keys the document after its file was renamed; its Y.Doc, undo history and bindings stay. */
+    rename(path: string): void {
+        const from = this._path;
+        if (path !== from && !this._disposed) {
+            this._path = path;
+            this.localOrigin.path = path;
+            this.onDidRenameEmitter.fire({ from, to: path });
+        }
     }
 
     get doc(): Y.Doc {
@@ -92,6 +113,7 @@ export class SharedDocument {
         this.onDidResetEmitter.dispose();
         this.onDidChangeReadOnlyEmitter.dispose();
         this.onDidDisposeEmitter.dispose();
+        this.onDidRenameEmitter.dispose();
     }
 }
 

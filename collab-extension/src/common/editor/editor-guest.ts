@@ -12,7 +12,9 @@ import { Disposable, Emitter, Event } from '@theia-collab/protocol/lib/events';
 import { CollaborationSession, Peer } from '@theia-collab/protocol/lib/session';
 import { ChunkAssembler, concatBytes, newTransferId, splitBytes } from './editor-chunks';
 import { RemoteOrigin, SharedDocument, SharedDocumentProvider } from './editor-document';
-import { EditorLimits, EditorMessages, OpenResult, RejectedParams, toUint8Array, UpdateParams } from './editor-protocol';
+import {
+    EditorLimits, EditorMessages, MovedParams, OpenResult, RejectedParams, RemovedParams, toUint8Array, UpdateParams
+} from './editor-protocol';
 
 interface GuestEntry {
     shared: SharedDocument;
@@ -61,6 +63,13 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
     /** A change was refused or a document could not be re-synchronised; for notifications. */
     readonly onDidReportProblem: Event<DocumentProblem> = this.onDidReportProblemEmitter.event;
 
+    protected readonly onDidRemoveDocumentEmitter = new Emitter<{ path: string; shared: SharedDocument }>();
+    /**
+     * The host's file of an open document was deleted (or replaced by a rename): the document ends right
+     * after this event (editors showing it close). A rename is `SharedDocument.onDidRename`.
+     */
+    readonly onDidRemoveDocument: Event<{ path: string; shared: SharedDocument }> = this.onDidRemoveDocumentEmitter.event;
+
     constructor(protected readonly options: EditorGuestOptions = {}) {
         this.logger = options.logger ?? console;
     }
@@ -95,6 +104,8 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
             session.onNotification(EditorMessages.Update, (params, sender) => this.handleUpdate(params, sender)),
             session.onBroadcast(EditorMessages.BroadcastUpdate, (params, sender) => this.handleUpdate(params, sender)),
             session.onNotification(EditorMessages.Rejected, (params, sender) => this.handleRejected(params, sender)),
+            session.onNotification(EditorMessages.Moved, (params, sender) => this.handleMoved(params, sender)),
+            session.onNotification(EditorMessages.Removed, (params, sender) => this.handleRemoved(params, sender)),
             session.onPeerChanged(peer => {
                 if (peer.id === session.self.id) {
                     this.updateReadOnly();
@@ -197,14 +208,13 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
         if (!this.attached) {
             throw new CollaborationError('disconnected', 'Not connected to a collaboration session.');
         }
-        // The host saves what it has when the request arrives, and messages leave in call order: what was
-        // typed just before goes first (a synchronisation in flight sends it with its final diff).
-        if (entry.syncing) {
-            await this.synchronize(entry);
-        }
+        // The host saves what it has when the request arrives, and messages leave in call order. So what was
+        // typed just before goes first, and a comparison of states sends whatever else the host lacks (changes
+        // held back while syncing or reconnecting, or lost on the way): everything typed before is saved.
         clearTimeout(entry.flushTimer);
         this.flush(entry);
-        await this.session!.sendRequest(EditorMessages.Save, { path });
+        await this.synchronize(entry, entry.syncing ? 'open' : 'refresh');
+        await this.session!.sendRequest(EditorMessages.Save, { path: entry.shared.path });
     }
 
     /** Discards local state and takes the host's (after a refused change). */
@@ -227,6 +237,7 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
         }
         this.entries.clear();
         this.onDidReportProblemEmitter.dispose();
+        this.onDidRemoveDocumentEmitter.dispose();
     }
 
     // ---- synchronisation ----
@@ -258,7 +269,7 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
             generation: entry.shared.generation
         }, { timeout: this.options.timeout });
         const update = await this.receiveState(session, result);
-        if (epoch !== entry.epoch || this.entries.get(path) !== entry || session !== this.session) {
+        if (epoch !== entry.epoch || this.entries.get(entry.shared.path) !== entry || session !== this.session) {
             return;
         }
         if (entry.shared.generation !== undefined && entry.shared.generation !== result.generation) {
@@ -403,6 +414,44 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
             Y.applyUpdate(entry.shared.doc, update, new RemoteOrigin(sender.id));
         } catch (error) {
             this.logger.warn(`collaboration: malformed update of '${params.path}' from the host:`, error);
+        }
+    }
+
+    /** The host renamed the document's file: same document, new path (editors follow `onDidRename`). */
+    protected handleMoved(params: MovedParams, sender: Peer): void {
+        const entry = this.entries.get(params.from);
+        if (!this.session || sender.id !== this.session.host.id || !entry || params.from === params.to) {
+            return;
+        }
+        const overwritten = this.entries.get(params.to);
+        if (overwritten) {
+            this.remove(params.to, overwritten);
+        }
+        // What is queued leaves under the new path, which the host already uses.
+        this.entries.delete(params.from);
+        this.entries.set(params.to, entry);
+        entry.shared.rename(params.to);
+    }
+
+    /** The host deleted the document's file. */
+    protected handleRemoved(params: RemovedParams, sender: Peer): void {
+        const entry = this.entries.get(params.path);
+        if (this.session && sender.id === this.session.host.id && entry) {
+            this.remove(params.path, entry);
+        }
+    }
+
+    /** Ends a document the host no longer has; nothing is sent (the host forgot it already). */
+    protected remove(path: string, entry: GuestEntry): void {
+        this.entries.delete(path);
+        entry.epoch++;
+        entry.syncing = false;
+        this.dropOutgoing(entry);
+        entry.shared.doc.off('update', entry.listener);
+        try {
+            this.onDidRemoveDocumentEmitter.fire({ path, shared: entry.shared });
+        } finally {
+            entry.shared.dispose();
         }
     }
 

@@ -59,6 +59,8 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
     readonly isHost = true;
     protected readonly entries = new Map<string, HostEntry>();
     protected readonly loading = new Map<string, Promise<HostEntry>>();
+    /** Old paths of documents renamed a moment ago -> new path, for guests' messages still on their way. */
+    protected readonly movedFrom = new Map<string, { to: string; until: number }>();
     protected readonly transfers = new Map<string, Transfer>();
     protected readonly assembler: ChunkAssembler;
     /** Yjs client id -> peer that authors it (the host's own docs are claimed by the host). */
@@ -131,6 +133,64 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
         }
     }
 
+    /**
+     * The host's file or folder `from` was renamed to `to`: the documents at or below it follow with all
+     * their state (same Y.Doc, same generation), and guests that have one open are told its new path.
+     * A document open at a target that was overwritten ends. Returns what moved.
+     */
+    move(from: string, to: string): { from: string; to: string }[] {
+        const moved: { from: string; to: string }[] = [];
+        if (this.disposed || from === to) {
+            return moved;
+        }
+        const now = this.now();
+        for (const [path, alias] of this.movedFrom) {
+            if (alias.until < now) {
+                this.movedFrom.delete(path);
+            }
+        }
+        for (const [path, entry] of [...this.entries]) {
+            const target = rebasePath(path, from, to);
+            if (target === undefined || this.entries.get(path) !== entry) {
+                continue;
+            }
+            // What is queued under the old path leaves first.
+            clearTimeout(entry.flushTimer);
+            this.flush(entry);
+            const overwritten = this.entries.get(target);
+            if (overwritten && overwritten !== entry) {
+                this.drop(target, overwritten);
+            }
+            this.entries.delete(path);
+            this.entries.set(target, entry);
+            entry.shared.rename(target);
+            if (this.movedFrom.size < EditorLimits.maxOpenDocumentsPerPeer * 4) {
+                this.movedFrom.set(path, { to: target, until: now + EditorLimits.transferTtlMs });
+            }
+            for (const peer of entry.peers) {
+                this.session.sendNotification(EditorMessages.Moved, { from: path, to: target }, peer)
+                    .catch(error => this.logger.warn(`collaboration: could not tell a guest that '${path}' moved:`, error));
+            }
+            moved.push({ from: path, to: target });
+        }
+        return moved;
+    }
+
+    /**
+     * The host's file or folder `path` was deleted: the documents at or below it end (bindings let go of
+     * them), and guests that have one open are told. Returns the paths of the documents that ended.
+     */
+    remove(path: string): string[] {
+        const removed: string[] = [];
+        for (const [candidate, entry] of [...this.entries]) {
+            if (rebasePath(candidate, path, path) !== undefined && this.entries.get(candidate) === entry) {
+                this.drop(candidate, entry);
+                removed.push(candidate);
+            }
+        }
+        return removed;
+    }
+
     dispose(): void {
         if (this.disposed) {
             return;
@@ -148,6 +208,37 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
     }
 
     // ---- documents ----
+
+    /** The document at `path`, also under a path it had until a moment ago (messages sent before a rename). */
+    protected entryOf(path: string): HostEntry | undefined {
+        let current = path;
+        for (let hops = 0; hops < 8; hops++) {
+            const entry = this.entries.get(current);
+            if (entry) {
+                return entry;
+            }
+            const alias = this.movedFrom.get(current);
+            if (!alias || alias.until < this.now()) {
+                return undefined;
+            }
+            current = alias.to;
+        }
+        return undefined;
+    }
+
+    /** Ends a document whose file is gone; the guests that have it open are told. */
+    protected drop(path: string, entry: HostEntry): void {
+        clearTimeout(entry.flushTimer);
+        entry.flushTimer = undefined;
+        entry.shared.doc.off('update', entry.listener);
+        this.entries.delete(path);
+        for (const peer of entry.peers) {
+            this.session.sendNotification(EditorMessages.Removed, { path }, peer)
+                .catch(error => this.logger.warn(`collaboration: could not tell a guest that '${path}' was deleted:`, error));
+        }
+        entry.peers.clear();
+        entry.shared.dispose();
+    }
 
     protected load(path: string): Promise<HostEntry> {
         const existing = this.entries.get(path);
@@ -345,7 +436,7 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
             }
             update = whole;
         }
-        const entry = this.entries.get(params.path);
+        const entry = this.entryOf(params.path);
         if (!entry || !entry.peers.has(sender.id)) {
             this.reject(sender.id, params.path, 'not-found', 'The document is not open.');
             return;
@@ -410,14 +501,14 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
     }
 
     protected handleClose(params: PathParams, sender: Peer): void {
-        const entry = this.entries.get(params.path);
+        const entry = this.entryOf(params.path);
         if (entry && entry.peers.delete(sender.id)) {
-            this.markIdle(params.path, entry);
+            this.markIdle(entry.shared.path, entry);
         }
     }
 
     protected async handleSave(params: PathParams, sender: Peer): Promise<SaveResult> {
-        const entry = this.entries.get(params.path);
+        const entry = this.entryOf(params.path);
         if (!entry || !entry.peers.has(sender.id)) {
             throw new CollaborationError('not-found', 'The document is not open.');
         }
@@ -425,7 +516,7 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
         if (!peer || peer.permission !== 'readwrite') {
             throw new CollaborationError('permission-denied', 'You have read-only access.');
         }
-        return { saved: await this.source.save(params.path, entry.shared.text.toString()) };
+        return { saved: await this.source.save(entry.shared.path, entry.shared.text.toString()) };
     }
 
     protected forgetPeer(peerId: string): void {
@@ -446,4 +537,12 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
         }
         this.assembler.forget(peerId);
     }
+}
+
+/** `path` with its prefix `from` (the path itself or a folder above it) replaced by `to`; undefined if not below `from`. */
+export function rebasePath(path: string, from: string, to: string): string | undefined {
+    if (path === from) {
+        return to;
+    }
+    return path.startsWith(from + '/') ? to + path.slice(from.length) : undefined;
 }

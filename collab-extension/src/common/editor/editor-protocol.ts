@@ -91,6 +91,16 @@ export const RejectedParams = z.object({
 }).strict();
 export type RejectedParams = z.infer<typeof RejectedParams>;
 
+// ---- editor/moved, editor/removed: the host's file of an open document was renamed or deleted ----
+
+/** Host -> guests that have the document open: it now lives at `to` (same state, same generation). */
+export const MovedParams = z.object({ from: EditorPath, to: EditorPath }).strict();
+export type MovedParams = z.infer<typeof MovedParams>;
+
+/** Host -> guests that have the document open: its file was deleted; the document is gone. */
+export const RemovedParams = z.object({ path: EditorPath }).strict();
+export type RemovedParams = z.infer<typeof RemovedParams>;
+
 export const SaveResult = z.object({ saved: z.boolean() }).strict();
 export type SaveResult = z.infer<typeof SaveResult>;
 
@@ -139,8 +149,10 @@ export namespace EditorMessages {
     export const Close = Notification.define<PathParams>('editor/close', { params: PathParams });
     export const Rejected = Notification.define<RejectedParams>('editor/rejected', { params: RejectedParams });
     export const Save = Request.define<PathParams, SaveResult>('editor/save', { params: PathParams, result: SaveResult });
+    export const Moved = Notification.define<MovedParams>('editor/moved', { params: MovedParams });
+    export const Removed = Notification.define<RemovedParams>('editor/removed', { params: RemovedParams });
     export const Awareness = Broadcast.define<AwarenessParams>('editor/awareness', { params: AwarenessParams });
-    export const all = [Open, Fetch, Update, BroadcastUpdate, Close, Rejected, Save, Awareness] as const;
+    export const all = [Open, Fetch, Update, BroadcastUpdate, Close, Rejected, Save, Moved, Removed, Awareness] as const;
 }
 
 /** Normalises what the transport delivers (Buffer, Uint8Array, ArrayBuffer) to a plain Uint8Array view. */
