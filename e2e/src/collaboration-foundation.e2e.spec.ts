@@ -1,8 +1,5 @@
 import * as assert from 'assert';
-import { Browser } from 'playwright-core';
-import {
-    launchBrowser, startCoordinationServer, startTheiaBackend, TestCoordinationServer, TheiaBackend, TheiaWindow, waitFor
-} from './harness';
+import { e2eSuite, endSession, leaveSession, TheiaWindow, waitFor } from './harness';
 
 /**
  * The foundation, end to end: one coordination server, two Theia backends with their own workspaces, two
@@ -18,44 +15,18 @@ async function enabledSessionItems(window: TheiaWindow): Promise<string[]> {
 describe('collaboration foundation (e2e)', function () {
     this.timeout(240_000);
 
-    let server: TestCoordinationServer | undefined;
-    const backends: TheiaBackend[] = [];
-    let browser: Browser | undefined;
-    const windows: TheiaWindow[] = [];
+    const suite = e2eSuite('foundation');
     let host: TheiaWindow;
     let guest: TheiaWindow;
 
     before(async function () {
         this.timeout(180_000);
-        server = await startCoordinationServer();
-        backends.push(...await Promise.all([
-            startTheiaBackend({ name: 'foundation-host', serverUrl: server.url, files: { 'README.md': '# Host workspace\n' } }),
-            startTheiaBackend({ name: 'foundation-guest', serverUrl: server.url, files: { 'notes.txt': 'guest only\n' } })
-        ]));
-        browser = await launchBrowser();
-        host = await TheiaWindow.open(browser, backends[0], 'host');
-        windows.push(host);
-        guest = await TheiaWindow.open(browser, backends[1], 'guest');
-        windows.push(guest);
-    });
-
-    afterEach(async function () {
-        if (this.currentTest?.state === 'failed') {
-            for (const window of windows) {
-                await window.screenshot(`foundation-failed-${window.name}`).catch(() => undefined);
-                window.saveConsole(`foundation-${window.name}-console.log`);
-            }
-        }
-    });
-
-    after(async function () {
-        this.timeout(60_000);
-        for (const window of windows) {
-            await window.close();
-        }
-        await browser?.close().catch(() => undefined);
-        await Promise.all(backends.map(backend => backend.stop()));
-        await server?.close();
+        const [hostBackend, guestBackend] = await suite.start([
+            { name: 'foundation-host', files: { 'README.md': '# Host workspace\n' } },
+            { name: 'foundation-guest', files: { 'notes.txt': 'guest only\n' } }
+        ]);
+        host = await suite.open(hostBackend, 'host');
+        guest = await suite.open(guestBackend, 'guest');
     });
 
     it('shows an idle Collaborate menu and status bar item', async () => {
@@ -78,7 +49,7 @@ describe('collaboration foundation (e2e)', function () {
         inviteCode = await inviteDialog.locator('input.collaboration-invite-code').inputValue();
         assert.match(inviteCode, /^[A-Za-z0-9_-]{22,64}#[A-Za-z0-9_-]{43}$/);
         const link = await inviteDialog.locator('input.collaboration-invite-link').inputValue();
-        assert.ok(link.startsWith(`${server!.url}/join/`) && link.endsWith(inviteCode.slice(inviteCode.indexOf('#'))), link);
+        assert.ok(link.startsWith(`${suite.server!.url}/join/`) && link.endsWith(inviteCode.slice(inviteCode.indexOf('#'))), link);
         const clipboard = await host.page.evaluate(() => navigator.clipboard.readText());
         assert.strictEqual(clipboard, inviteCode);
         await host.screenshot('foundation-host-invite');
@@ -140,11 +111,9 @@ describe('collaboration foundation (e2e)', function () {
     });
 
     it('guest leaves: the host counts one participant again', async () => {
-        await guest.runMenu('Collaborate', 'Leave Session');
-        await guest.waitForStatusBarText('collaboration-status', /Collaborate$/);
+        await leaveSession(guest);
         await host.waitForStatusBarText('collaboration-status', /Collaborating · 1 participant$/);
-        await host.runMenu('Collaborate', 'End Session');
-        await host.waitForStatusBarText('collaboration-status', /Collaborate$/);
+        await endSession(host);
         await waitFor(async () => (await host.menuItems('Collaborate')).some(item => item.label === 'Start Session' && item.enabled),
             10_000, 'Start Session to be enabled again');
     });
@@ -172,7 +141,6 @@ describe('collaboration foundation (e2e)', function () {
         await guest.waitForStatusBarText('collaboration-status', /Collaborate$/);
         assert.match(await host.statusBarText('collaboration-status'), /Collaborating · 1 participant$/);
         await guest.screenshot('foundation-guest-denied');
-        await host.runMenu('Collaborate', 'End Session');
-        await host.waitForStatusBarText('collaboration-status', /Collaborate$/);
+        await endSession(host);
     });
 });

@@ -1,7 +1,7 @@
 import * as assert from 'assert';
-import { Browser, Locator } from 'playwright-core';
+import { Locator } from 'playwright-core';
 import {
-    launchBrowser, startCoordinationServer, startTheiaBackend, TestCoordinationServer, TheiaBackend, TheiaWindow, waitFor
+    activeEditor, e2eSuite, endSession, leaveSession, navigatorNode, openSharedFile, showExplorer, startCollaboration, TheiaWindow, waitFor
 } from './harness';
 
 /**
@@ -14,30 +14,9 @@ import {
 describe('language services (e2e)', function () {
     this.timeout(300_000);
 
-    let server: TestCoordinationServer | undefined;
-    const backends: TheiaBackend[] = [];
-    let browser: Browser | undefined;
-    const windows: TheiaWindow[] = [];
+    const suite = e2eSuite('language');
     let host: TheiaWindow;
     let guest: TheiaWindow;
-
-    const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const navigatorNode = (window: TheiaWindow, name: string): Locator =>
-        window.page.locator('#files .theia-TreeNodeSegmentGrow').filter({ hasText: new RegExp(`^${escapeRegExp(name)}$`) });
-    const activeEditor = (window: TheiaWindow): Locator =>
-        window.page.locator('#theia-main-content-panel .theia-editor:not(.lm-mod-hidden) .monaco-editor').first();
-
-    /** Opens `src/<name>` from the navigator and waits for its text. */
-    async function openFile(window: TheiaWindow, name: string, text: RegExp): Promise<Locator> {
-        if (!await navigatorNode(window, name).isVisible()) {
-            await navigatorNode(window, 'src').click();
-        }
-        await navigatorNode(window, name).waitFor({ state: 'visible', timeout: 20_000 });
-        await navigatorNode(window, name).dblclick();
-        const editor = activeEditor(window);
-        await waitFor(async () => text.test(await editor.locator('.view-lines').innerText()), 20_000, `${window.name}: ${name} in the editor`);
-        return editor;
-    }
 
     /** Ctrl+Space at the end of the editor's text; the labels the suggest widget lists. */
     async function completionLabels(window: TheiaWindow, editor: Locator, expected: string): Promise<string[]> {
@@ -54,76 +33,31 @@ describe('language services (e2e)', function () {
 
     before(async function () {
         this.timeout(180_000);
-        server = await startCoordinationServer();
-        const [hostBackend, guestBackend] = await Promise.all([
-            startTheiaBackend({
-                name: 'language-host', serverUrl: server.url, files: {
+        const [hostBackend, guestBackend] = await suite.start([
+            {
+                name: 'language-host', files: {
                     'src/app.ts': 'export function hostHelper(greeting: string) {\n    return greeting;\n}\n',
                     'src/other.ts': 'export const hostOnlyIdentifier = 42;\nexport const hostileTakeover = false;\n'
                 }
-            }),
-            startTheiaBackend({ name: 'language-guest', serverUrl: server.url, files: { 'guest-only.txt': 'mine\n' } })
+            },
+            { name: 'language-guest', files: { 'guest-only.txt': 'mine\n' } }
         ]);
-        backends.push(hostBackend, guestBackend);
-        browser = await launchBrowser();
-        host = await TheiaWindow.open(browser, hostBackend, 'host');
-        windows.push(host);
-        guest = await TheiaWindow.open(browser, guestBackend, 'guest');
-        windows.push(guest);
-    });
-
-    afterEach(async function () {
-        if (this.currentTest?.state === 'failed') {
-            for (const window of windows) {
-                await window.screenshot(`language-failed-${window.name}`).catch(() => undefined);
-                window.saveConsole(`language-${window.name}-console.log`);
-            }
-        }
-    });
-
-    after(async function () {
-        this.timeout(60_000);
-        for (const window of windows) {
-            await window.close();
-        }
-        await browser?.close().catch(() => undefined);
-        await Promise.all(backends.map(backend => backend.stop()));
-        await server?.close();
+        host = await suite.open(hostBackend, 'host');
+        guest = await suite.open(guestBackend, 'guest');
     });
 
     it('the guest joins and opens a host file; the host has another file open', async () => {
         for (const window of [host, guest]) {
-            await window.runMenu('View', 'Explorer');
-            await window.page.locator('#files').waitFor({ state: 'visible' });
+            await showExplorer(window);
         }
         await waitFor(async () => navigatorNode(guest, 'guest-only.txt').isVisible(), 30_000, 'the guest\'s own workspace');
-        await host.runMenu('Collaborate', 'Start Session');
-        const nameDialog = host.dialog('collaboration-name-dialog');
-        await nameDialog.waitFor({ state: 'visible' });
-        await nameDialog.locator('input.collaboration-name-input').fill('Alice');
-        await nameDialog.locator('button.main').click();
-        const inviteDialog = host.dialog('collaboration-invite-dialog');
-        await inviteDialog.waitFor({ state: 'visible', timeout: 30_000 });
-        const inviteCode = await inviteDialog.locator('input.collaboration-invite-code').inputValue();
-        await inviteDialog.locator('button.main').click();
-        await inviteDialog.waitFor({ state: 'detached' });
-
-        await guest.runMenu('Collaborate', 'Join Session...');
-        const joinDialog = guest.dialog('collaboration-join-dialog');
-        await joinDialog.waitFor({ state: 'visible' });
-        await joinDialog.locator('input.collaboration-join-invite').fill(inviteCode);
-        await joinDialog.locator('input.collaboration-join-name').fill('Bob');
-        await joinDialog.locator('button.main').click();
-        const request = host.dialog('collaboration-join-request-dialog');
-        await request.waitFor({ state: 'visible', timeout: 30_000 });
-        await request.locator('button.collaboration-allow-readwrite').click();
-        await guest.waitForStatusBarText('collaboration-status', /Collaborating · 2 participants$/);
+        await startCollaboration(host, guest, { permission: 'readwrite' });
 
         await waitFor(async () => navigatorNode(guest, 'src').isVisible(), 30_000, 'the host\'s files in the guest\'s navigator');
         // Opened once the session is up: the host's editors are bound to the shared documents as they open.
-        await openFile(host, 'other.ts', /hostOnlyIdentifier/);
-        await openFile(host, 'app.ts', /hostHelper/);
-        await openFile(guest, 'app.ts', /hostHelper/);
+        await openSharedFile(host, 'other.ts', /hostOnlyIdentifier/);
+        await openSharedFile(host, 'app.ts', /hostHelper/);
+        await openSharedFile(guest, 'app.ts', /hostHelper/);
     });
 
     it('the guest\'s completion comes from the host and lists the same labels as the host\'s own', async () => {
@@ -149,9 +83,7 @@ describe('language services (e2e)', function () {
     });
 
     it('the guest leaves and the host ends the session', async () => {
-        await guest.runMenu('Collaborate', 'Leave Session');
-        await guest.waitForStatusBarText('collaboration-status', /Collaborate$/);
-        await host.runMenu('Collaborate', 'End Session');
-        await host.waitForStatusBarText('collaboration-status', /Collaborate$/);
+        await leaveSession(guest);
+        await endSession(host);
     });
 });

@@ -1,10 +1,7 @@
 import * as assert from 'assert';
 import * as http from 'http';
 import * as net from 'net';
-import { Browser } from 'playwright-core';
-import {
-    launchBrowser, startCoordinationServer, startTheiaBackend, TestCoordinationServer, TheiaBackend, TheiaWindow, waitFor
-} from './harness';
+import { e2eSuite, startCollaboration, TheiaWindow, waitFor } from './harness';
 
 /**
  * Shared servers, end to end: Alice runs a web server on her loopback interface and shares it from the
@@ -14,10 +11,7 @@ import {
 describe('shared servers (e2e)', function () {
     this.timeout(300_000);
 
-    let server: TestCoordinationServer | undefined;
-    const backends: TheiaBackend[] = [];
-    let browser: Browser | undefined;
-    const windows: TheiaWindow[] = [];
+    const suite = e2eSuite('shared-servers');
     let alice: TheiaWindow;
     let bob: TheiaWindow;
     let web: http.Server | undefined;
@@ -44,12 +38,6 @@ describe('shared servers (e2e)', function () {
         });
     }
 
-    async function open(backend: TheiaBackend, name: string): Promise<TheiaWindow> {
-        const window = await TheiaWindow.open(browser!, backend, name);
-        windows.push(window);
-        return window;
-    }
-
     async function quickInput(window: TheiaWindow, value: string): Promise<void> {
         const widget = window.page.locator('.quick-input-widget');
         await widget.waitFor({ state: 'visible' });
@@ -66,59 +54,17 @@ describe('shared servers (e2e)', function () {
         });
         await new Promise<void>(resolve => web!.listen(0, '127.0.0.1', resolve));
         webPort = (web.address() as net.AddressInfo).port;
-        server = await startCoordinationServer();
-        backends.push(...await Promise.all([
-            startTheiaBackend({ name: 'shared-servers-alice', serverUrl: server.url }),
-            startTheiaBackend({ name: 'shared-servers-bob', serverUrl: server.url })
-        ]));
-        browser = await launchBrowser();
-        alice = await open(backends[0], 'alice');
-        bob = await open(backends[1], 'bob');
+        const [aliceBackend, bobBackend] = await suite.start([{ name: 'shared-servers-alice' }, { name: 'shared-servers-bob' }]);
+        alice = await suite.open(aliceBackend, 'alice');
+        bob = await suite.open(bobBackend, 'bob');
     });
 
-    afterEach(async function () {
-        if (this.currentTest?.state === 'failed') {
-            for (const window of windows) {
-                await window.screenshot(`shared-servers-failed-${window.name}`).catch(() => undefined);
-                window.saveConsole(`shared-servers-${window.name}-console.log`);
-            }
-        }
-    });
-
-    after(async function () {
-        this.timeout(60_000);
-        for (const window of windows) {
-            await window.close();
-        }
-        await browser?.close().catch(() => undefined);
-        await Promise.all(backends.map(backend => backend.stop()));
-        await server?.close();
+    after(async () => {
         await new Promise(resolve => web ? web.close(resolve) : resolve(undefined));
     });
 
     it('Alice hosts, Bob joins read-only', async () => {
-        await alice.runMenu('Collaborate', 'Start Session');
-        const nameDialog = alice.dialog('collaboration-name-dialog');
-        await nameDialog.waitFor({ state: 'visible' });
-        await nameDialog.locator('input.collaboration-name-input').fill('Alice');
-        await nameDialog.locator('button.main').click();
-        const inviteDialog = alice.dialog('collaboration-invite-dialog');
-        await inviteDialog.waitFor({ state: 'visible', timeout: 30_000 });
-        const inviteCode = await inviteDialog.locator('input.collaboration-invite-code').inputValue();
-        await inviteDialog.locator('button.main').click();
-        await inviteDialog.waitFor({ state: 'detached' });
-
-        await bob.runMenu('Collaborate', 'Join Session...');
-        const joinDialog = bob.dialog('collaboration-join-dialog');
-        await joinDialog.waitFor({ state: 'visible' });
-        await joinDialog.locator('input.collaboration-join-invite').fill(inviteCode);
-        await joinDialog.locator('input.collaboration-join-name').fill('Bob');
-        await joinDialog.locator('button.main').click();
-        const request = alice.dialog('collaboration-join-request-dialog');
-        await request.waitFor({ state: 'visible', timeout: 30_000 });
-        await request.locator('button.collaboration-allow-readonly').click();
-        await request.waitFor({ state: 'detached' });
-        await bob.waitForStatusBarText('collaboration-status', /Collaborating · 2 participants$/);
+        await startCollaboration(alice, bob, { permission: 'readonly' });
     });
 
     it('Alice shares her web server; read-only Bob gets it on a local port and opens it from the notification', async () => {

@@ -1,10 +1,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Browser } from 'playwright-core';
-import {
-    launchBrowser, startCoordinationServer, startTheiaBackend, TestCoordinationServer, TheiaBackend, TheiaWindow, waitFor
-} from './harness';
+import { e2eSuite, GuestPermission, joinSession, startSession, TheiaBackend, TheiaWindow, waitFor } from './harness';
 
 /**
  * Shared terminal and chat, end to end: one coordination server, three Theia backends, four browser windows.
@@ -15,10 +12,7 @@ import {
 describe('shared terminal and chat (e2e)', function () {
     this.timeout(300_000);
 
-    let server: TestCoordinationServer | undefined;
-    const backends: TheiaBackend[] = [];
-    let browser: Browser | undefined;
-    const windows: TheiaWindow[] = [];
+    const suite = e2eSuite('terminal-chat');
     let alice: TheiaWindow;
     let bob: TheiaWindow;
     let carol: TheiaWindow;
@@ -26,32 +20,20 @@ describe('shared terminal and chat (e2e)', function () {
     const alerts: string[] = [];
 
     function hostWorkspace(): string {
-        return backends[0].workspace;
+        return suite.backends[0].workspace;
     }
 
     async function open(backend: TheiaBackend, name: string): Promise<TheiaWindow> {
-        const window = await TheiaWindow.open(browser!, backend, name);
+        const window = await suite.open(backend, name);
         window.page.on('dialog', dialog => {
             alerts.push(`${name}: ${dialog.type()} ${dialog.message()}`);
             dialog.dismiss().catch(() => undefined);
         });
-        windows.push(window);
         return window;
     }
 
-    async function join(guest: TheiaWindow, name: string, allow: 'readwrite' | 'readonly'): Promise<void> {
-        await guest.runMenu('Collaborate', 'Join Session...');
-        const joinDialog = guest.dialog('collaboration-join-dialog');
-        await joinDialog.waitFor({ state: 'visible' });
-        await joinDialog.locator('input.collaboration-join-invite').fill(inviteCode);
-        await joinDialog.locator('input.collaboration-join-name').fill(name);
-        await joinDialog.locator('button.main').click();
-        const request = alice.dialog('collaboration-join-request-dialog');
-        await request.waitFor({ state: 'visible', timeout: 30_000 });
-        assert.strictEqual((await request.locator('.collaboration-join-request-name').textContent())?.trim(), name);
-        await request.locator(`button.collaboration-allow-${allow}`).click();
-        await request.waitFor({ state: 'detached' });
-        await guest.waitForStatusBarText('collaboration-status', /Collaborating · \d participants$/);
+    async function join(guest: TheiaWindow, name: string, permission: GuestPermission): Promise<void> {
+        await joinSession(alice, guest, inviteCode, { name, permission });
     }
 
     /** Clicks the action button of the notification whose message matches `message`. */
@@ -118,49 +100,19 @@ describe('shared terminal and chat (e2e)', function () {
 
     before(async function () {
         this.timeout(200_000);
-        server = await startCoordinationServer();
         const env = { SHELL: '/bin/bash', THEIA_SHELL: '/bin/bash' };
-        backends.push(...await Promise.all([
-            startTheiaBackend({ name: 'terminal-chat-host', serverUrl: server.url, env, files: { 'README.md': '# Alice\n' } }),
-            startTheiaBackend({ name: 'terminal-chat-bob', serverUrl: server.url, env }),
-            startTheiaBackend({ name: 'terminal-chat-carol', serverUrl: server.url, env })
-        ]));
-        browser = await launchBrowser();
-        alice = await open(backends[0], 'alice');
-        bob = await open(backends[1], 'bob');
-        carol = await open(backends[2], 'carol');
-    });
-
-    afterEach(async function () {
-        if (this.currentTest?.state === 'failed') {
-            for (const window of windows) {
-                await window.screenshot(`terminal-chat-failed-${window.name}`).catch(() => undefined);
-                window.saveConsole(`terminal-chat-${window.name}-console.log`);
-            }
-        }
-    });
-
-    after(async function () {
-        this.timeout(60_000);
-        for (const window of windows) {
-            await window.close();
-        }
-        await browser?.close().catch(() => undefined);
-        await Promise.all(backends.map(backend => backend.stop()));
-        await server?.close();
+        const [aliceBackend, bobBackend, carolBackend] = await suite.start([
+            { name: 'terminal-chat-host', env, files: { 'README.md': '# Alice\n' } },
+            { name: 'terminal-chat-bob', env },
+            { name: 'terminal-chat-carol', env }
+        ]);
+        alice = await open(aliceBackend, 'alice');
+        bob = await open(bobBackend, 'bob');
+        carol = await open(carolBackend, 'carol');
     });
 
     it('Alice hosts; Bob joins read-write and Carol read-only', async () => {
-        await alice.runMenu('Collaborate', 'Start Session');
-        const nameDialog = alice.dialog('collaboration-name-dialog');
-        await nameDialog.waitFor({ state: 'visible' });
-        await nameDialog.locator('input.collaboration-name-input').fill('Alice');
-        await nameDialog.locator('button.main').click();
-        const inviteDialog = alice.dialog('collaboration-invite-dialog');
-        await inviteDialog.waitFor({ state: 'visible', timeout: 30_000 });
-        inviteCode = await inviteDialog.locator('input.collaboration-invite-code').inputValue();
-        await inviteDialog.locator('button.main').click();
-        await inviteDialog.waitFor({ state: 'detached' });
+        inviteCode = await startSession(alice, 'Alice');
 
         await join(bob, 'Bob', 'readwrite');
         await join(carol, 'Carol', 'readonly');
@@ -256,7 +208,7 @@ describe('shared terminal and chat (e2e)', function () {
     });
 
     it('Dave joins late and sees the earlier messages and the terminal\'s scrollback', async () => {
-        const dave = await open(backends[2], 'dave');
+        const dave = await open(suite.backends[2], 'dave');
         await join(dave, 'Dave', 'readonly');
         const messages = await waitForChat(dave, 3);
         assert.deepStrictEqual(messages.map(message => message.text), ['Hi Alice, Bob here', 'Welcome Bob and Carol!', html]);

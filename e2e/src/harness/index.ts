@@ -3,3 +3,5 @@ export * from './coordination-server';
 export * from './paths';
 export * from './theia-backend';
 export * from './wait';
+export * from './collaboration';
+export * from './suite';

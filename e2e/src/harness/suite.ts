@@ -1,0 +1,66 @@
+import { Browser } from 'playwright-core';
+import { launchBrowser, TheiaWindow } from './browser';
+import { startCoordinationServer, TestCoordinationServer } from './coordination-server';
+import { startTheiaBackend, TheiaBackend, TheiaBackendOptions } from './theia-backend';
+
+/**
+ * The coordination server, Theia backends, browser and windows of one e2e suite. `e2eSuite` registers the
+ * mocha hooks that save screenshots and consoles of a failed test and stop everything after the suite.
+ */
+export class E2eSuite {
+    server: TestCoordinationServer | undefined;
+    readonly backends: TheiaBackend[] = [];
+    browser: Browser | undefined;
+    readonly windows: TheiaWindow[] = [];
+
+    /** `prefix` names the screenshots and console logs of failed tests. */
+    constructor(readonly prefix: string) { }
+
+    /** Starts the coordination server, one backend per entry (in parallel) pointed at it, and the browser. */
+    async start(backends: Omit<TheiaBackendOptions, 'serverUrl'>[]): Promise<TheiaBackend[]> {
+        const server = this.server = await startCoordinationServer();
+        const started = await Promise.all(backends.map(options => startTheiaBackend({ ...options, serverUrl: server.url })));
+        this.backends.push(...started);
+        this.browser = await launchBrowser();
+        return started;
+    }
+
+    /** Opens a window of `backend`; it is closed after the suite. */
+    async open(backend: TheiaBackend, name: string): Promise<TheiaWindow> {
+        const window = await TheiaWindow.open(this.browser!, backend, name);
+        this.windows.push(window);
+        return window;
+    }
+
+    /** Screenshot and browser console of every window, named after the failed test's suite. */
+    async saveFailure(): Promise<void> {
+        for (const window of this.windows) {
+            await window.screenshot(`${this.prefix}-failed-${window.name}`).catch(() => undefined);
+            window.saveConsole(`${this.prefix}-${window.name}-console.log`);
+        }
+    }
+
+    async stop(): Promise<void> {
+        for (const window of this.windows) {
+            await window.close();
+        }
+        await this.browser?.close().catch(() => undefined);
+        await Promise.all(this.backends.map(backend => backend.stop()));
+        await this.server?.close();
+    }
+}
+
+/** An `E2eSuite` whose failure capture (afterEach) and teardown (after) are registered in the calling `describe`. */
+export function e2eSuite(prefix: string): E2eSuite {
+    const suite = new E2eSuite(prefix);
+    afterEach(async function () {
+        if (this.currentTest?.state === 'failed') {
+            await suite.saveFailure();
+        }
+    });
+    after(async function () {
+        this.timeout(60_000);
+        await suite.stop();
+    });
+    return suite;
+}
