@@ -374,4 +374,83 @@ describe('co-editing of an editor the host opened before the session (e2e)', fun
         await host.screenshot('co-editing-early-host');
         await guest.screenshot('co-editing-early-guest');
     });
+
+    it('the guest types right after opening a file and saves at once: every keystroke reaches the host\'s disk', async () => {
+        const [, guest] = windows;
+        const closeCurrentEditor = async () => {
+            await guest.page.locator('#theia-main-content-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon').click();
+            await waitFor(async () => await guest.page.locator('#theia-main-content-panel .monaco-editor').count() === 0, 10_000, 'guest: the editor closed');
+        };
+        await closeCurrentEditor();
+        for (let round = 1; round <= 4; round++) {
+            await openFile(guest, 'src', 'README.md');
+            // No waiting for the content or the session: type as soon as the editor has the focus, save at once.
+            await guest.page.locator('#theia-main-content-panel .monaco-editor.focused').waitFor({ state: 'visible', timeout: 20_000 });
+            await guest.page.keyboard.press('Control+End');
+            await guest.page.keyboard.type(`round ${round} typed at once;`);
+            await guest.page.keyboard.press('Control+S');
+            const disk = () => fs.readFileSync(path.join(hostWorkspace, 'README.md'), 'utf8');
+            await waitFor(() => disk().includes(`round ${round} typed at once;`), 15_000, `round ${round}: all of the guest's keystrokes on the host's disk`)
+                .catch(error => { throw new Error(`${error.message}; the disk has ${JSON.stringify(disk())}`); });
+            await closeCurrentEditor();
+        }
+        assert.strictEqual(fs.readFileSync(path.join(hostWorkspace, 'README.md'), 'utf8'),
+            '# Early\nround 1 typed at once;round 2 typed at once;round 3 typed at once;round 4 typed at once;');
+        await guest.screenshot('co-editing-early-guest-saved');
+    });
+
+    it('renames move the open shared document (guest editors follow, the host\'s too), a deletion closes the guest\'s editor', async () => {
+        const [host, guest] = windows;
+        const tabs = async (window: TheiaWindow) => (await window.page.locator('#theia-main-content-panel .lm-TabBar-tab .lm-TabBar-tabLabel').allInnerTexts())
+            .map(label => label.trim());
+        const rename = async (window: TheiaWindow, name: string, newName: string) => {
+            await navigatorNode(window, name).click();
+            await window.page.keyboard.press('F2');
+            const dialog = window.dialog();
+            await dialog.waitFor({ state: 'visible' });
+            await dialog.locator('input').fill(newName);
+            await window.page.keyboard.press('Enter');
+            await dialog.waitFor({ state: 'detached' });
+        };
+        await openFile(guest, 'src', 'early.ts');
+        await waitFor(async () => (await editorText(guest)).includes('OPEN BEFORE THE SESSION'), 20_000, 'guest: early.ts content');
+        await openFile(host, 'src', 'early.ts');
+
+        // The host renames the file: the guest's editor becomes renamed.ts, with the text, and co-editing goes on.
+        await rename(host, 'early.ts', 'renamed.ts');
+        await waitFor(async () => (await currentEditorTab(guest)).trim() === 'renamed.ts', 20_000, 'guest: the editor switched to renamed.ts');
+        assert.ok(!(await tabs(guest)).some(label => /early\.ts/.test(label)), `guest: no editor of the old name: ${await tabs(guest)}`);
+        assert.ok((await editorText(guest)).includes('typed by Bob into Alice'), 'guest: the document\'s text');
+        await editorOf(guest).locator('.view-lines').click();
+        await guest.page.keyboard.press('Control+End');
+        await guest.page.keyboard.type(' // after the rename', { delay: 20 });
+        await waitFor(async () => (await currentEditorTab(host)).trim() === 'renamed.ts' && (await editorText(host)).includes('// after the rename'),
+            20_000, 'host: Bob\'s typing in renamed.ts');
+        await waitFor(() => fs.existsSync(path.join(hostWorkspace, 'src/renamed.ts')) &&
+            fs.readFileSync(path.join(hostWorkspace, 'src/renamed.ts'), 'utf8').includes('// after the rename'), 20_000, 'renamed.ts on the host\'s disk');
+        assert.ok(!fs.existsSync(path.join(hostWorkspace, 'src/early.ts')), 'the old file is not written again');
+        await guest.screenshot('co-editing-early-guest-after-host-rename');
+
+        // The guest renames it through the shared workspace: the host's editor follows too.
+        await rename(guest, 'renamed.ts', 'by-guest.ts');
+        await waitFor(async () => (await currentEditorTab(host)).trim() === 'by-guest.ts', 20_000, 'host: the editor switched to by-guest.ts');
+        await waitFor(async () => (await currentEditorTab(guest)).trim() === 'by-guest.ts', 20_000, 'guest: by-guest.ts');
+        assert.ok(!(await tabs(host)).some(label => /renamed\.ts/.test(label)), `host: no editor of the old name: ${await tabs(host)}`);
+        await editorOf(host).locator('.view-lines').click();
+        await host.page.keyboard.press('Control+End');
+        await host.page.keyboard.type(' // Alice after the guest\'s rename', { delay: 20 });
+        await waitFor(async () => (await editorText(guest)).includes('Alice after the guest'), 20_000, 'guest: Alice\'s typing after the rename');
+        await host.screenshot('co-editing-early-host-after-guest-rename');
+
+        // The host deletes it: the guest's editor closes and the guest is told.
+        await navigatorNode(host, 'by-guest.ts').click();
+        await host.page.keyboard.press('Delete');
+        const confirm = host.dialog();
+        await confirm.waitFor({ state: 'visible' });
+        await confirm.locator('button.main').click();
+        await waitFor(async () => !(await tabs(guest)).some(label => /by-guest\.ts/.test(label)), 20_000, 'guest: the deleted file\'s editor closed');
+        await waitFor(async () => (await guest.notifications()).some(text => /by-guest\.ts.*deleted/.test(text)), 10_000, 'guest: told about the deletion');
+        assert.ok(!fs.existsSync(path.join(hostWorkspace, 'src/by-guest.ts')));
+        await guest.screenshot('co-editing-early-guest-after-delete');
+    });
 });

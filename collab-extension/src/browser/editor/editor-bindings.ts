@@ -9,6 +9,7 @@ import { FollowContribution } from '../follow/follow-contribution';
 import { FollowService } from '../follow/follow-service';
 import { EditorCollaborationService } from './editor-collaboration-service';
 import { EditorHostSourceFactory } from './editor-host-source';
+import { EditorMoves } from './editor-moves';
 import { EditorPathService } from './editor-path-service';
 import { EditorPresenceTracker } from './editor-presence-tracker';
 import { EditorRemoteCursors } from './editor-remote-cursors';
@@ -18,6 +19,7 @@ import { CollabEditorResourceResolver } from './editor-resource';
 export function bindCollaborationEditor(bind: interfaces.Bind): void {
     bind(EditorPathService).toSelf().inSingletonScope();
     bind(EditorHostSourceFactory).toSelf().inSingletonScope();
+    bind(EditorMoves).toSelf().inSingletonScope();
     bind(EditorCollaborationService).toSelf().inSingletonScope();
     bind(CollaborationContribution).toService(EditorCollaborationService);
 

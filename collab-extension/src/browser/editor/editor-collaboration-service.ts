@@ -1,4 +1,4 @@
-import { inject, injectable, postConstruct } from '@theia/core/shared/inversify';
+import { inject, injectable, optional, postConstruct } from '@theia/core/shared/inversify';
 import { Emitter, Event } from '@theia/core/lib/common/event';
 import { ILogger } from '@theia/core/lib/common/logger';
 import { MessageService } from '@theia/core/lib/common/message-service';
@@ -7,7 +7,7 @@ import URI from '@theia/core/lib/common/uri';
 import { MonacoEditorModel } from '@theia/monaco/lib/browser/monaco-editor-model';
 import { MonacoTextModelService } from '@theia/monaco/lib/browser/monaco-text-model-service';
 import { FileService } from '@theia/filesystem/lib/browser/file-service';
-import { FileChangeType } from '@theia/filesystem/lib/common/files';
+import { FileChangeType, FileOperation } from '@theia/filesystem/lib/common/files';
 import { Disposable } from '@theia-collab/protocol/lib/events';
 import { MessageDefinition } from '@theia-collab/protocol/lib/messages';
 import { CollaborationSession } from '@theia-collab/protocol/lib/session';
@@ -19,12 +19,18 @@ import { FollowMessages } from '../../common/editor/editor-follow-protocol';
 import { EditorGuest } from '../../common/editor/editor-guest';
 import { EditorHost } from '../../common/editor/editor-host';
 import { EditorMessages } from '../../common/editor/editor-protocol';
+import { COLLAB_SCHEME, collabUriOfWorkspacePath } from '../../common/collaboration-uri';
+import { FsHostContribution } from '../fs/fs-host-contribution';
 import { EditorHostSourceFactory, HostEditorSource } from './editor-host-source';
+import { EditorMoves } from './editor-moves';
 import { EditorPathService } from './editor-path-service';
 import { MonacoTextBinding } from './monaco-text-binding';
 
 /** Transaction origin of a change the host's disk brought in. */
 export const DISK_ORIGIN = 'collaboration/disk';
+
+/** A file the host's watcher reports deleted may be a rename reported separately, or a replace: wait this long, then look. */
+const DELETE_GRACE_MS = 500;
 
 export interface EditorSessionContext {
     readonly session: CollaborationSession;
@@ -66,6 +72,15 @@ export class EditorCollaborationService implements CollaborationContribution {
     @inject(ILogger)
     protected readonly logger: ILogger;
 
+    @inject(EditorMoves)
+    protected readonly moves: EditorMoves;
+
+    @inject(FsHostContribution) @optional()
+    protected readonly fsHost: FsHostContribution | undefined;
+
+    /** `collab:` URIs a rename of this window's user is moving (Theia moves their editors itself). */
+    protected readonly userMoves = new Set<string>();
+
     protected readonly consoleLogger = {
         warn: (...args: unknown[]) => this.logger.warn(...args as [string]),
         error: (...args: unknown[]) => this.logger.error(...args as [string])
@@ -90,6 +105,19 @@ export class EditorCollaborationService implements CollaborationContribution {
         this.textModelService.onDidCreate(model => this.bindModel(model));
         this.guest.onDidReportProblem(problem => this.messageService.warn(
             nls.localize('collaboration/editor/problem', '{0}: {1}', problem.path, problem.message)));
+        this.guest.onDidRemoveDocument(({ path, shared }) => this.closeRemovedDocument(path, shared));
+        this.fileService.onWillRunUserOperation(event => {
+            if (event.operation === FileOperation.MOVE && event.source?.scheme === COLLAB_SCHEME) {
+                this.userMoves.add(event.source.toString());
+            }
+        });
+        const moveDone = (event: { operation: FileOperation; source?: URI }) => {
+            if (event.operation === FileOperation.MOVE && event.source) {
+                this.userMoves.delete(event.source.toString());
+            }
+        };
+        this.fileService.onDidRunUserOperation(moveDone);
+        this.fileService.onDidFailUserOperation(moveDone);
     }
 
     get current(): EditorSessionContext | undefined {
@@ -108,11 +136,43 @@ export class EditorCollaborationService implements CollaborationContribution {
             toDispose.push(host);
             toDispose.push(this.fileService.onDidFilesChange(event => {
                 for (const change of event.changes) {
-                    if (change.type !== FileChangeType.DELETED) {
+                    if (change.type === FileChangeType.DELETED) {
+                        this.takeDiskDeletion(host, change.resource);
+                    } else {
                         this.takeDiskChange(host, source!, change.resource);
+                    }
+                    if (change.type === FileChangeType.ADDED) {
+                        // Created again after a deletion: its open editors are shared again.
+                        this.textModelService.models.filter(model => model.uri === change.resource.toString()).forEach(model => this.bindModel(model));
                     }
                 }
             }));
+            // Renames and deletions made in this window (the file service tells right after the disk changed) ...
+            toDispose.push(this.fileService.onDidRunOperation(event => {
+                const from = this.pathService.toWorkspacePath(session, event.resource);
+                if (!from) {
+                    return;
+                }
+                if (event.isOperation(FileOperation.MOVE)) {
+                    const to = this.pathService.toWorkspacePath(session, event.target.resource);
+                    // Theia moves this window's editors itself.
+                    this.moveDocuments(host, source!, from, to, false);
+                } else if (event.isOperation(FileOperation.DELETE)) {
+                    host.remove(from);
+                }
+            }));
+            // ... and by guests through the shared file system (before they get the answer).
+            if (this.fsHost) {
+                toDispose.push(this.fsHost.onDidRunGuestOperation(operation => {
+                    if (operation.session !== session) {
+                        return;
+                    } else if (operation.kind === 'rename') {
+                        this.moveDocuments(host, source!, operation.from, operation.to, true);
+                    } else {
+                        host.remove(operation.path);
+                    }
+                }));
+            }
         } else {
             toDispose.push(this.guest.attach(session));
             provider = this.guest;
@@ -143,6 +203,99 @@ export class EditorCollaborationService implements CollaborationContribution {
             this.onDidChangeBindingsEmitter.fire(undefined);
             this.onDidChangeAwarenessEmitter.fire(undefined);
         });
+    }
+
+    /**
+     * Host: the file or folder `from` was renamed to `to` (undefined: out of the shared workspace). Its
+     * documents follow, guests' editors switch to the new path; one that guests may not see there ends.
+     */
+    protected moveDocuments(host: EditorHost, source: HostEditorSource, from: string, to: string | undefined, moveHostEditors: boolean): void {
+        if (!to) {
+            host.remove(from);
+            return;
+        }
+        for (const moved of host.move(from, to)) {
+            source.moved(moved.from, moved.to);
+            const shared = host.get(moved.to);
+            source.isVisible(moved.to).then(visible => {
+                if (!visible && shared && host.get(moved.to) === shared) {
+                    host.remove(moved.to);
+                }
+            });
+            const session = this.context?.session;
+            const fromUri = session && this.pathService.toUri(session, moved.from);
+            const toUri = session && this.pathService.toUri(session, moved.to);
+            if (moveHostEditors && fromUri && toUri) {
+                this.moves.moveEditors(fromUri, toUri).catch(error => this.logger.warn(`collaboration: could not move the editor of '${moved.from}'`, error));
+            }
+        }
+    }
+
+    /** Host: a shared file is gone from disk (checked a moment later: a rename or a replace looks the same at first). */
+    protected takeDiskDeletion(host: EditorHost, uri: URI): void {
+        const context = this.context;
+        const path = context && this.pathService.toWorkspacePath(context.session, uri);
+        if (!path || !host.paths.some(candidate => candidate === path || candidate.startsWith(path + '/'))) {
+            return;
+        }
+        setTimeout(async () => {
+            if (this.context !== context) {
+                return;
+            }
+            for (const candidate of host.paths.filter(p => p === path || p.startsWith(path + '/'))) {
+                const shared = host.get(candidate);
+                const candidateUri = this.pathService.toUri(context!.session, candidate);
+                const exists = candidateUri ? await this.fileService.exists(candidateUri).catch(() => true) : false;
+                if (!exists && shared && host.get(candidate) === shared && this.context === context) {
+                    host.remove(candidate);
+                }
+            }
+        }, DELETE_GRACE_MS);
+    }
+
+    /** Guest: the host deleted the file of an open document; its editors close. */
+    protected closeRemovedDocument(path: string, shared: SharedDocument): void {
+        const uris = new Set([...this.bindings.entries()]
+            .filter(([, entry]) => entry.binding?.shared === shared)
+            .map(([model]) => model.uri));
+        uris.add(collabUriOfWorkspacePath(path));
+        for (const uri of uris) {
+            this.moves.closeEditors(new URI(uri)).catch(error => this.logger.warn(`collaboration: could not close the editor of '${path}'`, error));
+        }
+        const host = this.context?.session.host.name;
+        this.messageService.info(host
+            ? nls.localize('collaboration/editor/removedBy', "'{0}' was deleted by {1}.", path, host)
+            : nls.localize('collaboration/editor/removed', "'{0}' was deleted.", path));
+    }
+
+    /**
+     * A bound document was renamed. Host: a model of the old file lets go (Theia, or `moveDocuments`, opens
+     * the new one). Guest: its editors switch to the new `collab:` URI, unless this window's own rename is
+     * doing that already.
+     */
+    protected onDocumentRenamed(context: EditorSessionContext, model: MonacoEditorModel, entry: ModelBinding, to: string): void {
+        entry.path = to;
+        const target = this.pathService.toUri(context.session, to);
+        if (!target || target.toString() === model.uri) {
+            return;
+        }
+        if (context.session.isHost) {
+            this.unbind(model, entry);
+            return;
+        }
+        const from = new URI(model.uri);
+        if ([...this.userMoves].some(source => new URI(source).isEqualOrParent(from))) {
+            return;
+        }
+        this.moves.moveEditors(from, target).catch(error => this.logger.warn(`collaboration: could not move the editor of '${to}'`, error));
+    }
+
+    protected unbind(model: MonacoEditorModel, entry: ModelBinding): void {
+        if (this.bindings.get(model) === entry) {
+            entry.dispose();
+            this.bindings.delete(model);
+            this.onDidChangeBindingsEmitter.fire(undefined);
+        }
     }
 
     /**
@@ -181,9 +334,10 @@ export class EditorCollaborationService implements CollaborationContribution {
         return this.guest.acquire(path);
     }
 
-    releaseForGuest(path: string, shared: SharedDocument): void {
-        if (this.guest.get(path) === shared) {
-            this.guest.release(path);
+    releaseForGuest(shared: SharedDocument): void {
+        // By the document's current path: it may have been renamed since it was acquired.
+        if (this.guest.get(shared.path) === shared) {
+            this.guest.release(shared.path);
         }
     }
 
@@ -235,8 +389,13 @@ export class EditorCollaborationService implements CollaborationContribution {
                 this.logger.error(`collaboration: could not bind '${path}'`, error);
                 return;
             }
+            const renamed = shared.onDidRename(({ to }) => this.onDocumentRenamed(context, model, entry, to));
+            // The document ended (its file was deleted): the model goes back to being a plain one.
+            const ended = shared.onDidDispose(() => this.unbind(model, entry));
             entry.dispose = () => {
                 willDispose.dispose();
+                renamed.dispose();
+                ended.dispose();
                 entry.binding?.dispose();
                 entry.binding = undefined;
                 release();
@@ -255,17 +414,20 @@ export class EditorCollaborationService implements CollaborationContribution {
                     return;
                 }
                 const shared = host.acquireWithText(path, model.getText());
-                const saved = model.onDidSaveModel(() => source.markOnDisk(path, model.getText()));
+                const saved = model.onDidSaveModel(() => source.markOnDisk(shared.path, model.getText()));
                 bind(shared, () => {
                     saved.dispose();
+                    if (shared.disposed || host.get(shared.path) !== shared) {
+                        return; // the document ended (file deleted)
+                    }
                     try {
-                        if (!model.dirty) {
-                            source.markOnDisk(path, shared.text.toString());
+                        if (!model.dirty && this.pathService.toUri(context.session, shared.path)?.toString() === model.uri) {
+                            source.markOnDisk(shared.path, shared.text.toString());
                         }
                     } catch {
                         // disposed meanwhile
                     }
-                    host.release(path);
+                    host.release(shared.path);
                 });
             });
         } else {

@@ -62,6 +62,15 @@ export class EditorHostSourceFactory {
         return {
             isVisible,
             markOnDisk: (path, text) => onDisk.set(path, normalizeLineEndings(text)),
+            moved: (from, to) => {
+                for (const map of [formats, onDisk] as Map<string, unknown>[]) {
+                    const value = map.get(from);
+                    map.delete(from);
+                    if (value !== undefined) {
+                        map.set(to, value);
+                    }
+                }
+            },
             readChangedOnDisk: async (path, current) => {
                 const known = onDisk.get(path);
                 if (known === undefined || normalizeLineEndings(current) !== known) {
@@ -106,7 +115,9 @@ export class EditorHostSourceFactory {
             save: async (path, text) => {
                 const uri = resolve(path);
                 const model = this.textModelService.get(uri.toString());
-                if (model && !model.isDisposed() && model.isResolved()) {
+                // Through the host's model only when it shows the document: a model that is not bound (yet),
+                // e.g. one a guest's language request just loaded from disk, holds other text.
+                if (model && !model.isDisposed() && model.isResolved() && normalizeLineEndings(model.getText()) === text) {
                     if (!model.dirty) {
                         return false;
                     }
@@ -132,6 +143,8 @@ export interface HostEditorSource extends HostDocumentSource {
     isVisible(path: string): Promise<boolean>;
     /** Records what is on disk now (the host's editor saved it). */
     markOnDisk(path: string, text: string): void;
+    /** The file was renamed: what is known about it goes along. */
+    moved(from: string, to: string): void;
     /**
      * After a disk change: the new disk text if the file changed outside the session while the document
      * `current` still equals what was last on disk; otherwise undefined.

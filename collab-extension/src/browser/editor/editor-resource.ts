@@ -66,12 +66,12 @@ export class CollabEditorResource implements Resource {
                 throw error;
             }
             if (this.toDispose.disposed) {
-                this.service.releaseForGuest(this.path, this.shared);
+                this.service.releaseForGuest(this.shared);
                 this.shared = undefined;
                 return '';
             }
             const shared = this.shared;
-            this.toDispose.push({ dispose: () => this.service.releaseForGuest(this.path, shared) });
+            this.toDispose.push({ dispose: () => this.service.releaseForGuest(shared) });
             this.toDispose.push(shared.onDidChangeReadOnly(() => this.onDidChangeReadOnlyEmitter.fire(this.readOnly)));
             if (shared.readOnly) {
                 this.onDidChangeReadOnlyEmitter.fire(this.readOnly);
@@ -87,7 +87,8 @@ export class CollabEditorResource implements Resource {
         if (!this.shared || this.shared.readOnly) {
             return;
         }
-        await this.service.saveForGuest(this.path);
+        // The document's current path: the host may have renamed the file since this editor opened.
+        await this.service.saveForGuest(this.shared.path);
     }
 
     dispose(): void {

@@ -2,6 +2,7 @@ import { inject, injectable, named } from '@theia/core/shared/inversify';
 import { DisposableCollection } from '@theia/core/lib/common/disposable';
 import { ILogger } from '@theia/core/lib/common/logger';
 import { Deferred } from '@theia/core/lib/common/promise-util';
+import { Emitter, Event } from '@theia/core/lib/common/event';
 import URI from '@theia/core/lib/common/uri';
 import { FileService } from '@theia/filesystem/lib/browser/file-service';
 import { FileChangesEvent, FileChangeType } from '@theia/filesystem/lib/common/files';
@@ -9,7 +10,7 @@ import { WorkspaceService } from '@theia/workspace/lib/browser/workspace-service
 import { CollaborationSession, Disposable } from '@theia-collab/protocol';
 import { CollaborationContribution } from '../collaboration-contribution';
 import { nameRoots, SharedRoot } from '../../common/collaboration-uri';
-import { FsChange, FsChangeType, FsLimits, FsMessages, RootsResult } from '../../common/fs/fs-messages';
+import { DeleteParams, FsChange, FsChangeType, FsLimits, FsMessages, MoveParams, RootsResult } from '../../common/fs/fs-messages';
 import { COLLABORATION_EXCLUDE_FILES, COLLABORATION_EXCLUDE_GIT_IGNORED, CollaborationFsPreferences } from '../../common/fs/fs-preferences';
 import { HostFileSystemConfig, HostFileSystemService } from '../../common/fs/host-file-system-protocol';
 import { registerFsRequestHandlers } from '../../common/fs/fs-host-handlers';
@@ -19,6 +20,11 @@ const CHANGE_DEBOUNCE_MS = 100;
 /** ...but never held longer than this. */
 const CHANGE_MAX_DELAY_MS = 500;
 const MAX_PENDING_CHANGES = 20_000;
+
+/** A file operation a guest had the host carry out (so features with documents of those files can follow). */
+export type GuestFileOperation =
+    { session: CollaborationSession; kind: 'rename'; from: string; to: string } |
+    { session: CollaborationSession; kind: 'delete'; path: string };
 
 /**
  * Host side of the shared workspace: answers guests' `fs/...` requests through the backend's
@@ -48,13 +54,18 @@ export class FsHostContribution implements CollaborationContribution {
     /** Per hosted session: resolves once the backend shares its roots (or sharing gave up). */
     protected readonly shared = new WeakMap<CollaborationSession, Deferred<void>>();
 
+    protected readonly onDidRunGuestOperationEmitter = new Emitter<GuestFileOperation>();
+    /** A guest renamed or deleted a file or folder of the host's (it is done on disk). */
+    readonly onDidRunGuestOperation: Event<GuestFileOperation> = this.onDidRunGuestOperationEmitter.event;
+
     async onSessionStarted(session: CollaborationSession): Promise<Disposable | void> {
         if (!session.isHost) {
             return;
         }
         const shared = this.sharedDeferred(session);
         const closed = session.onClose(() => shared.resolve());
-        const share = new FsHostShare(session, this.hostFileSystem, this.workspaceService, this.fileService, this.preferences, this.logger);
+        const share = new FsHostShare(session, this.hostFileSystem, this.workspaceService, this.fileService, this.preferences, this.logger,
+            operation => this.onDidRunGuestOperationEmitter.fire(operation));
         try {
             await share.start();
         } finally {
@@ -102,11 +113,23 @@ export class FsHostShare implements Disposable {
         protected readonly workspaceService: WorkspaceService,
         protected readonly fileService: FileService,
         protected readonly preferences: CollaborationFsPreferences,
-        protected readonly logger: ILogger
+        protected readonly logger: ILogger,
+        protected readonly onDidRunGuestOperation: (operation: GuestFileOperation) => void = () => { }
     ) { }
 
     async start(): Promise<void> {
-        for (const handler of registerFsRequestHandlers(this.session, this.hostFileSystem, { pending: () => this.isConfigured ? undefined : this.configured })) {
+        const handlers = registerFsRequestHandlers(this.session, this.hostFileSystem, {
+            pending: () => this.isConfigured ? undefined : this.configured,
+            onDidHandle: (method, params) => {
+                if (method === FsMessages.Rename.method) {
+                    const { from, to } = params as MoveParams;
+                    this.onDidRunGuestOperation({ session: this.session, kind: 'rename', from, to });
+                } else if (method === FsMessages.Delete.method) {
+                    this.onDidRunGuestOperation({ session: this.session, kind: 'delete', path: (params as DeleteParams).path });
+                }
+            }
+        });
+        for (const handler of handlers) {
             this.toDispose.push(toTheia(handler));
         }
         this.toDispose.push(toTheia(this.session.onPeerLeft(({ peer }) => {

@@ -10,6 +10,8 @@ export interface FsRequestBackend {
 export interface FsRequestHandlerOptions {
     /** Until this resolves requests wait; `undefined` once ready, so requests reach the backend in arrival order. */
     pending?(): Promise<void> | undefined;
+    /** Told about every request the backend carried out (validated params), before the guest gets the answer. */
+    onDidHandle?(method: string, params: unknown, sender: Peer): void;
 }
 
 /**
@@ -32,6 +34,11 @@ function register<P, R>(session: CollaborationSession, backend: FsRequestBackend
             return backend.handle(definition.method, caller, params).then(result => {
                 if (!result.ok) {
                     throw new CollaborationError(result.error.code, result.error.message);
+                }
+                try {
+                    options.onDidHandle?.(definition.method, params, peer);
+                } catch {
+                    // a listener's problem is not the guest's
                 }
                 return result.value as R;
             });
