@@ -36,6 +36,13 @@ const RESUME_ANSWER_MS = 15_000;
 /** A login token this close to its expiry is replaced before it is presented again. */
 const TOKEN_EXPIRY_MARGIN_MS = 30_000;
 
+/** A timer that does not keep a Node process alive (browsers have no such notion). */
+function backgroundTimer(callback: () => void, ms: number): ReturnType<typeof setTimeout> {
+    const timer = setTimeout(callback, ms);
+    (timer as { unref?: () => void }).unref?.();
+    return timer;
+}
+
 export interface ConnectOptions {
     serverUrl: string;
     name: string;
@@ -364,7 +371,7 @@ export class CollaborationClient {
             this.refusals = 0;
             this.refreshedLogin = false;
             this.logger.info(`collaboration: ${message} Reconnecting.`);
-            this.giveUpTimer = setTimeout(() => this.giveUp(
+            this.giveUpTimer = backgroundTimer(() => this.giveUp(
                 `Lost the connection to the collaboration server and could not reconnect within ${Math.round(this.reconnectTimeoutMs / 1000)} s.`),
             this.reconnectTimeoutMs);
         }
@@ -381,7 +388,7 @@ export class CollaborationClient {
         this.logger.info('collaboration: reconnected to the collaboration server');
         // The server answers a room token with `room:resumed` or `room:closed`; do not wait forever.
         clearTimeout(this.resumeTimer);
-        this.resumeTimer = setTimeout(() => {
+        this.resumeTimer = backgroundTimer(() => {
             for (const sink of [...this.rooms.values()]) {
                 if (sink instanceof CollaborationSessionImpl && sink.connectionState === 'reconnecting') {
                     sink.disconnected('The collaboration server did not resume the session after reconnecting.');
@@ -422,7 +429,7 @@ export class CollaborationClient {
         const base = this.setup.options.reconnectDelayMs ?? 500;
         const delay = Math.min(this.setup.options.reconnectDelayMaxMs ?? 5000, base * 2 ** Math.min(this.refusals - 1, 10)) * (0.5 + Math.random());
         clearTimeout(this.retryTimer);
-        this.retryTimer = setTimeout(() => {
+        this.retryTimer = backgroundTimer(() => {
             if (!this.disposed && this.reconnecting && !this.socket.connected) {
                 this.socket.connect();
             }
