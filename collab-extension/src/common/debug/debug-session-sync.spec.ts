@@ -5,16 +5,13 @@
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { FileUri } from '@theia/core/lib/common/file-uri';
 import { CollaborationClient, CollaborationError, CollaborationSession, Disposable, Emitter } from '@theia-collab/protocol';
 import { until } from '@theia-collab/server/lib/integration/session-fixture';
 import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
-import { HostFileSystem } from '../../node/fs/host-file-system';
-import { DEFAULT_EXCLUDED_FILES } from '../fs/host-file-system-protocol';
-import { nameRoots } from '../collaboration-uri';
-import { HostPathMapper, hostUriOfWorkspacePath, workspacePathOfHostUri } from '../language/language-locations';
+import { createTestHostWorkspace } from '../language/language-test-fixture';
+import { HostPathMapper } from '../language/language-locations';
 import { DebugAction, DebugStateParams } from './debug-session-protocol';
 import { DebugController, DebugSessionGuest, DebugSessionHost, HostDebugSession } from './debug-session-sync';
 
@@ -88,18 +85,7 @@ describe('debug state over a real session', function () {
             hostname: '127.0.0.1', port: 0, logLevel: 'silent',
             loginRateLimit: { max: 10_000, windowMs: 60_000 }, joinRateLimit: { max: 10_000, windowMs: 60_000 }
         });
-        base = fs.mkdtempSync(path.join(os.tmpdir(), 'collab-debug-'));
-        const root = path.join(base, 'proj');
-        fs.mkdirSync(path.join(root, 'src'), { recursive: true });
-        fs.writeFileSync(path.join(root, 'src', 'main.js'), 'a();\nb();\n');
-        fs.writeFileSync(path.join(root, '.env'), 'SECRET=1\n');
-        const hostFs = new HostFileSystem({ roots: [{ name: 'proj', path: root }], exclude: [...DEFAULT_EXCLUDED_FILES] });
-        const roots = nameRoots([FileUri.create(root).toString()]);
-        mapper = {
-            toWorkspacePath: uri => workspacePathOfHostUri(roots, uri),
-            toHostUri: workspacePath => hostUriOfWorkspacePath(roots, workspacePath)?.toString(),
-            filterVisible: paths => hostFs.filterVisible(paths)
-        };
+        ({ base, mapper } = createTestHostWorkspace('collab-debug-', { 'src/main.js': 'a();\nb();\n', '.env': 'SECRET=1\n' }));
     });
 
     beforeEach(async () => {

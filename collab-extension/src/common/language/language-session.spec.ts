@@ -5,15 +5,13 @@
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { FileUri } from '@theia/core/lib/common/file-uri';
 import { CollaborationClient, CollaborationError, CollaborationSession, Disposable, Emitter } from '@theia-collab/protocol';
 import { until } from '@theia-collab/server/lib/integration/session-fixture';
 import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
-import { HostFileSystem } from '../../node/fs/host-file-system';
-import { DEFAULT_EXCLUDED_FILES } from '../fs/host-file-system-protocol';
 import { nameRoots } from '../collaboration-uri';
+import { createTestHostWorkspace } from './language-test-fixture';
 import { DiagnosticsGuest, DiagnosticsHost, DiagnosticsSource } from './language-diagnostics';
 import { LanguageGuestClient } from './language-guest';
 import { HostCompletionList, HostLocation, LanguageHost, LanguageHostBackend } from './language-host';
@@ -115,7 +113,6 @@ describe('language services over a real session', function () {
     let server: ServerHandle;
     let base: string;
     let outsideFile: string;
-    let hostFs: HostFileSystem;
     let mapper: HostPathMapper;
     const clients: CollaborationClient[] = [];
     const toDispose: Disposable[] = [];
@@ -139,21 +136,13 @@ describe('language services over a real session', function () {
             hostname: '127.0.0.1', port: 0, logLevel: 'silent',
             loginRateLimit: { max: 10_000, windowMs: 60_000 }, joinRateLimit: { max: 10_000, windowMs: 60_000 }
         });
-        base = fs.mkdtempSync(path.join(os.tmpdir(), 'collab-language-'));
-        const root = path.join(base, 'proj');
-        fs.mkdirSync(path.join(root, 'src'), { recursive: true });
-        fs.writeFileSync(path.join(root, 'src', 'app.ts'), 'const greeting = hello();\nslow();\nconsole.log(greeting);\n');
-        fs.writeFileSync(path.join(root, 'src', 'lib.ts'), 'export function hello() { return "hi"; }\n');
-        fs.writeFileSync(path.join(root, '.env'), 'SECRET=1\n');
+        ({ base, mapper } = createTestHostWorkspace('collab-language-', {
+            'src/app.ts': 'const greeting = hello();\nslow();\nconsole.log(greeting);\n',
+            'src/lib.ts': 'export function hello() { return "hi"; }\n',
+            '.env': 'SECRET=1\n'
+        }));
         outsideFile = path.join(base, 'outside.ts');
         fs.writeFileSync(outsideFile, 'export const outside = 1;\n');
-        hostFs = new HostFileSystem({ roots: [{ name: 'proj', path: root }], exclude: [...DEFAULT_EXCLUDED_FILES] });
-        const roots = nameRoots([FileUri.create(root).toString()]);
-        mapper = {
-            toWorkspacePath: uri => workspacePathOfHostUri(roots, uri),
-            toHostUri: workspacePath => hostUriOfWorkspacePath(roots, workspacePath)?.toString(),
-            filterVisible: paths => hostFs.filterVisible(paths)
-        };
     });
 
     beforeEach(async () => {

@@ -1,0 +1,40 @@
+/**
+ * Test support for the language and debug session specs (Node only): a temp host workspace shared as the
+ * root `proj` with the default exclusions, and the path mapper the host side of those features uses.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { FileUri } from '@theia/core/lib/common/file-uri';
+import { HostFileSystem } from '../../node/fs/host-file-system';
+import { nameRoots } from '../collaboration-uri';
+import { DEFAULT_EXCLUDED_FILES } from '../fs/host-file-system-protocol';
+import { HostPathMapper, hostUriOfWorkspacePath, workspacePathOfHostUri } from './language-locations';
+
+export interface TestHostWorkspace {
+    /** The temp folder; `root` is its `proj` subfolder, so `base` holds files outside the workspace. */
+    readonly base: string;
+    readonly root: string;
+    readonly hostFs: HostFileSystem;
+    readonly mapper: HostPathMapper;
+    /** Removes the temp folder. */
+    dispose(): void;
+}
+
+/** Creates `<tmp>/<prefix>…/proj` with `files` (path relative to `proj` → content). */
+export function createTestHostWorkspace(prefix: string, files: Record<string, string>): TestHostWorkspace {
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    const root = path.join(base, 'proj');
+    for (const [file, content] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+        fs.writeFileSync(path.join(root, file), content);
+    }
+    const hostFs = new HostFileSystem({ roots: [{ name: 'proj', path: root }], exclude: [...DEFAULT_EXCLUDED_FILES] });
+    const roots = nameRoots([FileUri.create(root).toString()]);
+    const mapper: HostPathMapper = {
+        toWorkspacePath: uri => workspacePathOfHostUri(roots, uri),
+        toHostUri: workspacePath => hostUriOfWorkspacePath(roots, workspacePath)?.toString(),
+        filterVisible: paths => hostFs.filterVisible(paths)
+    };
+    return { base, root, hostFs, mapper, dispose: () => fs.rmSync(base, { recursive: true, force: true }) };
+}
