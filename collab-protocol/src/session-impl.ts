@@ -324,6 +324,13 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             }
         }
         if (this.isHost) {
+            // Requests withdrawn meanwhile are gone; those that came meanwhile are asked now.
+            const pendingIds = new Set(event.pending.map(request => request.requestId));
+            for (const requestId of [...this.joinRequests.keys()]) {
+                if (!pendingIds.has(requestId)) {
+                    this.joinRequests.delete(requestId);
+                }
+            }
             for (const request of event.pending) {
                 if (!this.joinRequests.has(request.requestId)) {
                     await this.onJoinRequestEvent(request);

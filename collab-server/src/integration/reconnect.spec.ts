@@ -170,6 +170,26 @@ describe('reconnecting', function () {
         assert.strictEqual(await host.sendRequest(Slow, { ms: 1 }, { target: guest.self.id }), 'guest');
     });
 
+    it('a guest that missed a key rotation while away gets the current key when it is back', async () => {
+        await start({ guestGraceMs: 30_000 });
+        const { host, guests: [away, leaving], guestClients: [awayClient] } = await room(2);
+        const received: number[] = [];
+        away.onNotification(Ping, ({ n }) => received.push(n));
+        const offline = keepOffline(awayClient, 1200);
+        await until(() => away.connectionState === 'reconnecting', 'the guest is away');
+        const keyBefore = (host as unknown as { keys: { currentKeyId: number } }).keys.currentKeyId;
+        await leaving.leave();
+        // The host rotates the room key when a guest leaves; the guest that is away cannot get it now.
+        await until(() => (host as unknown as { keys: { currentKeyId: number } }).keys.currentKeyId > keyBefore, 'the key rotated', 10_000);
+        await offline;
+        await next(away.onDidChangeConnection, state => state === 'connected', 10_000);
+        await until(() => (away as unknown as { keys: { currentKeyId: number } }).keys.currentKeyId > keyBefore, 'the guest has the new key', 10_000);
+        await host.sendNotification(Ping, { n: 7 }, away.self.id);
+        await until(() => received.length === 1, 'a message sealed with the new key is opened');
+        assert.deepStrictEqual(received, [7]);
+        assert.deepStrictEqual(fixture!.logger.records.filter(record => /decrypt-failed/.test(record.text)), []);
+    });
+
     it('keeps the room while the host reconnects within its grace period; guest edits made meanwhile arrive', async () => {
         await start({ hostGraceMs: 10_000 });
         const { host, hostClient, guests, guestClients } = await room(2);
