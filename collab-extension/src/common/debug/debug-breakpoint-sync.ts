@@ -3,6 +3,7 @@ import { Disposable } from '@theia-collab/protocol/lib/events';
 import { CollaborationSession } from '@theia-collab/protocol/lib/session';
 import { collabUriOfWorkspacePath, COLLAB_SCHEME, splitWorkspacePath, workspacePathOfCollabUri } from '../collaboration-uri';
 import { HostPathMapper } from '../language/language-locations';
+import { batchesWithinBudget } from '../message-batches';
 import {
     AllBreakpointsResult, BreakpointLimits, BreakpointMessages, breakpointsKey, FileBreakpoints, SharedBreakpoint
 } from './debug-breakpoint-protocol';
@@ -39,23 +40,7 @@ function normalize(breakpoints: readonly SharedBreakpoint[]): SharedBreakpoint[]
 
 /** Splits files into messages within the file count and size budget. */
 function batches(files: FileBreakpoints[]): FileBreakpoints[][] {
-    const result: FileBreakpoints[][] = [];
-    let current: FileBreakpoints[] = [];
-    let used = 0;
-    for (const file of files) {
-        const size = JSON.stringify(file).length + 1;
-        if (current.length > 0 && (used + size > BreakpointLimits.budget || current.length >= BreakpointLimits.maxFilesPerMessage)) {
-            result.push(current);
-            current = [];
-            used = 0;
-        }
-        current.push(file);
-        used += size;
-    }
-    if (current.length > 0) {
-        result.push(current);
-    }
-    return result;
+    return batchesWithinBudget(files, BreakpointLimits.budget, BreakpointLimits.maxFilesPerMessage);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { Disposable } from '@theia-collab/protocol/lib/events';
 import { CollaborationSession } from '@theia-collab/protocol/lib/session';
+import { batchesWithinBudget } from '../message-batches';
 import { fit } from './language-host';
 import { HostPathMapper } from './language-locations';
 import { AllDiagnosticsResult, Diagnostic, FileDiagnostics, LanguageLimits, LanguageMessages } from './language-protocol';
@@ -142,23 +143,7 @@ export class DiagnosticsHost implements Disposable {
 
 /** Splits files into broadcasts within the file count and size budget (each file fits on its own). */
 function batches(files: FileDiagnostics[]): FileDiagnostics[][] {
-    const result: FileDiagnostics[][] = [];
-    let current: FileDiagnostics[] = [];
-    let used = 0;
-    for (const file of files) {
-        const size = JSON.stringify(file).length + 1;
-        if (current.length > 0 && (used + size > LanguageLimits.resultBudget || current.length >= LanguageLimits.maxFilesPerDiagnostics)) {
-            result.push(current);
-            current = [];
-            used = 0;
-        }
-        current.push(file);
-        used += size;
-    }
-    if (current.length > 0) {
-        result.push(current);
-    }
-    return result;
+    return batchesWithinBudget(files, LanguageLimits.resultBudget, LanguageLimits.maxFilesPerDiagnostics);
 }
 
 /** Where a guest shows the host's diagnostics (its problem manager, for `collab:` URIs, in the app). */
