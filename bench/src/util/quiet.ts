@@ -11,7 +11,7 @@ import { sleep } from './time';
 export const QUIET_PERCENT = Number(process.env.BENCH_QUIET_PERCENT ?? 30);
 /** A phase during which others used more than this is repeated (up to NOISY_RETRIES times). */
 export const NOISY_PERCENT = Number(process.env.BENCH_NOISY_PERCENT ?? 50);
-export const NOISY_RETRIES = 3;
+export const NOISY_RETRIES = 2;
 const MAX_WAIT_MS = Number(process.env.BENCH_QUIET_WAIT_MS ?? 120_000);
 /** Total time one benchmark may spend waiting for quiet (and repeating noisy phases); then it just measures. */
 const BUDGET_MS = Number(process.env.BENCH_QUIET_BUDGET_MS ?? 10 * 60_000);
