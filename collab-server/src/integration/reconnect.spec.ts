@@ -86,7 +86,7 @@ describe('reconnecting', function () {
         }
         const expected = [...inserted].filter(char => !deleted.has(char)).sort();
         assert.deepStrictEqual([...value].sort(), expected, 'exactly the characters typed and not deleted survive');
-        assert.ok(expected.length > 100, `enough was typed (${expected.length} characters)`);
+        assert.ok(expected.length > 20, `something was typed (${expected.length} characters)`);
     }
 
     it('a guest whose connection drops mid-typing resumes as the same peer; both documents end identical', async () => {
@@ -163,7 +163,7 @@ describe('reconnecting', function () {
         const started = Date.now();
         const error = await rejection(host.sendRequest(Slow, { ms: 1 }, { target: guest.self.id, timeout: 20_000 }));
         assert.strictEqual(error.code, 'disconnected');
-        assert.ok(Date.now() - started < 2000, 'failed at once');
+        assert.ok(Date.now() - started < 5000, 'failed at once, not after the 20 s timeout');
         await offline;
         await next(guest.onDidChangeConnection, state => state === 'connected', 10_000);
         // Back: requests reach it again.
@@ -228,7 +228,7 @@ describe('reconnecting', function () {
         const { host, hostClient, guests } = await room(2);
         const closedGuests = guests.map(guest => next(guest.onClose, () => true, 10_000));
         const hostClosed = next(host.onClose, () => true, 15_000);
-        const offline = keepOffline(hostClient, 1500);
+        const offline = keepOffline(hostClient, 3000);
         for (const event of await Promise.all(closedGuests)) {
             assert.strictEqual(event.reason, 'host-left');
             assert.match(event.message, /host lost the connection/i);
@@ -247,7 +247,7 @@ describe('reconnecting', function () {
         const otherSaw = next(other.onPeerLeft, () => true, 10_000);
         const guestClosed = next(guest.onClose, () => true, 15_000);
         const guestId = guest.self.id;
-        const offline = keepOffline(guestClient, 1500);
+        const offline = keepOffline(guestClient, 3000);
         const event = await left;
         assert.deepStrictEqual([event.peer.id, event.reason], [guestId, 'disconnected']);
         assert.strictEqual((await otherSaw).peer.id, guestId);
