@@ -23,6 +23,8 @@ interface GuestEntry {
     ready: Promise<void>;
     /** While an `editor/open` is in flight local changes are not sent: the final diff carries them. */
     syncing: boolean;
+    /** The last `editor/open` failed (e.g. timed out, connection dropped): the periodic refresh tries it again. */
+    openFailed?: boolean;
     /** Bumped by every (re)synchronisation, so a stale one does not finish. */
     epoch: number;
     listener: (update: Uint8Array, origin: unknown) => void;
@@ -263,12 +265,22 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
                 entry.shared.generation = undefined;
             }
         }
-        const result = await session.sendRequest(EditorMessages.Open, {
-            path,
-            stateVector: Y.encodeStateVector(entry.shared.doc),
-            generation: entry.shared.generation
-        }, { timeout: this.options.timeout });
-        const update = await this.receiveState(session, result);
+        let result: OpenResult;
+        let update: Uint8Array;
+        try {
+            result = await session.sendRequest(EditorMessages.Open, {
+                path,
+                stateVector: Y.encodeStateVector(entry.shared.doc),
+                generation: entry.shared.generation
+            }, { timeout: this.options.timeout });
+            update = await this.receiveState(session, result);
+        } catch (error) {
+            if (mode === 'open' && epoch === entry.epoch) {
+                entry.openFailed = true;
+            }
+            throw error;
+        }
+        entry.openFailed = false;
         if (epoch !== entry.epoch || this.entries.get(entry.shared.path) !== entry || session !== this.session) {
             return;
         }
@@ -319,7 +331,11 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
             return;
         }
         for (const entry of this.entries.values()) {
-            if (!entry.syncing) {
+            if (entry.syncing && entry.openFailed) {
+                entry.openFailed = false;
+                this.synchronize(entry).catch(error =>
+                    this.logger.warn(`collaboration: could not re-synchronise '${entry.shared.path}':`, CollaborationError.from(error).message));
+            } else if (!entry.syncing) {
                 this.synchronize(entry, 'refresh').catch(error =>
                     this.logger.warn(`collaboration: could not refresh '${entry.shared.path}':`, CollaborationError.from(error).message));
             }
