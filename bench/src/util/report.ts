@@ -35,7 +35,7 @@ export interface Revision {
 export function revision(): Revision {
     const git = (args: string[]) => {
         try {
-            return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+            return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trimEnd();
         } catch {
             return '';
         }
