@@ -442,7 +442,10 @@ describe('co-editing of an editor the host opened before the session (e2e)', fun
         await waitFor(async () => (await editorText(guest)).includes('Alice after the guest'), 20_000, 'guest: Alice\'s typing after the rename');
         await host.screenshot('co-editing-early-host-after-guest-rename');
 
-        // The host deletes it: the guest's editor closes and the guest is told.
+        // The host deletes it (once auto-saved, or the dirty editor would write it again): the guest's editor
+        // closes and the guest is told.
+        await waitFor(async () => await host.page.locator('#theia-main-content-panel .lm-TabBar-tab.theia-mod-dirty').count() === 0 &&
+            fs.readFileSync(path.join(hostWorkspace, 'src/by-guest.ts'), 'utf8').includes('Alice after the guest'), 20_000, 'host: by-guest.ts auto-saved');
         await navigatorNode(host, 'by-guest.ts').click();
         await host.page.keyboard.press('Delete');
         const confirm = host.dialog();

@@ -304,7 +304,10 @@ export class FollowService implements FrontendApplicationContribution {
         const editor = MonacoEditor.get(this.editorManager.currentEditor);
         if (editor) {
             this.toDisposeOnEditor.push(editor.getControl().onDidChangeCursorSelection(event => {
-                if (this._following !== undefined && this.navigating === 0 && (event.source === 'mouse' || event.source === 'keyboard')) {
+                // Only this window's user moves the caret with the mouse or the keyboard (following reveals
+                // without moving it, remote edits move it as 'collaboration'): stop following even while a
+                // followed navigation is settling, or a click right after the followed peer moved is lost.
+                if (this._following !== undefined && (event.source === 'mouse' || event.source === 'keyboard')) {
                     this.unfollow();
                 }
             }));
