@@ -48,6 +48,10 @@ export class FsGuestContribution implements CollaborationContribution {
 
     protected registration: TheiaDisposable | undefined;
     protected activeSession: CollaborationSession | undefined;
+    /** Workspace swaps (show on joining or when the host's roots change, hide on leaving) run one after the other. */
+    protected swaps: Promise<void> = Promise.resolve();
+    /** Waits for the navigator to show the new single root, to expand it. */
+    protected readonly toDisposeOnExpand = new DisposableCollection();
 
     async onSessionStarted(session: CollaborationSession): Promise<Disposable | void> {
         if (session.isHost) {
@@ -81,6 +85,9 @@ export class FsGuestContribution implements CollaborationContribution {
         }
         if (roots && !session.closed && this.activeSession === session) {
             await this.showRoots(session, provider, roots);
+        } else if (!roots && this.activeSession === session) {
+            // A previous session's roots may still be shown (its clean-up gave way to this session).
+            await this.hideRoots(() => this.activeSession !== session);
         }
         let disposed = false;
         return {
@@ -102,55 +109,95 @@ export class FsGuestContribution implements CollaborationContribution {
         };
     }
 
-    protected async showRoots(session: CollaborationSession, provider: CollabFileSystemProvider, roots: RootsResult): Promise<void> {
-        provider.setRoots(roots);
-        if (this.workspaceService instanceof CollaborationWorkspaceService) {
-            try {
-                await this.workspaceService.showSharedWorkspace(roots.roots.map(root => root.name), session.host.name);
-                await this.expandSingleRoot();
-            } catch (error) {
-                this.logger.error('collaboration: showing the shared workspace failed', error);
+    protected showRoots(session: CollaborationSession, provider: CollabFileSystemProvider, roots: RootsResult): Promise<void> {
+        return this.swap(async () => {
+            if (this.activeSession !== session) {
+                return; // the session ended (or another one started) while this waited for its turn
             }
-        } else {
-            this.logger.warn('collaboration: WorkspaceService was not rebound; the shared workspace is not shown in the navigator');
-        }
+            provider.setRoots(roots);
+            if (this.workspaceService instanceof CollaborationWorkspaceService) {
+                try {
+                    await this.workspaceService.showSharedWorkspace(roots.roots.map(root => root.name), session.host.name);
+                    this.expandSingleRoot();
+                } catch (error) {
+                    this.logger.error('collaboration: showing the shared workspace failed', error);
+                }
+            } else {
+                this.logger.warn('collaboration: WorkspaceService was not rebound; the shared workspace is not shown in the navigator');
+            }
+        });
     }
 
-    protected async hideRoots(): Promise<void> {
-        if (this.workspaceService instanceof CollaborationWorkspaceService) {
-            try {
-                await this.workspaceService.hideSharedWorkspace();
-                await this.expandSingleRoot();
-            } catch (error) {
-                this.logger.error('collaboration: restoring the workspace failed', error);
+    /** Back to this window's own workspace, unless `unless()` says a newer session took over meanwhile. */
+    protected hideRoots(unless: () => boolean = () => this.activeSession !== undefined): Promise<void> {
+        return this.swap(async () => {
+            if (unless()) {
+                return;
             }
-        }
+            if (this.workspaceService instanceof CollaborationWorkspaceService && this.workspaceService.isShowingSharedWorkspace) {
+                try {
+                    await this.workspaceService.hideSharedWorkspace();
+                    this.expandSingleRoot();
+                } catch (error) {
+                    this.logger.error('collaboration: restoring the workspace failed', error);
+                }
+            }
+        });
     }
 
     /**
-     * The navigator expands a single root only when it first starts; after the workspace changed under it,
-     * expand it again, or a single-root workspace looks empty.
+     * Runs workspace swaps in order: the roots answer, a `didChangeRoots` broadcast and the clean-up of an
+     * ended session would otherwise interleave their asynchronous steps and leave roots no provider serves.
      */
-    protected async expandSingleRoot(): Promise<void> {
-        const navigator = this.widgetManager.tryGetWidget<FileNavigatorWidget>(FILE_NAVIGATOR_ID);
-        if (!navigator) {
-            return; // created later, it expands the root itself
+    protected swap(task: () => Promise<void>): Promise<void> {
+        const done = this.swaps.then(task);
+        this.swaps = done.catch(() => undefined);
+        return done;
+    }
+
+    /**
+     * Theia's navigator expands a single root only when it starts. After the roots were swapped under it, it
+     * shows the new single root collapsed, and since a single root is not shown itself, the Explorer looks
+     * empty. So the root is expanded as soon as the navigator shows it: when the navigator has rebuilt its
+     * tree, however long that takes, or when it is created later (then it expands the root itself).
+     */
+    protected expandSingleRoot(): void {
+        this.toDisposeOnExpand.dispose();
+        const roots = this.workspaceService.tryGetRoots();
+        if (roots.length !== 1) {
+            return;
         }
-        const expected = (await this.workspaceService.roots).map(root => root.resource.toString());
-        const model = navigator.model;
-        // The model rebuilds its root asynchronously after the workspace change: wait for it, boundedly.
-        for (let waited = 0; waited < 5000; waited += 50) {
-            const root = model.root;
-            const shown = CompositeTreeNode.is(root) ? root.children.map(child => (child as { uri?: { toString(): string } }).uri?.toString()) : [];
-            if (shown.length === expected.length && shown.every((uri, i) => uri === expected[i])) {
-                const only = CompositeTreeNode.is(root) && root.children.length === 1 ? root.children[0] : undefined;
-                if (ExpandableTreeNode.is(only) && !only.expanded) {
-                    await model.expandNode(only);
-                }
+        const expected = roots[0].resource.toString();
+        const expandIfShown = (navigator: FileNavigatorWidget): boolean => {
+            const root = navigator.model.root;
+            const only = CompositeTreeNode.is(root) && root.children.length === 1 ? root.children[0] : undefined;
+            if ((only as { uri?: { toString(): string } } | undefined)?.uri?.toString() !== expected) {
+                return false;
+            }
+            if (ExpandableTreeNode.is(only) && !only.expanded) {
+                navigator.model.expandNode(only).catch(error => this.logger.warn('collaboration: expanding the shared root failed', error));
+            }
+            return true;
+        };
+        const watch = (navigator: FileNavigatorWidget) => {
+            if (!expandIfShown(navigator)) {
+                this.toDisposeOnExpand.push(navigator.model.onChanged(() => {
+                    if (expandIfShown(navigator)) {
+                        this.toDisposeOnExpand.dispose();
+                    }
+                }));
+            }
+        };
+        const existing = this.widgetManager.tryGetWidget<FileNavigatorWidget>(FILE_NAVIGATOR_ID);
+        if (existing) {
+            watch(existing);
+            if (this.toDisposeOnExpand.disposed) {
                 return;
             }
-            await new Promise(resolve => setTimeout(resolve, 50));
         }
+        // Bounded: the next swap replaces this, and nobody waits for a navigator forever.
+        const timer = setTimeout(() => this.toDisposeOnExpand.dispose(), 120_000);
+        this.toDisposeOnExpand.push(TheiaDisposable.create(() => clearTimeout(timer)));
     }
 
     /** Closes every widget showing a `collab:` resource; unsaved changes have nowhere to go once the session is over. */
