@@ -40,6 +40,8 @@ export class EditorHostSourceFactory {
         const formats = new Map<string, { encoding: string; crlf: boolean }>();
         /** The text last read from or written to disk (line endings normalised), to tell external changes apart. */
         const onDisk = new Map<string, string>();
+        /** Models of files renamed away: until their editors close they hold the moved document's text, not the path's. */
+        const movedAway = new WeakSet<object>();
         const resolve = (path: string): URI => {
             const uri = this.pathService.toUri(session, path);
             if (!uri) {
@@ -63,6 +65,11 @@ export class EditorHostSourceFactory {
             isVisible,
             markOnDisk: (path, text) => onDisk.set(path, normalizeLineEndings(text)),
             moved: (from, to) => {
+                const uri = this.pathService.toUri(session, from);
+                const model = uri && this.textModelService.get(uri.toString());
+                if (model) {
+                    movedAway.add(model);
+                }
                 for (const map of [formats, onDisk] as Map<string, unknown>[]) {
                     const value = map.get(from);
                     map.delete(from);
@@ -97,7 +104,7 @@ export class EditorHostSourceFactory {
                     throw new CollaborationError('not-found', `'${path}' is not shared.`);
                 }
                 const model = this.textModelService.get(uri.toString());
-                if (model && !model.isDisposed() && model.isResolved()) {
+                if (model && !model.isDisposed() && model.isResolved() && !movedAway.has(model)) {
                     return model.getText();
                 }
                 try {

@@ -284,6 +284,12 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
         if (epoch !== entry.epoch || this.entries.get(entry.shared.path) !== entry || session !== this.session) {
             return;
         }
+        if (path !== entry.shared.path && entry.shared.generation !== undefined && result.generation !== entry.shared.generation) {
+            // Renamed while this was on its way, and the answer is about what the old path holds now: that is
+            // not ours (let go of it), ask again under the new path (which registers this guest there again).
+            session.sendNotification(EditorMessages.Close, { path }).catch(() => { /* the session ended */ });
+            return this.synchronize(entry, mode);
+        }
         if (entry.shared.generation !== undefined && entry.shared.generation !== result.generation) {
             // The host dropped the document and started over: our state is from another lineage.
             this.replaceDoc(entry);

@@ -367,7 +367,10 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
         if (open >= EditorLimits.maxOpenDocumentsPerPeer && !this.entries.get(params.path)?.peers.has(sender.id)) {
             throw new CollaborationError('rate-limited', 'Too many open documents.');
         }
-        const entry = await this.load(params.path);
+        // A synchronisation of a document renamed while it was on its way: answered by that document (same
+        // lineage), not by whatever the old path holds now.
+        const moved = !this.entries.has(params.path) && params.generation !== undefined ? this.entryOf(params.path) : undefined;
+        const entry = moved && moved.shared.generation === params.generation ? moved : await this.load(params.path);
         if (!this.session.getPeer(sender.id)) {
             throw new CollaborationError('not-member', 'The peer has left.');
         }

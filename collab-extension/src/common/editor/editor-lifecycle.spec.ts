@@ -11,7 +11,7 @@ import { EditorHost } from './editor-host';
 import { EditorMessages } from './editor-protocol';
 import { StringTextBuffer } from './editor-string-buffer';
 import { TextBinding } from './editor-text-binding';
-import { connect, QuietLogger, sleep, startTestServer, until } from './editor-test-fixture';
+import { connect, delayed, QuietLogger, sleep, startTestServer, until } from './editor-test-fixture';
 
 describe('shared documents: saving right after typing, renames and deletes (real server)', function (): void {
     this.timeout(30_000);
@@ -144,6 +144,42 @@ describe('shared documents: saving right after typing, renames and deletes (real
         // A guest closing the document after the rename is forgotten by the host under the new path.
         b.sync.release('project/renamed.txt');
         await until(() => hostSync.peersOf('project/renamed.txt').length === 1, 'the host forgets Bob\'s copy');
+    });
+
+    it('a synchronisation in flight while the host renames the file does not mix the document with another one', async () => {
+        const client = await connect(server, 'Ann', logger);
+        clients.push(client);
+        const admitting = host.onJoinRequest(request => { request.admit('readwrite').catch(() => undefined); });
+        const session = await client.joinSession(host.invite!.code);
+        admitting.dispose();
+        await until(() => host.getPeer(session.self.id) !== undefined, 'the host sees Ann');
+        const problems: string[] = [];
+        const sync = new EditorGuest({ logger, refreshIntervalMs: 60_000 });
+        disposables.push(sync);
+        sync.onDidReportProblem(problem => problems.push(problem.message));
+        // Ann's messages take 150 ms: her save's state comparison reaches the host after it renamed the file.
+        sync.attach(delayed(session, () => 1, 150));
+        const doc = await sync.acquire('project/a.txt');
+        const hostDoc = await hostSync.acquire('project/a.txt');
+        doc.edit(text => text.insert(doc.text.length, 'by Ann\n'));
+        await until(() => hostDoc.text.toString() === 'alpha\nby Ann\n', 'the host has Ann\'s edit');
+
+        // The host still answers for the old path (its editor of the old file is not closed yet).
+        const saving = sync.save('project/a.txt').catch(error => error);
+        await sleep(20);
+        hostSync.move('project/a.txt', 'project/renamed.txt');
+        await saving;
+        await until(() => sync.get('project/renamed.txt') === doc, 'Ann re-keys the document');
+        await sleep(500);
+        assert.deepStrictEqual(problems, [], 'no conflict, nothing reloaded');
+        assert.strictEqual(doc.text.toString(), 'alpha\nby Ann\n');
+        assert.strictEqual(doc.generation, hostDoc.generation, 'still the renamed document\'s lineage');
+        doc.edit(text => text.insert(doc.text.length, 'after the rename\n'));
+        await until(() => hostDoc.text.toString() === 'alpha\nby Ann\nafter the rename\n', 'edits after the rename reach the renamed document');
+        await sync.save('project/renamed.txt');
+        assert.strictEqual(files.get('project/renamed.txt'), 'alpha\nby Ann\nafter the rename\n');
+        // A document the host made for the old path meanwhile is not kept open by Ann.
+        await until(() => hostSync.peersOf('project/a.txt').length === 0, 'Ann has nothing open under the old path');
     });
 
     it('a renamed folder moves every open document below it; a rename over an open document ends that one', async () => {
