@@ -4,8 +4,9 @@
  * paths; lines and columns are 1-based, as in the debug adapter protocol's SourceBreakpoint.
  */
 import { z } from 'zod';
-import { Broadcast, Request } from '@theia-collab/protocol/lib/messages';
+import { Request } from '@theia-collab/protocol/lib/messages';
 import { splitWorkspacePath } from '../collaboration-uri';
+import { defineFileStateChannel, FileState } from '../file-state/file-state-protocol';
 
 export const BreakpointLimits = {
     maxPerFile: 1000,
@@ -34,33 +35,35 @@ export const SharedBreakpoint = z.object({
 }).strict();
 export type SharedBreakpoint = z.infer<typeof SharedBreakpoint>;
 
-export const FileBreakpoints = z.object({
+/** The breakpoints of shared files as a per-file state: announced by the host, paged through by joining guests. */
+export const BreakpointFiles = defineFileStateChannel({
+    field: 'breakpoints',
+    item: SharedBreakpoint,
     path: WorkspacePath,
-    /** All breakpoints of the file; empty when it has none (any more). */
-    breakpoints: z.array(SharedBreakpoint).max(BreakpointLimits.maxPerFile)
-}).strict();
-export type FileBreakpoints = z.infer<typeof FileBreakpoints>;
+    methods: { all: 'debug/breakpoints/all', didChange: 'debug/breakpoints/didChange' },
+    limits: {
+        maxItemsPerFile: BreakpointLimits.maxPerFile,
+        maxFilesPerMessage: BreakpointLimits.maxFilesPerMessage,
+        budget: BreakpointLimits.budget,
+        debounceMs: BreakpointLimits.debounceMs
+    }
+});
 
-export const BreakpointsParams = z.object({ files: z.array(FileBreakpoints).max(BreakpointLimits.maxFilesPerMessage) }).strict();
-export type BreakpointsParams = z.infer<typeof BreakpointsParams>;
-
-export const AllBreakpointsParams = z.object({ cursor: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() }).strict();
-export type AllBreakpointsParams = z.infer<typeof AllBreakpointsParams>;
-export const AllBreakpointsResult = BreakpointsParams.extend({ next: z.number().int().min(0).optional() }).strict();
-export type AllBreakpointsResult = z.infer<typeof AllBreakpointsResult>;
+/** All breakpoints of one file; empty when it has none (any more). */
+export const FileBreakpoints = BreakpointFiles.schemas.file;
+export type FileBreakpoints = FileState<'breakpoints', SharedBreakpoint>;
 
 export const SetBreakpointsResult = z.object({}).strict();
 export type SetBreakpointsResult = z.infer<typeof SetBreakpointsResult>;
 
 export namespace BreakpointMessages {
     /** Guest → host: every shared file's breakpoints, a page at a time. */
-    export const All = Request.define<AllBreakpointsParams, AllBreakpointsResult>('debug/breakpoints/all',
-        { params: AllBreakpointsParams, result: AllBreakpointsResult });
+    export const All = BreakpointFiles.all;
     /** Guest → host (read-write guests only): replace the breakpoints of one file. */
     export const Set = Request.define<FileBreakpoints, SetBreakpointsResult>('debug/breakpoints/set',
         { params: FileBreakpoints, result: SetBreakpointsResult });
     /** Host → guests: the breakpoints of these files are now these. */
-    export const DidChange = Broadcast.define<BreakpointsParams>('debug/breakpoints/didChange', { params: BreakpointsParams });
+    export const DidChange = BreakpointFiles.didChange;
 
     export const all = [All, Set, DidChange] as const;
 }

@@ -4,16 +4,13 @@
  * an in-memory store that fires like Theia's BreakpointManager (synchronously, on every set).
  */
 import * as assert from 'assert';
-import * as fs from 'fs';
 import * as path from 'path';
 import { FileUri } from '@theia/core/lib/common/file-uri';
-import { CollaborationClient, CollaborationError, CollaborationSession, Disposable, Emitter } from '@theia-collab/protocol';
+import { CollaborationError, CollaborationSession, Disposable, Emitter } from '@theia-collab/protocol';
 import { until } from '@theia-collab/server/lib/integration/session-fixture';
-import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
-import { createTestHostWorkspace } from '../language/language-test-fixture';
-import { HostPathMapper } from '../language/language-locations';
 import { BreakpointMessages, SharedBreakpoint } from './debug-breakpoint-protocol';
 import { BreakpointGuest, BreakpointHost, BreakpointStore } from './debug-breakpoint-sync';
+import { useDebugTestSession } from './debug-test-fixture';
 
 const delay = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
@@ -56,66 +53,33 @@ function bp(line: number, extra: Partial<SharedBreakpoint> = {}): SharedBreakpoi
 
 describe('shared breakpoints over a real session', function () {
     this.timeout(30_000);
-    let server: ServerHandle;
-    let base: string;
-    let mapper: HostPathMapper;
-    const clients: CollaborationClient[] = [];
-    const toDispose: Disposable[] = [];
-    let host: CollaborationSession;
+    const fixture = useDebugTestSession('collab-breakpoints-', {
+        'src/app.ts': 'a();\nb();\nc();\nd();\n',
+        'src/lib.ts': 'export {};\n',
+        '.env': 'SECRET=1\n'
+    });
     let hostStore: MemoryBreakpointStore;
 
-    const hostUri = (workspacePath: string) => mapper.toHostUri(workspacePath)!;
+    const hostUri = (workspacePath: string) => fixture.mapper.toHostUri(workspacePath)!;
     const APP = 'collab:/proj/src/app.ts';
 
     async function join(name: string, refusals: string[] = []): Promise<{ session: CollaborationSession; store: MemoryBreakpointStore; sync: BreakpointGuest }> {
-        const client = await CollaborationClient.connect({ serverUrl: server.url, name });
-        clients.push(client);
-        const session = await client.joinSession(host.invite!.code);
-        await until(() => host.getPeer(session.self.id) !== undefined && session.peers.length === host.peers.length, `the host sees ${name}`);
+        const session = await fixture.join(name);
         const store = new MemoryBreakpointStore();
-        const sync = new BreakpointGuest(session, store, { debounceMs: 20, onDidRefuse: (p, error) => refusals.push(`${p}: ${error.code}`) });
+        const sync = fixture.track(new BreakpointGuest(session, store, { debounceMs: 20, onDidRefuse: (p, error) => refusals.push(`${p}: ${error.code}`) }));
         await sync.start();
-        toDispose.push(sync);
         return { session, store, sync };
     }
 
-    before(async () => {
-        server = await startServer({
-            hostname: '127.0.0.1', port: 0, logLevel: 'silent',
-            loginRateLimit: { max: 10_000, windowMs: 60_000 }, joinRateLimit: { max: 10_000, windowMs: 60_000 }
-        });
-        ({ base, mapper } = createTestHostWorkspace('collab-breakpoints-', {
-            'src/app.ts': 'a();\nb();\nc();\nd();\n',
-            'src/lib.ts': 'export {};\n',
-            '.env': 'SECRET=1\n'
-        }));
-    });
-
-    beforeEach(async () => {
-        const client = await CollaborationClient.connect({ serverUrl: server.url, name: 'Host' });
-        clients.push(client);
-        host = await client.createSession();
-        host.onJoinRequest(request => request.admit(request.name.startsWith('Reader') ? 'readonly' : 'readwrite'));
+    beforeEach(() => {
         hostStore = new MemoryBreakpointStore();
-        const sync = new BreakpointHost(host, hostStore, mapper, { debounceMs: 20 });
-        sync.start();
-        toDispose.push(sync);
-    });
-
-    afterEach(() => {
-        toDispose.splice(0).forEach(disposable => disposable.dispose());
-        clients.splice(0).forEach(client => client.dispose());
-    });
-
-    after(async () => {
-        await server?.close();
-        fs.rmSync(base, { recursive: true, force: true });
+        fixture.track(new BreakpointHost(fixture.host, hostStore, fixture.mapper, { debounceMs: 20 })).start();
     });
 
     it('the host\'s breakpoints in shared files appear on guests\' collab: documents; excluded and outside ones do not', async () => {
         hostStore.set(hostUri('proj/src/app.ts'), [bp(2, { condition: 'x > 1' }), bp(4, { enabled: false, logMessage: 'at {d}' })]);
         hostStore.set(hostUri('proj/.env'), [bp(1)]);
-        hostStore.set(FileUri.create(path.join(base, 'outside.ts')).toString(), [bp(1)]);
+        hostStore.set(FileUri.create(path.join(fixture.base, 'outside.ts')).toString(), [bp(1)]);
         // A late joiner gets them with its first request.
         const guest = await join('Writer');
         assert.deepStrictEqual(guest.store.uris(), [APP]);
@@ -195,16 +159,11 @@ describe('shared breakpoints over a real session', function () {
         assert.deepStrictEqual(guest.store.uris(), [], 'no collab: breakpoints outlive the session');
 
         // Breakpoints a previous session left in a window's (persisted) store.
-        const client = await CollaborationClient.connect({ serverUrl: server.url, name: 'Returning' });
-        clients.push(client);
-        const session = await client.joinSession(host.invite!.code);
-        await until(() => host.getPeer(session.self.id) !== undefined, 'the host sees the returning guest');
+        const session = await fixture.join('Returning', false);
         const store = new MemoryBreakpointStore();
         store.set('collab:/proj/src/lib.ts', [bp(1)]);
         store.set('file:///home/guest/own.ts', [bp(1)]);
-        const sync = new BreakpointGuest(session, store, { debounceMs: 20 });
-        toDispose.push(sync);
-        await sync.start();
+        await fixture.track(new BreakpointGuest(session, store, { debounceMs: 20 })).start();
         assert.deepStrictEqual(store.uris().sort(), [APP, 'file:///home/guest/own.ts']);
         await delay(100);
         assert.deepStrictEqual(hostStore.uris(), [hostUri('proj/src/app.ts')], 'clearing leftovers is not sent to the host');

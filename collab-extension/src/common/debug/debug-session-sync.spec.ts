@@ -4,16 +4,13 @@
  * the app binds to Theia's DebugSessionManager; paths are checked with the real HostFileSystem.
  */
 import * as assert from 'assert';
-import * as fs from 'fs';
 import * as path from 'path';
 import { FileUri } from '@theia/core/lib/common/file-uri';
-import { CollaborationClient, CollaborationError, CollaborationSession, Disposable, Emitter } from '@theia-collab/protocol';
+import { CollaborationError, CollaborationSession, Disposable, Emitter } from '@theia-collab/protocol';
 import { until } from '@theia-collab/server/lib/integration/session-fixture';
-import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
-import { createTestHostWorkspace } from '../language/language-test-fixture';
-import { HostPathMapper } from '../language/language-locations';
 import { DebugAction, DebugStateParams } from './debug-session-protocol';
 import { DebugController, DebugSessionGuest, DebugSessionHost, HostDebugSession } from './debug-session-sync';
+import { useDebugTestSession } from './debug-test-fixture';
 
 class ScriptedDebugger implements DebugController {
     list: HostDebugSession[] = [];
@@ -59,54 +56,21 @@ async function code(promise: Promise<unknown>): Promise<string> {
 
 describe('debug state over a real session', function () {
     this.timeout(30_000);
-    let server: ServerHandle;
-    let base: string;
-    let mapper: HostPathMapper;
-    const clients: CollaborationClient[] = [];
-    const toDispose: Disposable[] = [];
-    let host: CollaborationSession;
+    const fixture = useDebugTestSession('collab-debug-', { 'src/main.js': 'a();\nb();\n', '.env': 'SECRET=1\n' });
     let debuggerStandIn: ScriptedDebugger;
 
     async function join(name: string): Promise<{ session: CollaborationSession; sync: DebugSessionGuest; states: DebugStateParams[] }> {
-        const client = await CollaborationClient.connect({ serverUrl: server.url, name });
-        clients.push(client);
-        const session = await client.joinSession(host.invite!.code);
-        await until(() => host.getPeer(session.self.id) !== undefined && session.peers.length === host.peers.length, `the host sees ${name}`);
-        const sync = new DebugSessionGuest(session);
+        const session = await fixture.join(name);
+        const sync = fixture.track(new DebugSessionGuest(session));
         const states: DebugStateParams[] = [];
         sync.onDidChange(state => states.push(state));
         await sync.start();
-        toDispose.push(sync);
         return { session, sync, states };
     }
 
-    before(async () => {
-        server = await startServer({
-            hostname: '127.0.0.1', port: 0, logLevel: 'silent',
-            loginRateLimit: { max: 10_000, windowMs: 60_000 }, joinRateLimit: { max: 10_000, windowMs: 60_000 }
-        });
-        ({ base, mapper } = createTestHostWorkspace('collab-debug-', { 'src/main.js': 'a();\nb();\n', '.env': 'SECRET=1\n' }));
-    });
-
-    beforeEach(async () => {
-        const client = await CollaborationClient.connect({ serverUrl: server.url, name: 'Host' });
-        clients.push(client);
-        host = await client.createSession();
-        host.onJoinRequest(request => request.admit(request.name.startsWith('Reader') ? 'readonly' : 'readwrite'));
+    beforeEach(() => {
         debuggerStandIn = new ScriptedDebugger();
-        const sync = new DebugSessionHost(host, debuggerStandIn, mapper, { debounceMs: 10 });
-        sync.start();
-        toDispose.push(sync);
-    });
-
-    afterEach(() => {
-        toDispose.splice(0).forEach(disposable => disposable.dispose());
-        clients.splice(0).forEach(client => client.dispose());
-    });
-
-    after(async () => {
-        await server?.close();
-        fs.rmSync(base, { recursive: true, force: true });
+        fixture.track(new DebugSessionHost(fixture.host, debuggerStandIn, fixture.mapper, { debounceMs: 10 })).start();
     });
 
     it('guests see where the host stopped; frames in unshared files keep only their name', async () => {
@@ -114,7 +78,7 @@ describe('debug state over a real session', function () {
             id: 's1', name: 'Launch Program', state: 'stopped' as const, threadId: 1, threadName: 'main', stoppedReason: 'breakpoint',
             frame: { name: 'b', uri, line: 2, column: 1 }
         });
-        debuggerStandIn.set([stoppedAt(mapper.toHostUri('proj/src/main.js')!)]);
+        debuggerStandIn.set([stoppedAt(fixture.mapper.toHostUri('proj/src/main.js')!)]);
         const guest = await join('Writer');
         assert.deepStrictEqual(guest.sync.state, {
             sessions: [{ id: 's1', name: 'Launch Program', state: 'stopped', threadId: 1, threadName: 'main', stoppedReason: 'breakpoint',
@@ -123,14 +87,14 @@ describe('debug state over a real session', function () {
         });
         assert.strictEqual(guest.sync.focused?.id, 's1');
 
-        debuggerStandIn.set([stoppedAt(mapper.toHostUri('proj/.env')!)]);
+        debuggerStandIn.set([stoppedAt(fixture.mapper.toHostUri('proj/.env')!)]);
         await until(() => guest.sync.state.sessions[0]?.frame?.path === undefined, 'the excluded frame');
         assert.deepStrictEqual(guest.sync.state.sessions[0].frame, { name: 'b', line: 2, column: 1 });
-        debuggerStandIn.set([stoppedAt(FileUri.create(path.join(base, 'outside.js')).toString())]);
-        debuggerStandIn.set([stoppedAt(FileUri.create(path.join(base, 'outside.js')).toString())]);
+        debuggerStandIn.set([stoppedAt(FileUri.create(path.join(fixture.base, 'outside.js')).toString())]);
+        debuggerStandIn.set([stoppedAt(FileUri.create(path.join(fixture.base, 'outside.js')).toString())]);
         await new Promise(resolve => setTimeout(resolve, 200));
         assert.deepStrictEqual(guest.sync.state.sessions[0].frame, { name: 'b', line: 2, column: 1 });
-        assert.ok(!JSON.stringify(guest.states).includes(base), 'no host path reaches the guest');
+        assert.ok(!JSON.stringify(guest.states).includes(fixture.base), 'no host path reaches the guest');
         const count = guest.states.length;
         debuggerStandIn.set(debuggerStandIn.list);
         await new Promise(resolve => setTimeout(resolve, 200));
@@ -141,7 +105,7 @@ describe('debug state over a real session', function () {
     });
 
     it('read-write guests continue and step through the host; read-only guests are refused', async () => {
-        debuggerStandIn.set([{ id: 's1', name: 'Launch', state: 'stopped', threadId: 1, frame: { name: 'a', uri: mapper.toHostUri('proj/src/main.js'), line: 1, column: 1 } }]);
+        debuggerStandIn.set([{ id: 's1', name: 'Launch', state: 'stopped', threadId: 1, frame: { name: 'a', uri: fixture.mapper.toHostUri('proj/src/main.js'), line: 1, column: 1 } }]);
         const writer = await join('Writer');
         const reader = await join('Reader');
         assert.strictEqual(await code(reader.sync.control('continue')), 'permission-denied');

@@ -11,7 +11,7 @@ import { CollaborationClient, CollaborationError, CollaborationSession, Disposab
 import { until } from '@theia-collab/server/lib/integration/session-fixture';
 import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
 import { nameRoots } from '../collaboration-uri';
-import { createTestHostWorkspace } from './language-test-fixture';
+import { createTestHostWorkspace, joinTestSession } from './language-test-fixture';
 import { DiagnosticsGuest, DiagnosticsHost, DiagnosticsSource } from './language-diagnostics';
 import { LanguageGuestClient } from './language-guest';
 import { HostCompletionList, HostLocation, LanguageHost, LanguageHostBackend } from './language-host';
@@ -126,9 +126,7 @@ describe('language services over a real session', function () {
     }
 
     async function join(name: string): Promise<CollaborationSession> {
-        const session = await (await connect(name)).joinSession(host.invite!.code);
-        await until(() => host.getPeer(session.self.id) !== undefined && session.peers.length === host.peers.length, `the host sees ${name}`);
-        return session;
+        return joinTestSession(await connect(name), host);
     }
 
     before(async () => {

@@ -1,11 +1,14 @@
 /**
- * Test support for the language and debug session specs (Node only): a temp host workspace shared as the
- * root `proj` with the default exclusions, and the path mapper the host side of those features uses.
+ * Test support for the language, debug and per-file state session specs (Node only): a temp host workspace
+ * shared as the root `proj` with the default exclusions, the path mapper the host side of those features uses,
+ * and joining a host's session.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { FileUri } from '@theia/core/lib/common/file-uri';
+import type { CollaborationClient, CollaborationSession } from '@theia-collab/protocol';
+import { until } from '@theia-collab/server/lib/integration/session-fixture';
 import { HostFileSystem } from '../../node/fs/host-file-system';
 import { nameRoots } from '../collaboration-uri';
 import { DEFAULT_EXCLUDED_FILES } from '../fs/host-file-system-protocol';
@@ -37,4 +40,15 @@ export function createTestHostWorkspace(prefix: string, files: Record<string, st
         filterVisible: paths => hostFs.filterVisible(paths)
     };
     return { base, root, hostFs, mapper, dispose: () => fs.rmSync(base, { recursive: true, force: true }) };
+}
+
+/**
+ * `client` joins `host`'s session (the host admits it with its own join handler); resolves once the host sees
+ * the guest and, with `allPeers`, the guest sees everyone the host sees.
+ */
+export async function joinTestSession(client: CollaborationClient, host: CollaborationSession, allPeers = true): Promise<CollaborationSession> {
+    const session = await client.joinSession(host.invite!.code);
+    await until(() => host.getPeer(session.self.id) !== undefined && (!allPeers || session.peers.length === host.peers.length),
+        `the host sees ${session.self.name}`);
+    return session;
 }
