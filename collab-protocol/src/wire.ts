@@ -14,6 +14,8 @@ export const PROTOCOL_VERSION = 1;
 export const Limits = {
     /** Largest relayed envelope `data`, in bytes. Large files are chunked below this. */
     maxPayloadBytes: 1024 * 1024,
+    /** The lowest a server may set its payload limit: features send parts of up to 512 KiB plus overhead. */
+    minPayloadBytes: 576 * 1024,
     /** Size of file transfer chunks; leaves headroom for the encryption and encoding overhead. */
     chunkBytes: 256 * 1024,
     maxNameLength: 64,

@@ -168,6 +168,9 @@ export function resolveOptions(options: Partial<ServerOptions>): ServerOptions {
     if (resolved.maxPayloadBytes > Limits.maxPayloadBytes) {
         problems.push(`maxPayloadBytes may not exceed the protocol limit of ${Limits.maxPayloadBytes}`);
     }
+    if (resolved.maxPayloadBytes < Limits.minPayloadBytes) {
+        problems.push(`maxPayloadBytes must be at least ${Limits.minPayloadBytes} (document updates are sent in parts of 512 KiB)`);
+    }
     if (resolved.redisUrl !== undefined && !/^rediss?:\/\//.test(resolved.redisUrl)) {
         problems.push('redisUrl must start with redis:// or rediss://');
     }

@@ -115,11 +115,11 @@ describe('operations', () => {
     it('reads the operational options from flags, environment and config file', () => {
         assert.deepStrictEqual(parseArgs([
             '--redis', 'redis://cache:6379/2', '--redis-prefix', 'prod:', '--resume-grace', '2m', '--shutdown-timeout', '5s',
-            '--empty-room', '10m', '--token-ttl', '8h', '--max-payload', '524288', '--login-rate', '5/1m', '--join-rate', '10/30s',
+            '--empty-room', '10m', '--token-ttl', '8h', '--max-payload', '655360', '--login-rate', '5/1m', '--join-rate', '10/30s',
             '--event-rate', '100/1s', '--byte-rate', '1048576/1s', '--no-metrics', '--log-level', 'debug'
         ]).options, {
             redisUrl: 'redis://cache:6379/2', redisPrefix: 'prod:', resumeGraceMs: 120_000, shutdownTimeoutMs: 5000,
-            emptyRoomMs: 600_000, tokenTtlMs: 8 * 3600_000, maxPayloadBytes: 524288, loginRateLimit: { max: 5, windowMs: 60_000 },
+            emptyRoomMs: 600_000, tokenTtlMs: 8 * 3600_000, maxPayloadBytes: 655360, loginRateLimit: { max: 5, windowMs: 60_000 },
             joinRateLimit: { max: 10, windowMs: 30_000 }, socketEventRateLimit: { max: 100, windowMs: 1000 },
             socketByteRateLimit: { max: 1048576, windowMs: 1000 }, metrics: false, logLevel: 'debug'
         });
@@ -143,5 +143,6 @@ describe('operations', () => {
         assert.throws(() => resolveOptions({ redisUrl: 'http://cache' }), /redisUrl/);
         assert.throws(() => resolveOptions({ redisPrefix: 'bad prefix' }), /redisPrefix/);
         assert.throws(() => resolveOptions({ maxPayloadBytes: 64 * 1024 * 1024 }), /maxPayloadBytes/);
+        assert.throws(() => resolveOptions({ maxPayloadBytes: 64 * 1024 }), /maxPayloadBytes must be at least/);
     });
 });

@@ -1,13 +1,17 @@
 import * as assert from 'assert';
 import type { ServerHandle } from './server';
+import { Limits } from '@theia-collab/protocol/lib/wire';
 import { admitGuest, bytes, connect, createRoom, expectNone, publicKey, startTestServer, TestClient } from './test-support';
+
+/** A server configured below the protocol's payload limit (the lowest it allows). */
+const PAYLOAD_LIMIT = Limits.minPayloadBytes;
 
 describe('input validation', () => {
     let server: ServerHandle;
     let clients: TestClient[];
 
     beforeEach(async () => {
-        server = await startTestServer({ maxPayloadBytes: 64 * 1024 });
+        server = await startTestServer({ maxPayloadBytes: PAYLOAD_LIMIT });
         clients = [];
     });
 
@@ -58,11 +62,11 @@ describe('input validation', () => {
 
     it('refuses oversized data with too-large', async () => {
         const room = await createRoom(server, 1, clients);
-        const big = await room.host.request('relay', { room: room.roomId, kind: 'broadcast', seq: 1, key: 1, data: bytes(64 * 1024 + 1) });
+        const big = await room.host.request('relay', { room: room.roomId, kind: 'broadcast', seq: 1, key: 1, data: bytes(PAYLOAD_LIMIT + 1) });
         assert.strictEqual(big.error.code, 'too-large');
-        const exact = await room.host.request('relay', { room: room.roomId, kind: 'broadcast', seq: 2, key: 1, data: bytes(64 * 1024) });
+        const exact = await room.host.request('relay', { room: room.roomId, kind: 'broadcast', seq: 2, key: 1, data: bytes(PAYLOAD_LIMIT) });
         assert.deepStrictEqual(exact, { ok: true });
-        assert.strictEqual(new Uint8Array((await room.guests[0].waitFor('relay')).data).byteLength, 64 * 1024);
+        assert.strictEqual(new Uint8Array((await room.guests[0].waitFor('relay')).data).byteLength, PAYLOAD_LIMIT);
         const key = await room.host.request('room:rekey', { roomId: room.roomId, keyId: 2, keys: [{ peerId: room.guestPeerIds[0], keyMaterial: bytes(2048) }] });
         assert.strictEqual(key.error.code, 'too-large');
         await expectNone(room.guests, 'room:key');

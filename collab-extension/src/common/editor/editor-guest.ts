@@ -11,6 +11,7 @@ import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { Disposable, Emitter, Event } from '@theia-collab/protocol/lib/events';
 import { CollaborationSession, Peer } from '@theia-collab/protocol/lib/session';
 import { ChunkAssembler, concatBytes, newTransferId, splitBytes } from './editor-chunks';
+import { DEFAULT_BATCH_MS, UpdateBatcher } from './update-batcher';
 import { RemoteOrigin, SharedDocument, SharedDocumentProvider } from './editor-document';
 import {
     EditorLimits, EditorMessages, MovedParams, OpenResult, RejectedParams, RemovedParams, toUint8Array, UpdateParams
@@ -30,7 +31,7 @@ interface GuestEntry {
     listener: (update: Uint8Array, origin: unknown) => void;
     /** Local updates waiting to be sent together. */
     outgoing: Uint8Array[];
-    flushTimer?: ReturnType<typeof setTimeout>;
+    batcher: UpdateBatcher;
 }
 
 export interface EditorGuestOptions {
@@ -173,6 +174,7 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
         shared.setReadOnly(this.readOnly);
         entry = {
             shared, refs: 1, syncing: true, epoch: 0, ready: Promise.resolve(), outgoing: [],
+            batcher: new UpdateBatcher(() => this.flush(entry!), this.options.batchMs ?? DEFAULT_BATCH_MS),
             listener: (update, origin) => this.onLocalUpdate(entry!, update, origin)
         };
         shared.doc.on('update', entry.listener);
@@ -213,8 +215,7 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
         // The host saves what it has when the request arrives, and messages leave in call order. So what was
         // typed just before goes first, and a comparison of states sends whatever else the host lacks (changes
         // held back while syncing or reconnecting, or lost on the way): everything typed before is saved.
-        clearTimeout(entry.flushTimer);
-        this.flush(entry);
+        entry.batcher.flushNow();
         await this.synchronize(entry, entry.syncing ? 'open' : 'refresh');
         await this.session!.sendRequest(EditorMessages.Save, { path: entry.shared.path });
     }
@@ -355,17 +356,24 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
         if (!result.transfer) {
             throw new CollaborationError('bad-request', 'The host sent no document state.');
         }
-        const parts: Uint8Array[] = [];
+        // Several parts in flight at once: a large document costs a few round trips, not one per part.
+        const { id, count } = result.transfer;
+        const parts: Uint8Array[] = new Array(count);
+        let next = 0;
         let bytes = 0;
-        for (let index = 0; index < result.transfer.count; index++) {
-            const { data } = await session.sendRequest(EditorMessages.Fetch, { id: result.transfer.id, index }, { timeout: this.options.timeout });
-            const part = toUint8Array(data);
-            bytes += part.byteLength;
-            if (bytes > EditorLimits.maxUpdateBytes) {
-                throw new CollaborationError('too-large', 'The document is too large.');
+        const fetchParts = async () => {
+            while (next < count) {
+                const index = next++;
+                const { data } = await session.sendRequest(EditorMessages.Fetch, { id, index }, { timeout: this.options.timeout });
+                const part = toUint8Array(data);
+                bytes += part.byteLength;
+                if (bytes > EditorLimits.maxUpdateBytes) {
+                    throw new CollaborationError('too-large', 'The document is too large.');
+                }
+                parts[index] = part;
             }
-            parts.push(part);
-        }
+        };
+        await Promise.all(Array.from({ length: Math.min(count, EditorLimits.fetchConcurrency) }, fetchParts));
         return concatBytes(parts);
     }
 
@@ -383,13 +391,10 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
             return;
         }
         entry.outgoing.push(update);
-        if (entry.flushTimer === undefined) {
-            entry.flushTimer = setTimeout(() => this.flush(entry), this.options.batchMs ?? 15);
-        }
+        entry.batcher.schedule();
     }
 
     protected flush(entry: GuestEntry): void {
-        entry.flushTimer = undefined;
         const updates = entry.outgoing.splice(0);
         if (updates.length && this.online && this.entries.get(entry.shared.path) === entry) {
             this.sendUpdate(this.session!, entry.shared.path, updates.length === 1 ? updates[0] : Y.mergeUpdates(updates));
@@ -398,8 +403,7 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
 
     /** What was not sent yet is carried by the next synchronisation's diff. */
     protected dropOutgoing(entry: GuestEntry): void {
-        clearTimeout(entry.flushTimer);
-        entry.flushTimer = undefined;
+        entry.batcher.cancel();
         entry.outgoing.length = 0;
     }
 

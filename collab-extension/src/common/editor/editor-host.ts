@@ -9,6 +9,7 @@ import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { Disposable } from '@theia-collab/protocol/lib/events';
 import { CollaborationSession, Peer } from '@theia-collab/protocol/lib/session';
 import { ChunkAssembler, newTransferId, splitBytes } from './editor-chunks';
+import { DEFAULT_BATCH_MS, UpdateBatcher } from './update-batcher';
 import { normalizeLineEndings, RemoteOrigin, SEED_ORIGIN, SharedDocument, SharedDocumentProvider } from './editor-document';
 import {
     EditorLimits, EditorMessages, FetchParams, FetchResult, OpenParams, OpenResult, PathParams, SaveResult, toUint8Array, UpdateParams
@@ -33,12 +34,14 @@ interface HostEntry {
     idleSince?: number;
     /** Updates waiting to be forwarded, by the peer they came from ('' for this window's). */
     outgoing: Map<string, Uint8Array[]>;
-    flushTimer?: ReturnType<typeof setTimeout>;
+    batcher: UpdateBatcher;
 }
 
 interface Transfer {
     peer: string;
     parts: Uint8Array[];
+    /** Parts not yet fetched: guests fetch several at once, in any order. */
+    unserved: Set<number>;
     expires: number;
 }
 
@@ -155,8 +158,7 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
                 continue;
             }
             // What is queued under the old path leaves first.
-            clearTimeout(entry.flushTimer);
-            this.flush(entry);
+            entry.batcher.flushNow();
             const overwritten = this.entries.get(target);
             if (overwritten && overwritten !== entry) {
                 this.drop(target, overwritten);
@@ -198,7 +200,7 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
         this.disposed = true;
         this.toDispose.forEach(d => d.dispose());
         for (const entry of this.entries.values()) {
-            clearTimeout(entry.flushTimer);
+            entry.batcher.cancel();
             entry.shared.doc.off('update', entry.listener);
             entry.shared.dispose();
         }
@@ -228,8 +230,7 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
 
     /** Ends a document whose file is gone; the guests that have it open are told. */
     protected drop(path: string, entry: HostEntry): void {
-        clearTimeout(entry.flushTimer);
-        entry.flushTimer = undefined;
+        entry.batcher.cancel();
         entry.shared.doc.off('update', entry.listener);
         this.entries.delete(path);
         for (const peer of entry.peers) {
@@ -281,6 +282,7 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
             peers: new Set(),
             localRefs: 0,
             outgoing: new Map(),
+            batcher: new UpdateBatcher(() => this.flush(entry), this.options.batchMs ?? DEFAULT_BATCH_MS),
             listener: (update, origin) => this.forward(entry, update, origin)
         };
         shared.doc.on('update', entry.listener);
@@ -299,7 +301,7 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
         const limit = this.now() - (this.options.idleDocumentMs ?? 10 * 60 * 1000);
         for (const [path, entry] of this.entries) {
             if (entry.idleSince !== undefined && entry.idleSince < limit) {
-                clearTimeout(entry.flushTimer);
+                entry.batcher.cancel();
                 entry.shared.doc.off('update', entry.listener);
                 entry.shared.dispose();
                 this.entries.delete(path);
@@ -319,13 +321,10 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
             entry.outgoing.set(from, updates);
         }
         updates.push(update);
-        if (entry.flushTimer === undefined) {
-            entry.flushTimer = setTimeout(() => this.flush(entry), this.options.batchMs ?? 15);
-        }
+        entry.batcher.schedule();
     }
 
     protected flush(entry: HostEntry): void {
-        entry.flushTimer = undefined;
         if (this.disposed || this.entries.get(entry.shared.path) !== entry) {
             return;
         }
@@ -398,7 +397,7 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
             this.expireTransfers();
             const id = newTransferId();
             const parts = splitBytes(update);
-            this.transfers.set(id, { peer: sender.id, parts, expires: this.now() + EditorLimits.transferTtlMs });
+            this.transfers.set(id, { peer: sender.id, parts, unserved: new Set(parts.keys()), expires: this.now() + EditorLimits.transferTtlMs });
             result.transfer = { id, count: parts.length };
         }
         return result;
@@ -411,7 +410,8 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
             throw new CollaborationError('not-found', 'Unknown transfer.');
         }
         const data = transfer.parts[params.index];
-        if (params.index === transfer.parts.length - 1) {
+        transfer.unserved.delete(params.index);
+        if (!transfer.unserved.size) {
             this.transfers.delete(params.id);
         }
         return { data };

@@ -10,8 +10,14 @@ import { Binary, Limits, PeerId } from '@theia-collab/protocol/lib/wire';
 import { splitWorkspacePath } from '../collaboration-uri';
 
 export const EditorLimits = {
-    /** Largest Yjs payload in one message; larger ones are split into parts of this size. */
-    chunkBytes: 192 * 1024,
+    /**
+     * Largest Yjs payload in one message; larger ones are split into parts of this size. Large parts keep
+     * the per-message cost (sealing, relaying, a request each) small next to the bytes; servers accept
+     * at least `Limits.minPayloadBytes`.
+     */
+    chunkBytes: 512 * 1024,
+    /** `editor/fetch` requests a guest keeps in flight for one document. */
+    fetchConcurrency: 8,
     /** Largest Yjs update (reassembled) or document state accepted. */
     maxUpdateBytes: 32 * 1024 * 1024,
     /** Largest shared text, in UTF-16 code units. */

@@ -140,18 +140,67 @@ describe('co-editing sync through a real server', function (): void {
     });
 
     it('moves large documents and large changes in parts', async () => {
-        const big = 'x'.repeat(100) + '\n';
-        files.set(PATH, big.repeat(4000)); // ~400 KB: more than one part
+        const line = 'x'.repeat(100) + '\n';
+        // More parts than a guest fetches at once, so the fetch window moves on.
+        const lines = Math.ceil(EditorLimits.chunkBytes * (EditorLimits.fetchConcurrency + 2) / line.length);
+        files.set(PATH, line.repeat(lines));
         const a = await guest('Ann');
         const b = await guest('Bob');
+        const fetches: { id: string; index: number }[] = [];
+        let inFlight = 0;
+        let mostInFlight = 0;
+        const sendRequest = a.session.sendRequest.bind(a.session);
+        a.session.sendRequest = (async (message: { method: string }, params: { id: string; index: number }, options?: object) => {
+            if (message.method !== EditorMessages.Fetch.method) {
+                return sendRequest(message as never, params as never, options);
+            }
+            fetches.push(params);
+            mostInFlight = Math.max(mostInFlight, ++inFlight);
+            try {
+                return await sendRequest(message as never, params as never, options);
+            } finally {
+                inFlight--;
+            }
+        }) as typeof a.session.sendRequest;
         const docA = await a.sync.acquire(PATH);
         const docB = await b.sync.acquire(PATH);
-        assert.strictEqual(docA.text.length, big.length * 4000);
+        assert.strictEqual(docA.text.length, line.length * lines);
+        assert.strictEqual(docA.text.toString(), hostSync.get(PATH)!.text.toString());
+        assert.ok(fetches.length > EditorLimits.fetchConcurrency, `${fetches.length} parts fetched`);
+        assert.strictEqual(mostInFlight, EditorLimits.fetchConcurrency, 'parts are fetched several at once');
+        // The host forgets a transfer once every part was fetched, whatever the order.
+        await assert.rejects(sendRequest(EditorMessages.Fetch, { id: fetches[0].id, index: 0 }), /Unknown transfer/);
         const paste = 'y'.repeat(EditorLimits.chunkBytes * 2 + 17);
         docA.edit(text => text.insert(5, paste));
-        await until(() => docB.text.length === big.length * 4000 + paste.length, 'Bob gets the large paste', 20_000);
+        await until(() => docB.text.length === line.length * lines + paste.length, 'Bob gets the large paste', 20_000);
         assert.strictEqual(docB.text.toString(), hostSync.get(PATH)!.text.toString());
         assert.strictEqual(docB.text.toString(), docA.text.toString());
+    });
+
+    it('sends the first change at once and merges the changes that follow within the batch interval', async () => {
+        const a = await guest('Ann');
+        const paced = new EditorGuest({ logger, batchMs: 1500 });
+        disposables.push(paced);
+        a.sync.dispose();
+        paced.attach(a.session);
+        let sent = 0;
+        const sendNotification = a.session.sendNotification.bind(a.session);
+        a.session.sendNotification = ((message: { method: string }, ...rest: unknown[]) => {
+            sent += message.method === EditorMessages.Update.method ? 1 : 0;
+            return (sendNotification as (...args: unknown[]) => Promise<void>)(message, ...rest);
+        }) as typeof a.session.sendNotification;
+        const doc = await paced.acquire(PATH);
+        const atHost = () => hostSync.get(PATH)!.text.toString();
+        const started = Date.now();
+        doc.edit(text => text.insert(0, 'a'));
+        await until(() => atHost().startsWith('a'), 'the first keystroke reaches the host', 1000);
+        assert.ok(Date.now() - started < 1000, 'no batching delay for the first change');
+        doc.edit(text => text.insert(1, 'b'));
+        doc.edit(text => text.insert(2, 'c'));
+        await sleep(300);
+        assert.ok(atHost().startsWith('a') && !atHost().startsWith('ab'), 'the changes that follow wait for the interval');
+        await until(() => atHost().startsWith('abc'), 'the held changes arrive together', 5000);
+        assert.strictEqual(sent, 2, 'three changes, two messages');
     });
 
     it('reports a document the host cannot share', async () => {
