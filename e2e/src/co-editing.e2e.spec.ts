@@ -1,68 +1,15 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as path from 'path';
-import { Browser, Locator } from 'playwright-core';
 import {
-    launchBrowser, startCoordinationServer, startTheiaBackend, TestCoordinationServer, TheiaBackend, TheiaWindow, waitFor
+    activeEditor, currentEditorTab, e2eSuite, editorText, navigatorNode, openFile, openParticipantFile, showParticipants, startSharedWorkspace,
+    TheiaWindow, waitFor
 } from './harness';
 
-const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const navigatorNode = (window: TheiaWindow, name: string): Locator =>
-    window.page.locator('#files .theia-TreeNodeSegmentGrow').filter({ hasText: new RegExp(`^${escapeRegExp(name)}$`) });
-const editorOf = (window: TheiaWindow): Locator => window.page.locator('#theia-main-content-panel .monaco-editor').first();
-/** The text of the (small) file shown in a window's editor: Monaco's line nodes, in the order of their `top`. */
-const editorText = async (window: TheiaWindow): Promise<string> =>
-    (await editorOf(window).locator('.view-lines').evaluate(container => [...container.querySelectorAll<HTMLElement>(':scope > .view-line')]
-        .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
-        .map(line => line.innerText)
-        .join('\n'))).replace(/\u00a0/g, ' ');
-const currentEditorTab = (window: TheiaWindow): Promise<string> =>
-    window.page.locator('#theia-main-content-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel').first().innerText();
 const occurrences = (text: string, part: string) => text.split(part).length - 1;
 
-async function openFile(window: TheiaWindow, folder: string, name: string): Promise<void> {
-    if (!await window.page.locator('#files').isVisible()) {
-        await window.runMenu('View', 'Explorer');
-        await window.page.locator('#files').waitFor({ state: 'visible' });
-    }
-    if (!await navigatorNode(window, name).isVisible()) {
-        await navigatorNode(window, folder).click();
-    }
-    await navigatorNode(window, name).waitFor({ state: 'visible', timeout: 20_000 });
-    await navigatorNode(window, name).dblclick();
-    await waitFor(async () => (await currentEditorTab(window)).trim() === name, 20_000, `${window.name}: ${name} in the editor`);
-}
-
-/** Alice starts a session in `host`, Bob joins it read-write from `guest`. */
-async function startAndJoin(host: TheiaWindow, guest: TheiaWindow): Promise<void> {
-    for (const window of [host, guest]) {
-        if (!await window.page.locator('#files').isVisible()) {
-            await window.runMenu('View', 'Explorer');
-            await window.page.locator('#files').waitFor({ state: 'visible' });
-        }
-    }
-    await host.runMenu('Collaborate', 'Start Session');
-    const nameDialog = host.dialog('collaboration-name-dialog');
-    await nameDialog.waitFor({ state: 'visible' });
-    await nameDialog.locator('input.collaboration-name-input').fill('Alice');
-    await nameDialog.locator('button.main').click();
-    const inviteDialog = host.dialog('collaboration-invite-dialog');
-    await inviteDialog.waitFor({ state: 'visible', timeout: 30_000 });
-    const inviteCode = await inviteDialog.locator('input.collaboration-invite-code').inputValue();
-    await inviteDialog.locator('button.main').click();
-    await inviteDialog.waitFor({ state: 'detached' });
-
-    await guest.runMenu('Collaborate', 'Join Session...');
-    const joinDialog = guest.dialog('collaboration-join-dialog');
-    await joinDialog.waitFor({ state: 'visible' });
-    await joinDialog.locator('input.collaboration-join-invite').fill(inviteCode);
-    await joinDialog.locator('input.collaboration-join-name').fill('Bob');
-    await joinDialog.locator('button.main').click();
-    const request = host.dialog('collaboration-join-request-dialog');
-    await request.waitFor({ state: 'visible', timeout: 30_000 });
-    await request.locator('button.collaboration-allow-readwrite').click();
-    await guest.waitForStatusBarText('collaboration-status', /Collaborating · 2 participants$/);
-}
+/** Alice starts a session in `host`, Bob joins it read-write from `guest` and sees the host's files. */
+const startAndJoin = (host: TheiaWindow, guest: TheiaWindow) =>
+    startSharedWorkspace(host, guest, { guestEntry: 'guest-only.txt', hostEntries: ['src', 'README.md'] });
 
 /**
  * Co-editing, end to end, with the app's auto-save on: host and guest type in the same file at the same time
@@ -73,84 +20,31 @@ describe('co-editing (e2e)', function () {
     this.timeout(300_000);
 
     const INITIAL = 'export const marker = "INITIAL CONTENT";\nexport function greet(name: string) {\n    return name;\n}\n';
-    let server: TestCoordinationServer | undefined;
-    let hostBackend: TheiaBackend;
-    let guestBackend: TheiaBackend;
-    const backends: TheiaBackend[] = [];
-    let browser: Browser | undefined;
-    const windows: TheiaWindow[] = [];
+    const suite = e2eSuite('co-editing');
     let host: TheiaWindow;
     let guest: TheiaWindow;
 
-    const hostFile = (relative: string) => path.join(hostBackend.workspace, relative);
     before(async function () {
         this.timeout(180_000);
-        server = await startCoordinationServer();
-        [hostBackend, guestBackend] = await Promise.all([
-            startTheiaBackend({
-                name: 'co-editing-host', serverUrl: server.url, files: {
+        const [hostBackend, guestBackend] = await suite.start([
+            {
+                name: 'co-editing-host', files: {
                     'src/shared.ts': INITIAL,
                     'src/other.ts': 'export const other = 42;\n',
                     'README.md': '# Co-editing\n'
                 }
-            }),
-            startTheiaBackend({ name: 'co-editing-guest', serverUrl: server.url, files: { 'guest-only.txt': 'mine\n' } })
+            },
+            { name: 'co-editing-guest', files: { 'guest-only.txt': 'mine\n' } }
         ]);
-        backends.push(hostBackend, guestBackend);
-        browser = await launchBrowser();
-        host = await TheiaWindow.open(browser, hostBackend, 'host');
-        windows.push(host);
-        guest = await TheiaWindow.open(browser, guestBackend, 'guest');
-        windows.push(guest);
-
-        try {
-            await startAndJoin(host, guest);
-        } catch (error) {
-            for (const window of windows) {
-                await window.screenshot(`co-editing-setup-failed-${window.name}`).catch(() => undefined);
-                window.saveConsole(`co-editing-${window.name}-console.log`);
-            }
-            throw error;
-        }
-    });
-
-    /** The guest's Participants view (its tab is added to the left side bar when the session starts). */
-    async function showParticipants(window: TheiaWindow): Promise<void> {
-        const view = window.page.locator('.collab-participants');
-        if (!await view.isVisible()) {
-            const tab = window.page.locator('#theia-left-content-panel .lm-TabBar-tab').filter({ has: window.page.locator('.codicon-organization') });
-            await tab.first().click();
-        }
-        await view.waitFor({ state: 'visible', timeout: 15_000 });
-    }
-
-    afterEach(async function () {
-        if (this.currentTest?.state === 'failed') {
-            for (const window of windows) {
-                await window.screenshot(`co-editing-failed-${window.name}`).catch(() => undefined);
-                window.saveConsole(`co-editing-${window.name}-console.log`);
-            }
-        }
-    });
-
-    after(async function () {
-        this.timeout(60_000);
-        for (const window of windows) {
-            await window.close();
-        }
-        await browser?.close().catch(() => undefined);
-        await Promise.all(backends.map(backend => backend.stop()));
-        await server?.close();
+        host = await suite.open(hostBackend, 'host');
+        guest = await suite.open(guestBackend, 'guest');
+        await suite.setUp(() => startAndJoin(host, guest));
     });
 
     it('host and guest type at the same time in the same file and end with the same text, the initial content once', async () => {
-        await openFile(host, 'src', 'shared.ts');
+        await openFile(host, 'shared.ts');
         // The guest opens the file the host is in from the Participants view.
-        await showParticipants(guest);
-        const alice = guest.page.locator('.collab-participant[data-peer-name="Alice"]');
-        await waitFor(async () => /shared\.ts/.test(await alice.innerText()), 20_000, 'Alice\'s current file in the participants view');
-        await alice.locator('.collab-participant-file').click();
-        await waitFor(async () => (await currentEditorTab(guest)).trim() === 'shared.ts', 20_000, 'guest: shared.ts in the editor');
+        await openParticipantFile(guest, 'Alice', 'shared.ts');
         for (const window of [host, guest]) {
             await waitFor(async () => (await editorText(window)).includes('INITIAL CONTENT'), 20_000, `${window.name}: the file content`);
         }
@@ -158,7 +52,7 @@ describe('co-editing (e2e)', function () {
         const hostWords = ' /* alice types here */';
         const guestWords = ' /* bob types too */';
         for (const window of [host, guest]) {
-            await editorOf(window).locator('.view-lines').click();
+            await activeEditor(window).locator('.view-lines').click();
             await window.page.keyboard.press('Control+Home');
             await window.page.keyboard.press('ArrowDown');
             await window.page.keyboard.press('End');
@@ -183,7 +77,7 @@ describe('co-editing (e2e)', function () {
 
         // Auto-save writes the converged text to the host's disk, with no dialog anywhere.
         await waitFor(() => {
-            const disk = fs.readFileSync(hostFile('src/shared.ts'), 'utf8');
+            const disk = fs.readFileSync(suite.hostFile('src/shared.ts'), 'utf8');
             return disk.includes('last line by bob') && disk.includes('second line by alice') && disk.includes(guestWords.trim());
         }, 20_000, 'the converged text on the host\'s disk');
         await new Promise(resolve => setTimeout(resolve, 1500));
@@ -192,7 +86,7 @@ describe('co-editing (e2e)', function () {
             const dirty = await window.page.locator('#theia-main-content-panel .lm-TabBar-tab.lm-mod-current.theia-mod-dirty').count();
             assert.strictEqual(dirty, 0, `${window.name}: the editor was auto-saved`);
         }
-        assert.strictEqual(fs.readFileSync(hostFile('src/shared.ts'), 'utf8').trim(), final.trim(), 'the disk has what both see');
+        assert.strictEqual(fs.readFileSync(suite.hostFile('src/shared.ts'), 'utf8').trim(), final.trim(), 'the disk has what both see');
         await host.screenshot('co-editing-host-converged');
         await guest.screenshot('co-editing-guest-converged');
     });
@@ -203,7 +97,7 @@ describe('co-editing (e2e)', function () {
         await guest.page.keyboard.press('ArrowDown');
         // Bob's caret moved to line 3, column 1, in Alice's editor.
         const caret = await waitFor(async () => {
-            const carets = await editorOf(host).locator('.collab-caret.collab-caret-primary').evaluateAll(nodes => nodes.map(node => {
+            const carets = await activeEditor(host).locator('.collab-caret.collab-caret-primary').evaluateAll(nodes => nodes.map(node => {
                 const box = node.getBoundingClientRect();
                 const line = node.closest('.view-line') as HTMLElement | null;
                 const tops = [...(line?.parentElement?.querySelectorAll<HTMLElement>(':scope > .view-line') ?? [])]
@@ -235,46 +129,44 @@ describe('co-editing (e2e)', function () {
         await guest.waitForStatusBarText('collaboration-following', /Following Alice/);
         await guest.screenshot('co-editing-guest-participants');
 
-        await openFile(host, 'src', 'other.ts');
-        await waitFor(async () => (await currentEditorTab(guest)).trim() === 'other.ts', 20_000, 'the guest\'s editor to follow to other.ts');
+        await openFile(host, 'other.ts');
+        await waitFor(async () => await currentEditorTab(guest) === 'other.ts', 20_000, 'the guest\'s editor to follow to other.ts');
         await waitFor(async () => (await editorText(guest)).includes('export const other = 42;'), 20_000, 'other.ts content for the guest');
-        await openFile(host, 'src', 'shared.ts');
-        await waitFor(async () => (await currentEditorTab(guest)).trim() === 'shared.ts', 20_000, 'the guest\'s editor to follow back to shared.ts');
+        await openFile(host, 'shared.ts');
+        await waitFor(async () => await currentEditorTab(guest) === 'shared.ts', 20_000, 'the guest\'s editor to follow back to shared.ts');
         await guest.screenshot('co-editing-guest-follows-host');
 
         // Moving the caret on one's own stops following.
-        await editorOf(guest).locator('.view-lines').click();
+        await activeEditor(guest).locator('.view-lines').click();
         await guest.page.keyboard.press('ArrowDown');
         await waitFor(async () => await guest.page.locator('#theia-statusBar .collaboration-following').count() === 0, 10_000, 'following to stop');
-        await openFile(host, 'src', 'other.ts');
+        await openFile(host, 'other.ts');
         await new Promise(resolve => setTimeout(resolve, 2000));
-        assert.strictEqual((await currentEditorTab(guest)).trim(), 'shared.ts', 'the guest stays where it is');
+        assert.strictEqual(await currentEditorTab(guest), 'shared.ts', 'the guest stays where it is');
 
         // The host asks everyone to follow: the guest follows again and is taken to the host's file.
         await showParticipants(host);
         await host.page.locator('button.collab-focus-participants').click();
         await guest.waitForStatusBarText('collaboration-following', /Following Alice/);
-        await waitFor(async () => (await currentEditorTab(guest)).trim() === 'other.ts', 20_000, 'the guest\'s editor to go to the host\'s file');
+        await waitFor(async () => await currentEditorTab(guest) === 'other.ts', 20_000, 'the guest\'s editor to go to the host\'s file');
         await guest.screenshot('co-editing-guest-focused');
     });
 
     it('undo in a shared editor reverts only one\'s own typing', async () => {
         await guest.page.locator('#theia-statusBar .collaboration-following').click();
         await waitFor(async () => await guest.page.locator('#theia-statusBar .collaboration-following').count() === 0, 10_000, 'following to stop');
-        await openFile(host, 'src', 'shared.ts');
-        await showParticipants(guest);
-        await guest.page.locator('.collab-participant[data-peer-name="Alice"] .collab-participant-file').click();
-        await waitFor(async () => (await currentEditorTab(guest)).trim() === 'shared.ts', 20_000, 'guest: shared.ts');
-        await editorOf(host).locator('.view-lines').click();
+        await openFile(host, 'shared.ts');
+        await openParticipantFile(guest, 'Alice', 'shared.ts');
+        await activeEditor(host).locator('.view-lines').click();
         await host.page.keyboard.press('Control+Home');
         await host.page.keyboard.press('End');
         await host.page.keyboard.type(' // ALPHA', { delay: 20 });
         await waitFor(async () => (await editorText(guest)).includes('// ALPHA'), 15_000, 'Alice\'s text at the guest');
-        await editorOf(guest).locator('.view-lines').click();
+        await activeEditor(guest).locator('.view-lines').click();
         await guest.page.keyboard.press('Control+End');
         await guest.page.keyboard.type(' // BETA', { delay: 20 });
         await waitFor(async () => (await editorText(host)).includes('// BETA'), 15_000, 'Bob\'s text at the host');
-        await editorOf(host).locator('.view-lines').click();
+        await activeEditor(host).locator('.view-lines').click();
         await host.page.keyboard.press('Control+Z');
         for (const window of [host, guest]) {
             await waitFor(async () => {
@@ -288,16 +180,12 @@ describe('co-editing (e2e)', function () {
     });
 
     it('a change on the host\'s disk reaches the guest\'s open editor, also when the host has the file closed', async () => {
-        await openFile(host, 'src', 'other.ts');
-        await showParticipants(guest);
-        const alice = guest.page.locator('.collab-participant[data-peer-name="Alice"]');
-        await waitFor(async () => /other\.ts/.test(await alice.innerText()), 15_000, 'Alice in other.ts');
-        await alice.locator('.collab-participant-file').click();
-        await waitFor(async () => (await currentEditorTab(guest)).trim() === 'other.ts', 20_000, 'guest: other.ts');
+        await openFile(host, 'other.ts');
+        await openParticipantFile(guest, 'Alice', 'other.ts');
         await host.page.locator('#theia-main-content-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon').click();
-        await waitFor(async () => (await currentEditorTab(host)).trim() !== 'other.ts', 10_000, 'the host closed other.ts');
+        await waitFor(async () => await currentEditorTab(host) !== 'other.ts', 10_000, 'the host closed other.ts');
         await new Promise(resolve => setTimeout(resolve, 1000));
-        fs.writeFileSync(hostFile('src/other.ts'), 'export const other = 43; // changed on the host\'s disk\n');
+        fs.writeFileSync(suite.hostFile('src/other.ts'), 'export const other = 43; // changed on the host\'s disk\n');
         await waitFor(async () => (await editorText(guest)).includes('changed on the host\'s disk'), 20_000, 'the disk change in the guest\'s editor');
         assert.strictEqual(occurrences(await editorText(guest), 'export const other'), 1);
         await guest.screenshot('co-editing-guest-sees-disk-change');
@@ -312,54 +200,27 @@ describe('co-editing of an editor the host opened before the session (e2e)', fun
     this.timeout(300_000);
 
     const INITIAL = 'export const early = "OPEN BEFORE THE SESSION";\n';
-    let server: TestCoordinationServer | undefined;
-    const backends: TheiaBackend[] = [];
-    let browser: Browser | undefined;
-    const windows: TheiaWindow[] = [];
-    let hostWorkspace: string;
+    const suite = e2eSuite('co-editing-early');
 
     before(async function () {
         this.timeout(180_000);
-        server = await startCoordinationServer();
-        const [hostBackend, guestBackend] = await Promise.all([
-            startTheiaBackend({ name: 'co-editing-early-host', serverUrl: server.url, files: { 'src/early.ts': INITIAL, 'README.md': '# Early\n' } }),
-            startTheiaBackend({ name: 'co-editing-early-guest', serverUrl: server.url, files: { 'guest-only.txt': 'mine\n' } })
+        const [hostBackend, guestBackend] = await suite.start([
+            { name: 'co-editing-early-host', files: { 'src/early.ts': INITIAL, 'README.md': '# Early\n' } },
+            { name: 'co-editing-early-guest', files: { 'guest-only.txt': 'mine\n' } }
         ]);
-        backends.push(hostBackend, guestBackend);
-        hostWorkspace = hostBackend.workspace;
-        browser = await launchBrowser();
-        windows.push(await TheiaWindow.open(browser, hostBackend, 'host'));
-        windows.push(await TheiaWindow.open(browser, guestBackend, 'guest'));
-    });
-
-    afterEach(async function () {
-        if (this.currentTest?.state === 'failed') {
-            for (const window of windows) {
-                await window.screenshot(`co-editing-early-failed-${window.name}`).catch(() => undefined);
-                window.saveConsole(`co-editing-early-${window.name}-console.log`);
-            }
-        }
-    });
-
-    after(async function () {
-        this.timeout(60_000);
-        for (const window of windows) {
-            await window.close();
-        }
-        await browser?.close().catch(() => undefined);
-        await Promise.all(backends.map(backend => backend.stop()));
-        await server?.close();
+        await suite.open(hostBackend, 'host');
+        await suite.open(guestBackend, 'guest');
     });
 
     it('the guest\'s typing reaches the host\'s already-open editor and, by auto-save, the host\'s disk', async () => {
-        const [host, guest] = windows;
-        await openFile(host, 'src', 'early.ts');
+        const [host, guest] = suite.windows;
+        await openFile(host, 'early.ts');
         await waitFor(async () => (await editorText(host)).includes('OPEN BEFORE THE SESSION'), 20_000, 'host: the file content');
         await startAndJoin(host, guest);
 
-        await openFile(guest, 'src', 'early.ts');
+        await openFile(guest, 'early.ts');
         await waitFor(async () => (await editorText(guest)).includes('OPEN BEFORE THE SESSION'), 20_000, 'guest: the file content');
-        await editorOf(guest).locator('.view-lines').click();
+        await activeEditor(guest).locator('.view-lines').click();
         await guest.page.keyboard.press('Control+End');
         await guest.page.keyboard.type('// typed by Bob into Alice\'s open editor', { delay: 20 });
 
@@ -368,39 +229,39 @@ describe('co-editing of an editor the host opened before the session (e2e)', fun
             return text.includes('typed by Bob into Alice') ? text : undefined;
         }, 20_000, 'Bob\'s typing in the host\'s already-open editor');
         assert.strictEqual(occurrences(hostText, 'OPEN BEFORE THE SESSION'), 1, hostText);
-        await waitFor(() => fs.readFileSync(path.join(hostWorkspace, 'src/early.ts'), 'utf8').includes('// typed by Bob into Alice\'s open editor'),
+        await waitFor(() => fs.readFileSync(suite.hostFile('src/early.ts'), 'utf8').includes('// typed by Bob into Alice\'s open editor'),
             20_000, 'the host\'s auto-save to write Bob\'s typing to its disk');
-        assert.strictEqual(fs.readFileSync(path.join(hostWorkspace, 'src/early.ts'), 'utf8'), INITIAL + '// typed by Bob into Alice\'s open editor');
+        assert.strictEqual(fs.readFileSync(suite.hostFile('src/early.ts'), 'utf8'), INITIAL + '// typed by Bob into Alice\'s open editor');
         await host.screenshot('co-editing-early-host');
         await guest.screenshot('co-editing-early-guest');
     });
 
     it('the guest types right after opening a file and saves at once: every keystroke reaches the host\'s disk', async () => {
-        const [, guest] = windows;
+        const [, guest] = suite.windows;
         const closeCurrentEditor = async () => {
             await guest.page.locator('#theia-main-content-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon').click();
             await waitFor(async () => await guest.page.locator('#theia-main-content-panel .monaco-editor').count() === 0, 10_000, 'guest: the editor closed');
         };
         await closeCurrentEditor();
         for (let round = 1; round <= 4; round++) {
-            await openFile(guest, 'src', 'README.md');
+            await openFile(guest, 'README.md');
             // No waiting for the content or the session: type as soon as the editor has the focus, save at once.
             await guest.page.locator('#theia-main-content-panel .monaco-editor.focused').waitFor({ state: 'visible', timeout: 20_000 });
             await guest.page.keyboard.press('Control+End');
             await guest.page.keyboard.type(`round ${round} typed at once;`);
             await guest.page.keyboard.press('Control+S');
-            const disk = () => fs.readFileSync(path.join(hostWorkspace, 'README.md'), 'utf8');
+            const disk = () => fs.readFileSync(suite.hostFile('README.md'), 'utf8');
             await waitFor(() => disk().includes(`round ${round} typed at once;`), 15_000, `round ${round}: all of the guest's keystrokes on the host's disk`)
                 .catch(error => { throw new Error(`${error.message}; the disk has ${JSON.stringify(disk())}`); });
             await closeCurrentEditor();
         }
-        assert.strictEqual(fs.readFileSync(path.join(hostWorkspace, 'README.md'), 'utf8'),
+        assert.strictEqual(fs.readFileSync(suite.hostFile('README.md'), 'utf8'),
             '# Early\nround 1 typed at once;round 2 typed at once;round 3 typed at once;round 4 typed at once;');
         await guest.screenshot('co-editing-early-guest-saved');
     });
 
     it('renames move the open shared document (guest editors follow, the host\'s too), a deletion closes the guest\'s editor', async () => {
-        const [host, guest] = windows;
+        const [host, guest] = suite.windows;
         const tabs = async (window: TheiaWindow) => (await window.page.locator('#theia-main-content-panel .lm-TabBar-tab .lm-TabBar-tabLabel').allInnerTexts())
             .map(label => label.trim());
         const rename = async (window: TheiaWindow, name: string, newName: string) => {
@@ -412,31 +273,31 @@ describe('co-editing of an editor the host opened before the session (e2e)', fun
             await window.page.keyboard.press('Enter');
             await dialog.waitFor({ state: 'detached' });
         };
-        await openFile(guest, 'src', 'early.ts');
+        await openFile(guest, 'early.ts');
         await waitFor(async () => (await editorText(guest)).includes('OPEN BEFORE THE SESSION'), 20_000, 'guest: early.ts content');
-        await openFile(host, 'src', 'early.ts');
+        await openFile(host, 'early.ts');
 
         // The host renames the file: the guest's editor becomes renamed.ts, with the text, and co-editing goes on.
         await rename(host, 'early.ts', 'renamed.ts');
-        await waitFor(async () => (await currentEditorTab(guest)).trim() === 'renamed.ts', 20_000, 'guest: the editor switched to renamed.ts');
+        await waitFor(async () => await currentEditorTab(guest) === 'renamed.ts', 20_000, 'guest: the editor switched to renamed.ts');
         assert.ok(!(await tabs(guest)).some(label => /early\.ts/.test(label)), `guest: no editor of the old name: ${await tabs(guest)}`);
         assert.ok((await editorText(guest)).includes('typed by Bob into Alice'), 'guest: the document\'s text');
-        await editorOf(guest).locator('.view-lines').click();
+        await activeEditor(guest).locator('.view-lines').click();
         await guest.page.keyboard.press('Control+End');
         await guest.page.keyboard.type(' // after the rename', { delay: 20 });
-        await waitFor(async () => (await currentEditorTab(host)).trim() === 'renamed.ts' && (await editorText(host)).includes('// after the rename'),
+        await waitFor(async () => await currentEditorTab(host) === 'renamed.ts' && (await editorText(host)).includes('// after the rename'),
             20_000, 'host: Bob\'s typing in renamed.ts');
-        await waitFor(() => fs.existsSync(path.join(hostWorkspace, 'src/renamed.ts')) &&
-            fs.readFileSync(path.join(hostWorkspace, 'src/renamed.ts'), 'utf8').includes('// after the rename'), 20_000, 'renamed.ts on the host\'s disk');
-        assert.ok(!fs.existsSync(path.join(hostWorkspace, 'src/early.ts')), 'the old file is not written again');
+        await waitFor(() => fs.existsSync(suite.hostFile('src/renamed.ts')) &&
+            fs.readFileSync(suite.hostFile('src/renamed.ts'), 'utf8').includes('// after the rename'), 20_000, 'renamed.ts on the host\'s disk');
+        assert.ok(!fs.existsSync(suite.hostFile('src/early.ts')), 'the old file is not written again');
         await guest.screenshot('co-editing-early-guest-after-host-rename');
 
         // The guest renames it through the shared workspace: the host's editor follows too.
         await rename(guest, 'renamed.ts', 'by-guest.ts');
-        await waitFor(async () => (await currentEditorTab(host)).trim() === 'by-guest.ts', 20_000, 'host: the editor switched to by-guest.ts');
-        await waitFor(async () => (await currentEditorTab(guest)).trim() === 'by-guest.ts', 20_000, 'guest: by-guest.ts');
+        await waitFor(async () => await currentEditorTab(host) === 'by-guest.ts', 20_000, 'host: the editor switched to by-guest.ts');
+        await waitFor(async () => await currentEditorTab(guest) === 'by-guest.ts', 20_000, 'guest: by-guest.ts');
         assert.ok(!(await tabs(host)).some(label => /renamed\.ts/.test(label)), `host: no editor of the old name: ${await tabs(host)}`);
-        await editorOf(host).locator('.view-lines').click();
+        await activeEditor(host).locator('.view-lines').click();
         await host.page.keyboard.press('Control+End');
         await host.page.keyboard.type(' // Alice after the guest\'s rename', { delay: 20 });
         await waitFor(async () => (await editorText(guest)).includes('Alice after the guest'), 20_000, 'guest: Alice\'s typing after the rename');
@@ -445,7 +306,7 @@ describe('co-editing of an editor the host opened before the session (e2e)', fun
         // The host deletes it (once auto-saved, or the dirty editor would write it again): the guest's editor
         // closes and the guest is told.
         await waitFor(async () => await host.page.locator('#theia-main-content-panel .lm-TabBar-tab.theia-mod-dirty').count() === 0 &&
-            fs.readFileSync(path.join(hostWorkspace, 'src/by-guest.ts'), 'utf8').includes('Alice after the guest'), 20_000, 'host: by-guest.ts auto-saved');
+            fs.readFileSync(suite.hostFile('src/by-guest.ts'), 'utf8').includes('Alice after the guest'), 20_000, 'host: by-guest.ts auto-saved');
         await navigatorNode(host, 'by-guest.ts').click();
         await host.page.keyboard.press('Delete');
         const confirm = host.dialog();
@@ -453,7 +314,7 @@ describe('co-editing of an editor the host opened before the session (e2e)', fun
         await confirm.locator('button.main').click();
         await waitFor(async () => !(await tabs(guest)).some(label => /by-guest\.ts/.test(label)), 20_000, 'guest: the deleted file\'s editor closed');
         await waitFor(async () => (await guest.notifications()).some(text => /by-guest\.ts.*deleted/.test(text)), 10_000, 'guest: told about the deletion');
-        assert.ok(!fs.existsSync(path.join(hostWorkspace, 'src/by-guest.ts')));
+        assert.ok(!fs.existsSync(suite.hostFile('src/by-guest.ts')));
         await guest.screenshot('co-editing-early-guest-after-delete');
     });
 });

@@ -56,14 +56,62 @@ export function endSession(host: TheiaWindow): Promise<void> {
     return leaveSession(host, 'End Session');
 }
 
-/** Opens the Explorer view. */
+/** Opens the Explorer view, unless it shows already (the menu item toggles it). */
 export async function showExplorer(window: TheiaWindow): Promise<void> {
+    if (await window.page.locator('#files').isVisible()) {
+        return;
+    }
     await window.runMenu('View', 'Explorer');
     await window.page.locator('#files').waitFor({ state: 'visible' });
 }
 
+/** The names the navigator shows. */
+export async function navigatorNames(window: TheiaWindow): Promise<string[]> {
+    return (await window.page.locator('#files .theia-TreeNodeSegmentGrow').allTextContents()).map(text => text.trim());
+}
+
+/**
+ * Both show the Explorer, the guest its own workspace (`guestEntry` in it); Alice starts a session in `host`,
+ * Bob joins it from `guest` with `permission`, and the guest's navigator shows the host's `hostEntries`
+ * instead of its own files. Returns the names the guest's navigator shows then.
+ */
+export async function startSharedWorkspace(host: TheiaWindow, guest: TheiaWindow, { permission = 'readwrite', guestEntry, hostEntries }: {
+    permission?: GuestPermission; guestEntry: string; hostEntries: string[];
+}): Promise<string[]> {
+    for (const window of [host, guest]) {
+        await showExplorer(window);
+    }
+    await waitFor(async () => (await navigatorNames(guest)).includes(guestEntry), 30_000, 'the guest\'s own workspace');
+    await startCollaboration(host, guest, { permission });
+    const names = await waitFor(async () => {
+        const shown = await navigatorNames(guest);
+        return hostEntries.every(name => shown.includes(name)) ? shown : undefined;
+    }, 30_000, 'the host\'s files in the guest\'s navigator');
+    assert.ok(!names.includes(guestEntry), `the guest's own files are replaced: ${names}`);
+    return names;
+}
+
 function escapeRegExp(text: string): string {
     return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The Participants view (its tab is added to the left side bar when the session starts). */
+export async function showParticipants(window: TheiaWindow): Promise<void> {
+    const view = window.page.locator('.collab-participants');
+    if (!await view.isVisible()) {
+        const tab = window.page.locator('#theia-left-content-panel .lm-TabBar-tab').filter({ has: window.page.locator('.codicon-organization') });
+        await tab.first().click();
+    }
+    await view.waitFor({ state: 'visible', timeout: 15_000 });
+}
+
+/** Opens, from the Participants view, the file `participant` is in, once that is `name`; waits for its editor tab. */
+export async function openParticipantFile(window: TheiaWindow, participant: string, name: string): Promise<void> {
+    await showParticipants(window);
+    const entry = window.page.locator(`.collab-participant[data-peer-name="${participant}"]`);
+    await waitFor(async () => (await entry.innerText()).includes(name), 20_000, `${window.name}: ${participant}'s current file ${name} in the participants view`);
+    await entry.locator('.collab-participant-file').click();
+    await waitFor(async () => await currentEditorTab(window) === name, 20_000, `${window.name}: ${name} in the editor`);
 }
 
 /** The navigator node named exactly `name`. */
@@ -76,14 +124,46 @@ export function activeEditor(window: TheiaWindow): Locator {
     return window.page.locator('#theia-main-content-panel .theia-editor:not(.lm-mod-hidden) .monaco-editor').first();
 }
 
-/** Opens `<folder>/<name>` from the navigator (expanding `folder` if needed) and waits for `text` in its editor. */
-export async function openSharedFile(window: TheiaWindow, name: string, text: RegExp, folder = 'src'): Promise<Locator> {
-    if (!await navigatorNode(window, name).isVisible()) {
-        await navigatorNode(window, folder).click();
+/** The text of the (small) file shown in `editor`: Monaco's line nodes in the order of their `top`, spaces as spaces. */
+export async function editorText(window: TheiaWindow, editor = activeEditor(window)): Promise<string> {
+    return (await editor.locator('.view-lines').evaluate(container => [...container.querySelectorAll<HTMLElement>(':scope > .view-line')]
+        .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
+        .map(line => line.innerText)
+        .join('\n'))).replace(/\u00a0/g, ' ');
+}
+
+/** The label of the current editor tab. */
+export async function currentEditorTab(window: TheiaWindow): Promise<string> {
+    return (await window.page.locator('#theia-main-content-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel').first().innerText()).trim();
+}
+
+/**
+ * Opens `<folder>/<name>` from the navigator (showing the Explorer and expanding `folder` if needed) and waits
+ * for its editor tab to be the current one.
+ */
+export async function openFile(window: TheiaWindow, name: string, folder = 'src'): Promise<void> {
+    await showExplorer(window);
+    const node = navigatorNode(window, name);
+    if (!await node.isVisible()) {
+        await navigatorNode(window, folder).waitFor({ state: 'visible', timeout: 20_000 });
+        // A click toggles the folder and the tree may still be loading its children: click again until they show.
+        await waitFor(async () => {
+            if (await node.isVisible()) {
+                return true;
+            }
+            await navigatorNode(window, folder).click();
+            await node.waitFor({ state: 'visible', timeout: 3000 }).catch(() => undefined);
+            return await node.isVisible() || undefined;
+        }, 30_000, `${window.name}: ${name} in the navigator`);
     }
-    await navigatorNode(window, name).waitFor({ state: 'visible', timeout: 20_000 });
-    await navigatorNode(window, name).dblclick();
+    await node.dblclick();
+    await waitFor(async () => await currentEditorTab(window) === name, 20_000, `${window.name}: ${name} in the editor`);
+}
+
+/** Opens `<folder>/<name>` (see `openFile`) and waits for `text` in its editor. */
+export async function openSharedFile(window: TheiaWindow, name: string, text: RegExp, folder = 'src'): Promise<Locator> {
+    await openFile(window, name, folder);
     const editor = activeEditor(window);
-    await waitFor(async () => text.test(await editor.locator('.view-lines').innerText()), 20_000, `${window.name}: ${name} in the editor`);
+    await waitFor(async () => text.test(await editorText(window, editor)), 20_000, `${window.name}: ${name} in the editor`);
     return editor;
 }

@@ -1,3 +1,4 @@
+import * as path from 'path';
 import { Browser } from 'playwright-core';
 import { launchBrowser, TheiaWindow } from './browser';
 import { startCoordinationServer, TestCoordinationServer } from './coordination-server';
@@ -16,13 +17,21 @@ export class E2eSuite {
     /** `prefix` names the screenshots and console logs of failed tests. */
     constructor(readonly prefix: string) { }
 
-    /** Starts the coordination server, one backend per entry (in parallel) pointed at it, and the browser. */
-    async start(backends: Omit<TheiaBackendOptions, 'serverUrl'>[]): Promise<TheiaBackend[]> {
-        const server = this.server = await startCoordinationServer();
+    /**
+     * Starts the coordination server (with `serverOptions`, e.g. a short heartbeat), one backend per entry (in
+     * parallel) pointed at it, and the browser.
+     */
+    async start(backends: Omit<TheiaBackendOptions, 'serverUrl'>[], serverOptions?: Parameters<typeof startCoordinationServer>[0]): Promise<TheiaBackend[]> {
+        const server = this.server = await startCoordinationServer(serverOptions);
         const started = await Promise.all(backends.map(options => startTheiaBackend({ ...options, serverUrl: server.url })));
         this.backends.push(...started);
         this.browser = await launchBrowser();
         return started;
+    }
+
+    /** The path of `relative` in the workspace of the first backend (the host's). */
+    hostFile(relative: string): string {
+        return path.join(this.backends[0].workspace, relative);
     }
 
     /** Opens a window of `backend`; it is closed after the suite. */
@@ -32,11 +41,21 @@ export class E2eSuite {
         return window;
     }
 
-    /** Screenshot and browser console of every window, named after the failed test's suite. */
-    async saveFailure(): Promise<void> {
+    /** Screenshot (`<prefix>-<what>-<window>`) and browser console of every window, named after the failed test's suite. */
+    async saveFailure(what = 'failed'): Promise<void> {
         for (const window of this.windows) {
-            await window.screenshot(`${this.prefix}-failed-${window.name}`).catch(() => undefined);
+            await window.screenshot(`${this.prefix}-${what}-${window.name}`).catch(() => undefined);
             window.saveConsole(`${this.prefix}-${window.name}-console.log`);
+        }
+    }
+
+    /** Runs a set-up step of a `before` hook (whose failure `afterEach` does not see), saving the windows if it fails. */
+    async setUp<T>(step: () => Promise<T>): Promise<T> {
+        try {
+            return await step();
+        } catch (error) {
+            await this.saveFailure('setup-failed');
+            throw error;
         }
     }
 
