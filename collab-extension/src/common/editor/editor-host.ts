@@ -35,6 +35,8 @@ interface HostEntry {
     /** Updates waiting to be forwarded, by the peer they came from ('' for this window's). */
     outgoing: Map<string, Uint8Array[]>;
     batcher: UpdateBatcher;
+    /** The whole state as of the last change, kept for guests that join one after another. */
+    fullState?: Uint8Array;
 }
 
 interface Transfer {
@@ -283,7 +285,10 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
             localRefs: 0,
             outgoing: new Map(),
             batcher: new UpdateBatcher(() => this.flush(entry), this.options.batchMs ?? DEFAULT_BATCH_MS),
-            listener: (update, origin) => this.forward(entry, update, origin)
+            listener: (update, origin) => {
+                entry.fullState = undefined;
+                this.forward(entry, update, origin);
+            }
         };
         shared.doc.on('update', entry.listener);
         this.entries.set(path, entry);
@@ -386,7 +391,8 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
         // Registration and the state snapshot happen in the same tick: every later change is forwarded.
         entry.peers.add(sender.id);
         entry.idleSince = undefined;
-        const update = Y.encodeStateAsUpdate(entry.shared.doc, stateVector);
+        const update = stateVector ? Y.encodeStateAsUpdate(entry.shared.doc, stateVector)
+            : entry.fullState ??= Y.encodeStateAsUpdate(entry.shared.doc);
         const result: OpenResult = {
             generation: entry.shared.generation!,
             stateVector: Y.encodeStateVector(entry.shared.doc)
