@@ -10,19 +10,21 @@
  * 4. the client polls `GET /api/login/oidc/poll?loginId=...` until it gets the `LoginResult` (a login
  *    token of this server for user `oidc:<sub>`).
  *
- * Pending logins live in memory (per instance), expire, are bounded in number, and each state, code
- * and result is used once.
+ * Pending logins live in an `OidcLoginStore` (oidc-login-store.ts): in memory, or in Redis when
+ * several instances serve together, so that start, callback and poll may each reach another instance.
+ * They expire, are bounded in number, and each state, code and result is used once.
  */
 import * as crypto from 'crypto';
 import type * as http from 'http';
 import { createRemoteJWKSet, errors as joseErrors, JWTPayload, jwtVerify } from 'jose';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { CollaborationError, CollaborationErrorData } from '@theia-collab/protocol/lib/errors';
+import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import type { OidcPollPending, OidcStartResult } from '@theia-collab/protocol/lib/login';
 import { HttpPaths, LoginResult } from '@theia-collab/protocol/lib/wire';
 import { randomId, TokenService, UserIdentity } from './auth';
 import { escapeHtml, readJson, sendError, sendJson } from './http';
+import { LoginOutcome, MemoryOidcLoginStore, OidcLoginStore, PendingLogin } from './oidc-login-store';
 import type { KeyedRateLimiter } from './rate-limit';
 
 export interface OidcOptions {
@@ -128,18 +130,6 @@ const MAX_RESPONSE_BYTES = 1024 * 1024;
 const RESULT_GRACE_MS = 30_000;
 const POLL_INTERVAL_MS = 1000;
 
-type Outcome = { result: LoginResult } | { error: CollaborationErrorData };
-
-interface PendingLogin {
-    loginId: string;
-    state: string;
-    nonce: string;
-    codeVerifier: string;
-    expiresAt: number;
-    address: string;
-    outcome?: Outcome;
-}
-
 export interface OidcDependencies {
     tokens: TokenService;
     loginLimiter: KeyedRateLimiter;
@@ -148,6 +138,8 @@ export interface OidcDependencies {
     serverUrl(): string;
     logger: Logger;
     now?: () => number;
+    /** Where pending logins are kept; default in memory (this instance only). */
+    logins?: OidcLoginStore;
 }
 
 async function readLimited(response: Response): Promise<string> {
@@ -201,8 +193,7 @@ export class OidcLoginProvider {
     protected readonly loginTimeoutMs: number;
     protected readonly maxPending: number;
     protected readonly allowedDomains?: Set<string>;
-    protected readonly byId = new Map<string, PendingLogin>();
-    protected readonly byState = new Map<string, PendingLogin>();
+    protected readonly logins: OidcLoginStore;
     protected discovery?: { promise: Promise<{ document: Discovery; jwks: ReturnType<typeof createRemoteJWKSet> }>; at: number };
     protected readonly now: () => number;
 
@@ -215,14 +206,11 @@ export class OidcLoginProvider {
         this.maxPending = options.maxPendingLogins ?? 1000;
         this.allowedDomains = options.allowedEmailDomains?.length ? new Set(options.allowedEmailDomains.map(domain => domain.toLowerCase())) : undefined;
         this.now = deps.now ?? Date.now;
+        this.logins = deps.logins ?? new MemoryOidcLoginStore();
     }
 
     get redirectUri(): string {
         return `${(this.options.redirectBaseUrl ?? this.deps.serverUrl()).replace(/\/+$/, '')}${HttpPaths.oidcCallback}`;
-    }
-
-    get pendingCount(): number {
-        return this.byId.size;
     }
 
     /** Handles the OIDC routes; false for other paths. */
@@ -248,19 +236,7 @@ export class OidcLoginProvider {
 
     /** Forgets expired logins. */
     sweep(): void {
-        const now = this.now();
-        for (const pending of this.byId.values()) {
-            if (pending.expiresAt <= now) {
-                this.forget(pending);
-            }
-        }
-    }
-
-    protected forget(pending: PendingLogin): void {
-        this.byId.delete(pending.loginId);
-        if (this.byState.get(pending.state) === pending) {
-            this.byState.delete(pending.state);
-        }
+        this.logins.sweep(this.now());
     }
 
     protected async start(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
@@ -272,10 +248,6 @@ export class OidcLoginProvider {
         const body = await readJson(request);
         if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length > 0) {
             throw new CollaborationError('bad-request', 'Expected an empty JSON object.');
-        }
-        this.sweep();
-        if (this.byId.size >= this.maxPending) {
-            return sendError(response, 429, { code: 'rate-limited', message: 'Too many logins in progress; try again later.' });
         }
         const { document } = await this.discover();
         const pending: PendingLogin = {
@@ -300,8 +272,9 @@ export class OidcLoginProvider {
         for (const [key, value] of Object.entries(params)) {
             authorize.searchParams.set(key, value);
         }
-        this.byId.set(pending.loginId, pending);
-        this.byState.set(pending.state, pending);
+        if (!await this.logins.add(pending, this.maxPending, this.now())) {
+            return sendError(response, 429, { code: 'rate-limited', message: 'Too many logins in progress; try again later.' });
+        }
         this.deps.logger.info({ address, provider: 'oidc' }, 'oidc login started');
         const result: OidcStartResult = { loginId: pending.loginId, authorizeUrl: authorize.toString(), expiresAt: pending.expiresAt, pollIntervalMs: POLL_INTERVAL_MS };
         sendJson(response, 200, result);
@@ -309,10 +282,10 @@ export class OidcLoginProvider {
 
     protected async poll(response: http.ServerResponse, url: URL): Promise<void> {
         const loginId = url.searchParams.get('loginId') ?? '';
-        const pending = LOGIN_ID.test(loginId) ? this.byId.get(loginId) : undefined;
+        const pending = LOGIN_ID.test(loginId) ? await this.logins.poll(loginId) : undefined;
         if (!pending || pending.expiresAt <= this.now()) {
             if (pending) {
-                this.forget(pending);
+                await this.logins.remove(pending.loginId);
             }
             return sendError(response, 404, { code: 'not-found', message: 'This login expired or is unknown; start again.' });
         }
@@ -320,8 +293,7 @@ export class OidcLoginProvider {
             const body: OidcPollPending = { status: 'pending', expiresAt: pending.expiresAt };
             return sendJson(response, 202, body);
         }
-        // Hand out the outcome once.
-        this.forget(pending);
+        // The store handed the outcome out once (and forgot the login).
         if ('result' in pending.outcome) {
             return sendJson(response, 200, pending.outcome.result);
         }
@@ -330,35 +302,32 @@ export class OidcLoginProvider {
 
     protected async callback(response: http.ServerResponse, url: URL): Promise<void> {
         const query = CallbackQuery.safeParse(Object.fromEntries(url.searchParams));
-        const pending = query.success ? this.byState.get(query.data.state) : undefined;
+        // A state is good for one callback, whatever happens next: taking it spends it (atomically in Redis).
+        const pending = query.success ? await this.logins.takeByState(query.data.state) : undefined;
         if (!query.success || !pending) {
-            return sendPage(response, 400, 'Login failed', 'This login link is invalid or was already used. Start the login again from Theia.');
+            return sendPage(response, 400, 'Login failed', 'This login link is invalid, has expired or was already used. Start the login again from Theia.');
         }
-        // A state is good for one callback, whatever happens next.
-        this.byState.delete(pending.state);
         if (pending.expiresAt <= this.now() || pending.outcome) {
-            this.forget(pending);
+            await this.logins.remove(pending.loginId);
             return sendPage(response, 400, 'Login expired', 'This login took too long. Start the login again from Theia.');
         }
-        const finish = (outcome: Outcome) => {
-            pending.outcome = outcome;
-            pending.expiresAt = Math.max(pending.expiresAt, this.now() + RESULT_GRACE_MS);
+        const finish = (outcome: LoginOutcome) => {
+            const now = this.now();
+            return this.logins.finish(pending.loginId, outcome, Math.max(pending.expiresAt, now + RESULT_GRACE_MS), now);
         };
         const { code, error, error_description } = query.data;
         if (error || !code) {
             const message = error === 'access_denied' ? 'The login was declined at the identity provider.'
                 : `The identity provider refused the login (${error ?? 'no code'}${error_description ? `: ${error_description}` : ''}).`;
-            finish({ error: { code: 'unauthorized', message } });
+            await finish({ error: { code: 'unauthorized', message } });
             this.deps.logger.info({ provider: 'oidc', error: error ?? 'no code' }, 'oidc login refused by the provider');
             return sendPage(response, 401, 'Login failed', message);
         }
+        let user: UserIdentity;
+        let result: LoginResult;
         try {
-            const user = await this.exchange(code, pending);
-            const result = await this.deps.tokens.issueLoginToken(user);
-            finish({ result });
-            this.deps.logger.info({ user: user.id, provider: 'oidc' }, 'login');
-            return sendPage(response, 200, 'Logged in',
-                `You are logged in as ${user.name}. You can close this tab and return to Theia.`);
+            user = await this.exchange(code, pending);
+            result = await this.deps.tokens.issueLoginToken(user);
         } catch (failure) {
             const refused = failure instanceof CollaborationError ? failure : new CollaborationError('unauthorized', 'The login could not be completed.');
             if (!(failure instanceof CollaborationError)) {
@@ -366,9 +335,12 @@ export class OidcLoginProvider {
             } else {
                 this.deps.logger.info({ provider: 'oidc', code: failure.code, reason: failure.message }, 'oidc login refused');
             }
-            finish({ error: refused.toJSON() });
+            await finish({ error: refused.toJSON() });
             return sendPage(response, refused.code === 'forbidden' ? 403 : 401, 'Login failed', refused.message);
         }
+        await finish({ result });
+        this.deps.logger.info({ user: user.id, provider: 'oidc' }, 'login');
+        return sendPage(response, 200, 'Logged in', `You are logged in as ${user.name}. You can close this tab and return to Theia.`);
     }
 
     /** Discovery document and key set, cached for an hour; a failure is retried on the next login. */

@@ -20,6 +20,7 @@ import { ConnectionHandler } from './connection';
 import { checkHealth } from './health';
 import { createHttpHandler } from './http';
 import { OidcLoginProvider } from './oidc';
+import { RedisOidcLoginStore } from './oidc-login-store';
 import { createLogger, Logger } from './logger';
 import { ServerMetrics } from './metrics';
 import { PeerBus } from './peer-bus';
@@ -127,11 +128,14 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         }
         return request.socket.remoteAddress ?? 'unknown';
     };
-    const oidc = options.oidc && options.providers.includes('oidc')
-        ? new OidcLoginProvider(options.oidc, { tokens, loginLimiter, remoteAddress, serverUrl: () => url, logger })
-        : undefined;
 
     const redis = options.redisUrl ? await RedisConnection.connect({ url: options.redisUrl, prefix: options.redisPrefix, logger }) : undefined;
+    const oidc = options.oidc && options.providers.includes('oidc')
+        ? new OidcLoginProvider(options.oidc, {
+            tokens, loginLimiter, remoteAddress, serverUrl: () => url, logger,
+            logins: redis ? new RedisOidcLoginStore(redis.client, options.redisPrefix) : undefined
+        })
+        : undefined;
     const cluster: Cluster = redis ?? new LocalCluster();
     const store: RoomStore = options.store ?? (redis
         ? new RedisRoomStore(redis.client, { prefix: options.redisPrefix, touchIntervalMs: Math.max(10, Math.min(1000, Math.floor(options.idleRoomMs / 10))) })
