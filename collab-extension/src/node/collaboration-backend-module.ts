@@ -5,11 +5,16 @@ import { bindCollaborationPreferences } from '../common/collaboration-preference
 import { CollaborationServerConfigService, CollaborationServerConfigServicePath } from '../common/collaboration-server-config';
 import { CollaborationEmbeddedServer } from './collaboration-embedded-server';
 import { CollaborationServerConfigServiceImpl } from './collaboration-server-config-service';
+import { ProcessOutputGuard } from './process-output-guard';
 import { bindCollaborationHostFileSystem } from './fs/host-file-system-backend-bindings';
 import { bindCollaborationPorts } from './ports/port-backend-bindings';
 
 export default new ContainerModule(bind => {
     bindCollaborationPreferences(bind);
+
+    // A backend whose stdout/stderr reader is gone must not spin logging its own write errors.
+    bind(ProcessOutputGuard).toSelf().inSingletonScope();
+    bind(BackendApplicationContribution).toService(ProcessOutputGuard);
 
     bind(CollaborationEmbeddedServer).toSelf().inSingletonScope();
     bind(BackendApplicationContribution).toService(CollaborationEmbeddedServer);
