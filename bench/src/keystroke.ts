@@ -19,7 +19,7 @@ import { prng, sleep } from './util/time';
 const KEYSTROKES = process.env.BENCH_QUICK ? 40 : 200;
 const FILE = 'bench.txt';
 const MARKERS = { host: 'HOSTLINE:', guest: 'GUESTLINE:' };
-/** Pause between keystrokes: 60-100 ms (a fast typist), longer than the editors' 15 ms send batching. */
+/** Pause between keystrokes: 60-100 ms (a fast typist). */
 const PAUSE_MS = [60, 100];
 
 async function installLineWatch(page: Page): Promise<void> {
@@ -72,12 +72,17 @@ interface Direction {
     remote: LatencySummary;
     /** Per keystroke: remote minus local. */
     extra: LatencySummary;
+    /** Per keystroke: keydown -> the first frame to the coordination server after it. */
+    sent: LatencySummary;
+    /** Per keystroke: keydown -> the first frame from the coordination server in the other window after it was sent. */
+    received: LatencySummary;
     missing: number;
 }
 
 async function typeAndMeasure(typist: TheiaWindow, other: TheiaWindow, marker: string, seed: number): Promise<Direction> {
     const page = typist.page;
-    await page.evaluate(() => { (window as any).__bench.keydowns.length = 0; });
+    await page.evaluate(() => { (window as any).__bench.keydowns.length = 0; (window as any).__bench.sends.length = 0; });
+    await other.page.evaluate(() => { (window as any).__bench.received.length = 0; });
     const line = page.locator('#theia-main-content-panel .monaco-editor .view-line').filter({ hasText: marker }).first();
     await line.click();
     await page.keyboard.press('End');
@@ -94,10 +99,14 @@ async function typeAndMeasure(typist: TheiaWindow, other: TheiaWindow, marker: s
     await sleep(200);
     const keydowns = await page.evaluate(() => (window as any).__bench.keydowns as number[]);
     const localTimes = await page.evaluate(m => (window as any).__bench.lines[m].times as number[], marker);
+    const sends = await page.evaluate(() => (window as any).__bench.sends as number[]);
+    const arrivals = await other.page.evaluate(() => (window as any).__bench.received as number[]);
     const remoteTimes = await other.page.evaluate(m => (window as any).__bench.lines[m].times as number[], marker);
     const local = new Samples();
     const remote = new Samples();
     const extra = new Samples();
+    const sent = new Samples();
+    const received = new Samples();
     let missing = 0;
     for (let i = 0; i < KEYSTROKES; i++) {
         const k = keydowns[i];
@@ -110,8 +119,16 @@ async function typeAndMeasure(typist: TheiaWindow, other: TheiaWindow, marker: s
         local.add(l - k);
         remote.add(r - k);
         extra.add(r - l);
+        const firstSend = sends.find(at => at >= k);
+        if (firstSend !== undefined && firstSend <= r) {
+            sent.add(firstSend - k);
+            const arrival = arrivals.find(at => at >= firstSend);
+            if (arrival !== undefined && arrival <= r) {
+                received.add(arrival - k);
+            }
+        }
     }
-    return { from: typist.name, to: other.name, local: local.summary(), remote: remote.summary(), extra: extra.summary(), missing };
+    return { from: typist.name, to: other.name, local: local.summary(), remote: remote.summary(), extra: extra.summary(), sent: sent.summary(), received: received.summary(), missing };
 }
 
 export const keystroke: BenchmarkDefinition = {
@@ -152,7 +169,9 @@ export const keystroke: BenchmarkDefinition = {
         reporter.table('Keystroke -> rendered (ms)', ['direction', 'where', 'p50', 'p95', 'p99', 'max', 'samples'], directions.flatMap(d => [
             [`${d.from} -> ${d.to}`, 'typist\'s own editor (local)', d.local.p50, d.local.p95, d.local.p99, d.local.max, d.local.count],
             ['', 'other window (remote)', d.remote.p50, d.remote.p95, d.remote.p99, d.remote.max, d.remote.count],
-            ['', 'remote - local, per keystroke', d.extra.p50, d.extra.p95, d.extra.p99, d.extra.max, d.extra.count]
+            ['', 'remote - local, per keystroke', d.extra.p50, d.extra.p95, d.extra.p99, d.extra.max, d.extra.count],
+            ['', 'keydown -> sent to the server', d.sent.p50, d.sent.p95, d.sent.p99, d.sent.max, d.sent.count],
+            ['', 'keydown -> arrived in the other window', d.received.p50, d.received.p95, d.received.p99, d.received.max, d.received.count]
         ]));
         for (const d of directions) {
             const p50 = round(d.remote.p50 - d.local.p50, 1);

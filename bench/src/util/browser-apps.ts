@@ -90,6 +90,30 @@ export async function instrument(page: Page): Promise<void> {
             }
         };
         w.__bench = bench;
+        // Frames to and from the coordination server (sockets not to the page's own backend), marked before
+        // socket.io sees them. engine.io keeps the WebSocket class it found at load and sets `onmessage`.
+        const sends: number[] = [];
+        const received: number[] = [];
+        Object.assign(bench, { sends, received });
+        const proto = WebSocket.prototype;
+        const remote = (socket: WebSocket) => !socket.url.includes(location.host);
+        const send = proto.send;
+        proto.send = function (this: WebSocket, data: string | ArrayBufferLike | Blob | ArrayBufferView) {
+            if (remote(this)) {
+                sends.push(wall());
+            }
+            return send.call(this, data);
+        };
+        const onmessage = Object.getOwnPropertyDescriptor(proto, 'onmessage')!;
+        Object.defineProperty(proto, 'onmessage', {
+            ...onmessage,
+            set(this: WebSocket, handler: ((event: MessageEvent) => unknown) | null) {
+                const marked = handler && remote(this)
+                    ? function (this: WebSocket, event: MessageEvent) { received.push(wall()); return handler.call(this, event); }
+                    : handler;
+                onmessage.set!.call(this, marked);
+            }
+        });
     });
 }
 

@@ -46,7 +46,7 @@ export class LanguageHostContribution implements CollaborationContribution {
         }
         const paths = this.pathMapperProvider.create();
         const models = new HostModelCache(this.textModelService);
-        const host = new LanguageHost(session, new MonacoLanguageHostBackend(models, paths), paths, { logger: this.consoleLogger });
+        const host = new LanguageHost(session, new MonacoLanguageHostBackend(models, paths), paths, { logger: this.consoleLogger, yieldToEditing: afterNextPaint });
         host.start();
         const diagnostics = new DiagnosticsHost(session, this.createDiagnosticsSource(), paths, { logger: this.consoleLogger });
         diagnostics.start();
@@ -65,4 +65,18 @@ export class LanguageHostContribution implements CollaborationContribution {
             uris: () => [...this.problemManager.getUris()]
         };
     }
+}
+
+/** Resolves once the window painted what is pending (at most a frame later; at once in a hidden window, which does not paint). */
+function afterNextPaint(): Promise<void> {
+    if (document.hidden) {
+        return Promise.resolve();
+    }
+    return new Promise(resolve => {
+        const fallback = setTimeout(resolve, 50);
+        requestAnimationFrame(() => setTimeout(() => {
+            clearTimeout(fallback);
+            resolve();
+        }));
+    });
 }

@@ -41,6 +41,12 @@ export interface LanguageHostBackend {
 
 export interface LanguageHostOptions {
     logger?: { warn(...args: unknown[]): void };
+    /**
+     * Awaited before a request's work starts. Guests' editors ask for completions and highlights on every
+     * keystroke, right behind the keystroke's own update: in a window, waiting for the next paint lets the
+     * typed character show before the language work it triggered.
+     */
+    yieldToEditing?: () => Promise<void>;
 }
 
 /**
@@ -110,6 +116,7 @@ export class LanguageHost implements Disposable {
             const controller = new AbortController();
             running.set(key, controller);
             try {
+                await this.options.yieldToEditing?.();
                 if (checkPath && params.path !== undefined) {
                     await this.checkPath(params.path);
                 }
