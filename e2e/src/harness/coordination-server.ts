@@ -8,7 +8,10 @@ export interface TestCoordinationServer {
     close(): Promise<void>;
 }
 
-/** A real coordination server, in this process, on a free port of 127.0.0.1 (`COLLAB_LOG_LEVEL` for its log). */
+/**
+ * A real coordination server, in this process, on a free port of 127.0.0.1 (`COLLAB_LOG_LEVEL` for its log).
+ * Being in-process (no child process, no pipes), it cannot outlive the test process.
+ */
 export async function startCoordinationServer(options: Parameters<typeof startServer>[0] = {}): Promise<TestCoordinationServer> {
     const logLevel = (process.env.COLLAB_LOG_LEVEL ?? 'warn') as NonNullable<typeof options.logLevel>;
     const secret = crypto.randomBytes(32).toString('base64url');

@@ -1,9 +1,11 @@
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess } from 'child_process';
 import * as fs from 'fs';
+import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
+import { spawnOwnedNode, stopOwnedProcess } from './owned-processes';
 import { BROWSER_APP_MAIN, REPO_ROOT, TEST_RESULTS } from './paths';
-import { freePort, withTimeout } from './wait';
+import { freePort } from './wait';
 
 export interface TheiaBackendOptions {
     /** Used for the temp folder and the log file name. */
@@ -22,7 +24,11 @@ export interface TheiaBackend {
     readonly port: number;
     /** The workspace folder this backend opened (a fresh temp folder). */
     readonly workspace: string;
-    /** Everything the backend printed so far. */
+    /** The backend's process id (leader of its process group). */
+    readonly pid: number;
+    /** Where its stdout and stderr go (kept after `stop()`). */
+    readonly logFile: string;
+    /** Everything the backend printed so far (read from `logFile`). */
     output(): string;
     stop(): Promise<void>;
 }
@@ -30,6 +36,7 @@ export interface TheiaBackend {
 /**
  * Starts `browser-app/lib/backend/main.js` on a free port with its own temp workspace, HOME and Theia
  * config folder (so instances share no user settings), pointed at `serverUrl` with the embedded server off.
+ * It is ready when its port answers HTTP. It does not outlive this process (see `owned-processes.ts`).
  */
 export async function startTheiaBackend(options: TheiaBackendOptions): Promise<TheiaBackend> {
     if (!fs.existsSync(BROWSER_APP_MAIN)) {
@@ -49,50 +56,51 @@ export async function startTheiaBackend(options: TheiaBackendOptions): Promise<T
     }
     const port = await freePort();
     fs.mkdirSync(TEST_RESULTS, { recursive: true });
-    const log = fs.createWriteStream(path.join(TEST_RESULTS, `${options.name}-backend.log`));
-    const child = spawn(process.execPath, [BROWSER_APP_MAIN, workspace, '--hostname', '127.0.0.1', '--port', String(port)], {
-        cwd: path.join(REPO_ROOT, 'browser-app'),
-        env: {
-            ...process.env,
-            HOME: home,
-            THEIA_CONFIG_DIR: configDir,
-            COLLAB_SERVER_URL: options.serverUrl,
-            COLLAB_EMBEDDED_SERVER: '0',
-            ...options.env
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        // Its own process group, so stop() also ends the shells and helpers it spawned.
-        detached: process.platform !== 'win32'
-    });
-    let output = '';
+    const logFile = path.join(TEST_RESULTS, `${options.name}-backend.log`);
+    // stdout and stderr go straight to the log file, not through pipes to this process: the backend never
+    // writes into a dead pipe when this process is gone, and the log is complete even then.
+    const logFd = fs.openSync(logFile, 'w');
+    let child: ChildProcess;
+    try {
+        child = spawnOwnedNode([BROWSER_APP_MAIN, workspace, '--hostname', '127.0.0.1', '--port', String(port)], {
+            cwd: path.join(REPO_ROOT, 'browser-app'),
+            env: {
+                ...process.env,
+                HOME: home,
+                THEIA_CONFIG_DIR: configDir,
+                COLLAB_SERVER_URL: options.serverUrl,
+                COLLAB_EMBEDDED_SERVER: '0',
+                ...options.env
+            },
+            stdio: ['ignore', logFd, logFd]
+        });
+    } finally {
+        // The child has its own copy of the descriptor.
+        fs.closeSync(logFd);
+    }
     const exited = new Promise<void>(resolve => child.once('exit', () => resolve()));
-    const listening = new Promise<void>((resolve, reject) => {
-        const onData = (chunk: Buffer) => {
-            const text = chunk.toString();
-            output += text;
-            log.write(text);
-            if (/listening on http:\/\/127\.0\.0\.1:\d+/.test(output)) {
-                resolve();
-            }
-        };
-        child.stdout!.on('data', onData);
-        child.stderr!.on('data', onData);
-        child.once('exit', code => reject(new Error(`Theia backend ${options.name} exited with ${code} before listening:\n${output.slice(-4000)}`)));
-    });
+    const output = () => {
+        try {
+            return fs.readFileSync(logFile, 'utf8');
+        } catch {
+            return '';
+        }
+    };
     const backend: TheiaBackend = {
         name: options.name,
         url: `http://127.0.0.1:${port}`,
         port,
         workspace,
-        output: () => output,
+        pid: child.pid!,
+        logFile,
+        output,
         stop: async () => {
-            await stopProcess(child, exited);
-            log.end();
+            await stopOwnedProcess(child, exited, `the Theia backend ${options.name}`);
             fs.rmSync(root, { recursive: true, force: true, maxRetries: 3 });
         }
     };
     try {
-        await withTimeout(listening, options.startTimeoutMs ?? 60_000, `Theia backend ${options.name} to listen`);
+        await waitUntilServing(backend, child, options.startTimeoutMs ?? 60_000);
     } catch (error) {
         await backend.stop();
         throw error;
@@ -100,28 +108,28 @@ export async function startTheiaBackend(options: TheiaBackendOptions): Promise<T
     return backend;
 }
 
-async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<void> {
-    if (child.exitCode !== null || child.signalCode !== null) {
-        return;
-    }
-    const signal = (name: NodeJS.Signals) => {
-        try {
-            if (child.pid !== undefined && process.platform !== 'win32') {
-                process.kill(-child.pid, name);
-            } else {
-                child.kill(name);
-            }
-        } catch {
-            // already gone
+/** Until `backend.url` answers HTTP (any status), or rejects when the backend exits first or after `ms`. */
+async function waitUntilServing(backend: TheiaBackend, child: ChildProcess, ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+        if (child.exitCode !== null || child.signalCode !== null) {
+            throw new Error(`Theia backend ${backend.name} exited with ${child.exitCode ?? child.signalCode} before listening:\n${backend.output().slice(-4000)}`);
         }
-    };
-    signal('SIGTERM');
-    try {
-        await withTimeout(exited, 10_000, 'the Theia backend to stop');
-    } catch {
-        signal('SIGKILL');
-        await withTimeout(exited, 5_000, 'the Theia backend to be killed').catch(() => undefined);
+        if (await answersHttp(backend.url)) {
+            return;
+        }
+        await new Promise(resolve => setTimeout(resolve, 200));
     }
-    // Whatever it left behind in its process group (terminal shells, helpers).
-    signal('SIGKILL');
+    throw new Error(`Timed out after ${ms} ms waiting for Theia backend ${backend.name} to listen:\n${backend.output().slice(-4000)}`);
+}
+
+function answersHttp(url: string): Promise<boolean> {
+    return new Promise(resolve => {
+        const request = http.get(url, { timeout: 2000 }, response => {
+            response.resume();
+            resolve(true);
+        });
+        request.on('timeout', () => request.destroy());
+        request.on('error', () => resolve(false));
+    });
 }
