@@ -11,19 +11,37 @@ export interface SharedRoot {
     uri: string;
 }
 
-/** Names the host's workspace roots for guests: folder base names, de-duplicated with `-2`, `-3`, ... */
+/** Longest root name before a `-N` suffix; names stay below the 255 characters a path segment may have. */
+const MAX_ROOT_NAME_BASE = 240;
+
+/**
+ * Names the host's workspace roots for guests: folder base names, de-duplicated with `-2`, `-3`, ... Names are
+ * unique regardless of case (`App` and `app` are one file name on a case-insensitive host or guest), never
+ * `.` or `..`, and at most 255 characters.
+ */
 export function nameRoots(rootUris: readonly string[]): SharedRoot[] {
     const used = new Set<string>();
     return rootUris.map(uri => {
-        const path = decodeURIComponent(uri.replace(/^[a-z]+:\/\/[^/]*/i, '')).replace(/\/+$/, '');
-        const base = (path.substring(path.lastIndexOf('/') + 1) || 'root').replace(/[^A-Za-z0-9._ -]/g, '_');
+        const path = decodeUriPath(uri.replace(/^[a-z]+:\/\/[^/]*/i, '')).replace(/\/+$/, '');
+        let base = path.substring(path.lastIndexOf('/') + 1).replace(/[^A-Za-z0-9._ -]/g, '_').slice(0, MAX_ROOT_NAME_BASE);
+        if (base === '' || base === '.' || base === '..') {
+            base = 'root';
+        }
         let name = base;
-        for (let i = 2; used.has(name); i++) {
+        for (let i = 2; used.has(name.toLowerCase()); i++) {
             name = `${base}-${i}`;
         }
-        used.add(name);
+        used.add(name.toLowerCase());
         return { name, uri };
     });
+}
+
+function decodeUriPath(path: string): string {
+    try {
+        return decodeURIComponent(path);
+    } catch {
+        return path;
+    }
 }
 
 /** Splits a workspace path into root name and relative segments; rejects anything that could escape. */

@@ -4,18 +4,15 @@
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { createHash, randomBytes } from 'crypto';
 import URI from '@theia/core/lib/common/uri';
-import { FileChange, FileChangeType, FileSystemProviderCapabilities, FileSystemProviderError, FileSystemProviderErrorCode, FileType } from '@theia/filesystem/lib/common/files';
-import { CollaborationClient, CollaborationError, CollaborationSession, Disposable, Permission } from '@theia-collab/protocol';
+import { FileChangeType, FileSystemProviderCapabilities, FileSystemProviderError, FileSystemProviderErrorCode, FileType } from '@theia/filesystem/lib/common/files';
+import { CollaborationError, CollaborationSession, Permission } from '@theia-collab/protocol';
 import { until } from '@theia-collab/server/lib/integration/session-fixture';
-import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
-import { CollabFileSystemProvider } from '../../browser/fs/collab-file-system-provider';
-import { registerFsRequestHandlers } from '../../common/fs/fs-host-handlers';
 import { FsMessages } from '../../common/fs/fs-messages';
 import { DEFAULT_EXCLUDED_FILES } from '../../common/fs/host-file-system-protocol';
+import { useFsTestSession } from './fs-session-fixture';
 import { HostFileSystem } from './host-file-system';
 
 function sha256(data: Uint8Array): string {
@@ -35,49 +32,16 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
     assert.fail('expected a rejection');
 }
 
-interface Guest {
-    session: CollaborationSession;
-    provider: CollabFileSystemProvider;
-    notified: string[];
-    changes: FileChange[][];
-}
-
 describe('shared workspace over a real session', function (): void {
     this.timeout(120_000);
-    let server: ServerHandle;
+    const fixture = useFsTestSession();
     let base: string;
     let root: string;
-    let hostFs: HostFileSystem;
     let host: CollaborationSession;
-    let gate: Promise<void> | undefined;
-    const clients: CollaborationClient[] = [];
-    const toDispose: Disposable[] = [];
-    const permissions = new Map<string, Permission>();
-
-    async function join(name: string, permission: Permission): Promise<Guest> {
-        permissions.set(name, permission);
-        const client = await CollaborationClient.connect({ serverUrl: server.url, name });
-        clients.push(client);
-        const session = await client.joinSession(host.invite!.code);
-        await until(() => host.getPeer(session.self.id) !== undefined, `the host sees ${name}`);
-        const notified: string[] = [];
-        const provider = new CollabFileSystemProvider(session, { notify: message => notified.push(message) });
-        toDispose.push(provider);
-        provider.setRoots(await session.sendRequest(FsMessages.Roots, {}));
-        const changes: FileChange[][] = [];
-        toDispose.push(provider.onDidChangeFile(event => changes.push([...event])));
-        return { session, provider, notified, changes };
-    }
-
-    before(async () => {
-        server = await startServer({
-            hostname: '127.0.0.1', port: 0, logLevel: 'silent',
-            loginRateLimit: { max: 10_000, windowMs: 60_000 }, joinRateLimit: { max: 10_000, windowMs: 60_000 }
-        });
-    });
+    const join = (name: string, permission: Permission) => fixture.join(name, permission);
 
     beforeEach(async () => {
-        base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'collab-fs-session-')));
+        base = fixture.tempFolder('collab-fs-session-');
         root = path.join(base, 'proj');
         fs.mkdirSync(path.join(root, 'src'), { recursive: true });
         fs.mkdirSync(path.join(base, 'outside'));
@@ -85,24 +49,9 @@ describe('shared workspace over a real session', function (): void {
         fs.writeFileSync(path.join(root, '.env'), 'TOKEN=secret');
         fs.writeFileSync(path.join(base, 'outside', 'secret.txt'), 'outside');
         fs.symlinkSync('../outside', path.join(root, 'out'));
-        hostFs = new HostFileSystem({ roots: [{ name: 'proj', path: root }], exclude: [...DEFAULT_EXCLUDED_FILES] });
-        const client = await CollaborationClient.connect({ serverUrl: server.url, name: 'Hosting Hana' });
-        clients.push(client);
-        host = await client.createSession();
-        host.onJoinRequest(request => request.admit(permissions.get(request.name) ?? 'readonly'));
-        gate = undefined;
-        toDispose.push(...registerFsRequestHandlers(host, hostFs, { pending: () => gate }));
-    });
-
-    afterEach(async () => {
-        toDispose.splice(0).forEach(disposable => disposable.dispose());
-        clients.splice(0).forEach(client => client.dispose());
-        await hostFs.dispose();
-        fs.rmSync(base, { recursive: true, force: true });
-    });
-
-    after(async () => {
-        await server?.close();
+        const hostFs = new HostFileSystem({ roots: [{ name: 'proj', path: root }], exclude: [...DEFAULT_EXCLUDED_FILES] });
+        fixture.afterTest(() => hostFs.dispose());
+        host = await fixture.share(hostFs);
     });
 
     it('lets a read-write guest list, read and write, and round-trips 20 MB through the provider', async () => {
@@ -165,14 +114,14 @@ describe('shared workspace over a real session', function (): void {
         const rita = await join('Rita RW', 'readwrite');
         const wendy = await join('Wendy RW', 'readwrite');
         let open!: () => void;
-        gate = new Promise(resolve => open = resolve);
+        fixture.gate = new Promise(resolve => open = resolve);
         const lowered = rejection(rita.provider.writeFile(uri('proj/src/main.ts'), Buffer.from('rita'), { create: true, overwrite: true }));
         const removed = rejection(wendy.provider.writeFile(uri('proj/src/main.ts'), Buffer.from('wendy'), { create: true, overwrite: true }));
         // Let both requests reach the host, then change who they are before the host handles them.
         await new Promise(resolve => setTimeout(resolve, 500));
         await host.setPermission(rita.session.self.id, 'readonly');
         await host.removePeer(wendy.session.self.id);
-        gate = undefined;
+        fixture.gate = undefined;
         open();
         const loweredError = await lowered;
         assert.strictEqual((loweredError as FileSystemProviderError).code, FileSystemProviderErrorCode.NoPermissions, loweredError.message);

@@ -6,7 +6,8 @@
  * - The real path of a target (or of its parent, for creations) must stay inside the real path of its root:
  *   symlinks that lead out are refused; reads open with O_NOFOLLOW so a swapped-in link is not followed.
  * - Excluded files (globs, optionally `.gitignore`) are reported as not found, hidden from listings, and
- *   directories holding them can be neither deleted, moved nor copied by guests.
+ *   directories holding them can be neither deleted, moved nor copied by guests. With nested roots, a file
+ *   hidden as seen from any root that holds it is hidden through every root.
  * - Read-only callers get `permission-denied` for every mutation.
  * - Writes go to a temporary file beside the target and replace it atomically on commit.
  */
@@ -50,9 +51,17 @@ const MAX_WALK_ENTRIES = 100_000;
 const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
 const O_NONBLOCK = fs.constants.O_NONBLOCK ?? 0;
 
+/** Another shared root whose folder holds, or lies inside, the root a path was resolved in. */
+interface OverlappingRoot {
+    name: string;
+    real: string;
+}
+
 interface Resolved {
     rootName: string;
     rootReal: string;
+    /** Other roots sharing some of this root's files (nested roots): what they hide stays hidden here too. */
+    others: OverlappingRoot[];
     workspacePath: string;
     /** Lexical segments below the root, as the guest named them. */
     segments: string[];
@@ -259,6 +268,9 @@ export class HostFileSystem {
             return undefined;
         }
         const childPath = path.join(dir.real, name);
+        if (await this.isHiddenElsewhere(dir.others, childPath, lexicalIsDir)) {
+            return undefined;
+        }
         try {
             if (dirent.isSymbolicLink()) {
                 const real = await fs.promises.realpath(childPath);
@@ -267,7 +279,8 @@ export class HostFileSystem {
                 }
                 const stats = await fs.promises.stat(real);
                 if (await this.isHidden(dir.rootName, dir.rootReal, lexical, stats.isDirectory())
-                    || await this.isHidden(dir.rootName, dir.rootReal, this.segmentsBelow(dir.rootReal, real), stats.isDirectory())) {
+                    || await this.isHidden(dir.rootName, dir.rootReal, this.segmentsBelow(dir.rootReal, real), stats.isDirectory())
+                    || await this.isHiddenElsewhere(dir.others, real, stats.isDirectory())) {
                     return undefined;
                 }
                 return { name, ...toFsStat(stats) };
@@ -435,7 +448,7 @@ export class HostFileSystem {
             } else if (!recursive) {
                 await fs.promises.rmdir(target.entry);
             } else {
-                await this.assertNothingHidden(target.rootName, target.rootReal, target.entry, target.segments, workspacePath);
+                await this.assertNothingHidden(target, target.entry, target.segments, workspacePath);
                 await fs.promises.rm(target.entry, { recursive: true });
             }
         } catch (error) {
@@ -459,7 +472,7 @@ export class HostFileSystem {
         }
         const sourceIsDir = !source.isLink && source.stats!.isDirectory();
         if (sourceIsDir) {
-            await this.assertNothingHidden(source.rootName, source.rootReal, source.entry, source.segments, from);
+            await this.assertNothingHidden(source, source.entry, source.segments, from);
         }
         const sameFile = target.exists && !this.caseSensitive && target.stats && source.stats
             && target.stats.ino === source.stats.ino && target.stats.dev === source.stats.dev;
@@ -467,11 +480,36 @@ export class HostFileSystem {
             if (target.exists && !sameFile) {
                 await this.removeForOverwrite(target, to, overwrite);
             }
-            await fs.promises.rename(source.entry, target.entry);
+            await this.move(source.entry, target.entry);
         } catch (error) {
             throw fsError(error, error instanceof CollaborationError ? to : from);
         }
         return {};
+    }
+
+    /**
+     * Renames `from` to `to` (which does not exist). Roots of a multi-root workspace may be on different file
+     * systems, where a rename fails with EXDEV: then it copies (links as links) and removes the source, and on
+     * failure removes the partial copy, leaving the source as it was.
+     */
+    protected async move(from: string, to: string): Promise<void> {
+        try {
+            await fs.promises.rename(from, to);
+            return;
+        } catch (error) {
+            if (errno(error) !== 'EXDEV') {
+                throw error;
+            }
+        }
+        try {
+            await fs.promises.cp(from, to, { recursive: true, verbatimSymlinks: true, errorOnExist: true, force: false, preserveTimestamps: true });
+        } catch (error) {
+            if (errno(error) !== 'EEXIST' && errno(error) !== 'ERR_FS_CP_EEXIST') {
+                await fs.promises.rm(to, { recursive: true, force: true }).catch(() => undefined);
+            }
+            throw error;
+        }
+        await fs.promises.rm(from, { recursive: true });
     }
 
     async copy(caller: FsCaller, { from, to, overwrite }: MoveParams): Promise<EmptyResult> {
@@ -488,7 +526,7 @@ export class HostFileSystem {
             fail(FsErrorCodes.badRequest, `Cannot copy '${from}' into itself.`);
         }
         if (source.stats!.isDirectory()) {
-            await this.assertNothingHidden(source.rootName, source.rootReal, source.real, this.segmentsBelow(source.rootReal, source.real), from);
+            await this.assertNothingHidden(source, source.real, this.segmentsBelow(source.rootReal, source.real), from);
         } else if (!source.stats!.isFile()) {
             fail(FsErrorCodes.forbidden, `'${from}' is not a regular file.`);
         }
@@ -514,7 +552,8 @@ export class HostFileSystem {
         }
         try {
             const rootReal = await fs.promises.realpath(root.path);
-            return !await this.isHidden(root.name, rootReal, split.segments, undefined);
+            return !await this.isHidden(root.name, rootReal, split.segments, undefined)
+                && !await this.isHiddenElsewhere(await this.overlappingRoots(root.name, rootReal), path.join(rootReal, ...split.segments), undefined);
         } catch {
             return false;
         }
@@ -616,7 +655,7 @@ export class HostFileSystem {
             fail(FsErrorCodes.fileExists, `'${workspacePath}' already exists.`);
         }
         if (!target.isLink && target.stats!.isDirectory()) {
-            await this.assertNothingHidden(target.rootName, target.rootReal, target.entry, target.segments, workspacePath);
+            await this.assertNothingHidden(target, target.entry, target.segments, workspacePath);
             await fs.promises.rm(target.entry, { recursive: true });
         } else {
             await fs.promises.unlink(target.entry);
@@ -624,7 +663,7 @@ export class HostFileSystem {
     }
 
     /** Refuses to delete, move or copy a folder that holds something the guest cannot see. */
-    protected async assertNothingHidden(rootName: string, rootReal: string, dir: string, segments: string[], workspacePath: string): Promise<void> {
+    protected async assertNothingHidden({ rootName, rootReal, others }: Resolved, dir: string, segments: string[], workspacePath: string): Promise<void> {
         let visited = 0;
         const walk = async (current: string, currentSegments: string[]): Promise<void> => {
             let dirents: fs.Dirent[];
@@ -638,7 +677,8 @@ export class HostFileSystem {
                     fail(FsErrorCodes.tooLarge, `'${workspacePath}' holds too many files to be changed by a guest at once.`);
                 }
                 const childSegments = [...currentSegments, dirent.name];
-                if (await this.isHidden(rootName, rootReal, childSegments, dirent.isDirectory())) {
+                if (await this.isHidden(rootName, rootReal, childSegments, dirent.isDirectory())
+                    || await this.isHiddenElsewhere(others, path.join(current, dirent.name), dirent.isDirectory())) {
                     fail(FsErrorCodes.forbidden, `'${workspacePath}' contains files that are not shared with you.`);
                 }
                 if (dirent.isDirectory()) {
@@ -676,7 +716,8 @@ export class HostFileSystem {
         if (await this.isHidden(root.name, rootReal, segments, undefined)) {
             notFound();
         }
-        const base = { rootName: root.name, rootReal, workspacePath, segments };
+        const others = await this.overlappingRoots(root.name, rootReal);
+        const base = { rootName: root.name, rootReal, others, workspacePath, segments };
         try {
             if (segments.length === 0) {
                 const stats = await fs.promises.stat(rootReal);
@@ -695,7 +736,7 @@ export class HostFileSystem {
                 outside();
             }
             const parentSegments = this.segmentsBelow(rootReal, realParent);
-            if (await this.isHidden(root.name, rootReal, parentSegments, true)) {
+            if (await this.isHidden(root.name, rootReal, parentSegments, true) || await this.isHiddenElsewhere(others, realParent, true)) {
                 notFound();
             }
             const entry = path.join(realParent, segments[segments.length - 1]);
@@ -704,6 +745,10 @@ export class HostFileSystem {
                 lstats = await fs.promises.lstat(entry);
             } catch (error) {
                 if (errno(error) === 'ENOENT' && mode === 'create') {
+                    if (await this.isHidden(root.name, rootReal, [...parentSegments, segments[segments.length - 1]], undefined)
+                        || await this.isHiddenElsewhere(others, entry, undefined)) {
+                        notFound();
+                    }
                     return { ...base, isRoot: false, entry, exists: false, isLink: false, real: entry };
                 }
                 if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR') {
@@ -732,13 +777,43 @@ export class HostFileSystem {
             const isDir = stats.isDirectory();
             if (await this.isHidden(root.name, rootReal, segments, isDir)
                 || await this.isHidden(root.name, rootReal, [...parentSegments, segments[segments.length - 1]], isDir)
-                || (isLink && await this.isHidden(root.name, rootReal, this.segmentsBelow(rootReal, real), isDir))) {
+                || (isLink && await this.isHidden(root.name, rootReal, this.segmentsBelow(rootReal, real), isDir))
+                || await this.isHiddenElsewhere(others, entry, isLink ? undefined : isDir)
+                || (isLink && await this.isHiddenElsewhere(others, real, isDir))) {
                 notFound();
             }
             return { ...base, isRoot: false, entry, exists: true, isLink, real, stats };
         } catch (error) {
             throw fsError(error, workspacePath);
         }
+    }
+
+    /** The other roots whose folder holds, or lies inside, `rootReal` (roots whose folder is gone are left out). */
+    protected async overlappingRoots(rootName: string, rootReal: string): Promise<OverlappingRoot[]> {
+        if (this.roots.size < 2) {
+            return [];
+        }
+        const others: OverlappingRoot[] = [];
+        for (const root of this.roots.values()) {
+            if (root.name === rootName) {
+                continue;
+            }
+            const real = await fs.promises.realpath(root.path).catch(() => undefined);
+            if (real !== undefined && (inside(real, rootReal) || inside(rootReal, real))) {
+                others.push({ name: root.name, real });
+            }
+        }
+        return others;
+    }
+
+    /** Whether `real` (an absolute path) is hidden as seen from any of `others` that holds it. */
+    protected async isHiddenElsewhere(others: readonly OverlappingRoot[], real: string, isDir: boolean | undefined): Promise<boolean> {
+        for (const other of others) {
+            if (inside(other.real, real) && await this.isHidden(other.name, other.real, this.segmentsBelow(other.real, real), isDir)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     protected segmentsBelow(rootReal: string, real: string): string[] {
