@@ -167,3 +167,77 @@ export async function openSharedFile(window: TheiaWindow, name: string, text: Re
     await waitFor(async () => text.test(await editorText(window, editor)), 20_000, `${window.name}: ${name} in the editor`);
     return editor;
 }
+
+function exactLabel(text: string): RegExp {
+    return new RegExp(`^\\s*${escapeRegExp(text)}\\s*$`);
+}
+
+/**
+ * Opens a main menu and the submenus along `labels`, e.g. `openMenu(window, 'Collaborate', 'Participants')`,
+ * and leaves them open; returns the innermost menu, or undefined (all menus closed) when a submenu is not there.
+ */
+export async function openMenu(window: TheiaWindow, top: string, ...submenus: string[]): Promise<Locator | undefined> {
+    const page = window.page;
+    await page.locator('#theia\\:menubar .lm-MenuBar-item').filter({ hasText: exactLabel(top) }).click();
+    let menu = page.locator('.lm-Menu').last();
+    await menu.waitFor({ state: 'visible' });
+    for (const label of submenus) {
+        const item = menu.locator('.lm-Menu-item').filter({ has: page.locator('.lm-Menu-itemLabel', { hasText: exactLabel(label) }) });
+        if (await item.count() === 0) {
+            await closeMenus(window);
+            return undefined;
+        }
+        const count = await page.locator('.lm-Menu').count();
+        await item.click();
+        await waitFor(async () => await page.locator('.lm-Menu').count() > count, 10_000, `${window.name}: the ${label} submenu to open`);
+        menu = page.locator('.lm-Menu').last();
+        await menu.waitFor({ state: 'visible' });
+    }
+    return menu;
+}
+
+/** Closes every open menu (Escape, one level at a time). */
+export async function closeMenus(window: TheiaWindow): Promise<void> {
+    for (let i = 0; i < 6 && await window.page.locator('.lm-Menu').count() > 0; i++) {
+        await window.page.keyboard.press('Escape');
+    }
+    await waitFor(async () => await window.page.locator('.lm-Menu').count() === 0, 5000, `${window.name}: the menus to close`);
+}
+
+/** Labels of the shown items of a (sub)menu, e.g. `('Collaborate', 'Participants')`, with whether each is enabled; [] when the submenu is not shown. */
+export async function menuEntries(window: TheiaWindow, top: string, ...submenus: string[]): Promise<{ label: string; enabled: boolean }[]> {
+    const menu = await openMenu(window, top, ...submenus);
+    if (!menu) {
+        return [];
+    }
+    const items = await menu.locator('.lm-Menu-item:not(.lm-mod-hidden)').evaluateAll(nodes => nodes
+        .filter(node => !node.classList.contains('lm-type-separator') && (node as HTMLElement).dataset.type !== 'separator')
+        .map(node => ({ label: (node.querySelector('.lm-Menu-itemLabel')?.textContent ?? '').trim(), enabled: !node.classList.contains('lm-mod-disabled') })));
+    await closeMenus(window);
+    return items.filter(item => item.label);
+}
+
+/** Picks, in the open quick pick, the first row whose text matches `row`; resolves once that row was clicked. */
+export async function pickQuickItem(window: TheiaWindow, row: RegExp): Promise<void> {
+    const widget = window.page.locator('.quick-input-widget');
+    await widget.waitFor({ state: 'visible' });
+    const item = widget.locator('.monaco-list-row').filter({ hasText: row }).first();
+    await item.waitFor({ state: 'visible', timeout: 15_000 });
+    await item.click();
+}
+
+/** Texts of the rows of the open quick pick. */
+export async function quickPickRows(window: TheiaWindow): Promise<string[]> {
+    const widget = window.page.locator('.quick-input-widget');
+    await widget.waitFor({ state: 'visible' });
+    await widget.locator('.monaco-list-row').first().waitFor({ state: 'visible', timeout: 15_000 });
+    return (await widget.locator('.monaco-list-row').allInnerTexts()).map(text => text.replace(/\s+/g, ' ').trim());
+}
+
+/** Clicks the button `action` of the notification whose message matches `message`. */
+export async function clickNotificationAction(window: TheiaWindow, message: RegExp, action: string, timeoutMs = 30_000): Promise<void> {
+    const page = window.page;
+    const item = page.locator('.theia-notification-list-item').filter({ has: page.locator('.theia-notification-message', { hasText: message }) }).first();
+    await item.waitFor({ state: 'visible', timeout: timeoutMs });
+    await item.locator('.theia-notification-buttons button', { hasText: exactLabel(action) }).click();
+}

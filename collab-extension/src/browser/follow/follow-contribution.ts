@@ -20,6 +20,9 @@ export namespace FollowCommands {
     export const FOCUS_PARTICIPANTS = Command.toLocalizedCommand({
         id: 'collaboration.focusParticipants', label: 'Focus Participants (Everyone Follows Me)', category: CATEGORY
     }, 'collaboration/focusParticipants', 'collaboration/category');
+    export const START_PRESENTING = Command.toLocalizedCommand({
+        id: 'collaboration.startPresenting', label: 'Start Presenting', category: CATEGORY
+    }, 'collaboration/startPresenting', 'collaboration/category');
     export const OFFER_PRESENTER = Command.toLocalizedCommand({
         id: 'collaboration.offerPresenter', label: 'Offer Presenter Role...', category: CATEGORY
     }, 'collaboration/offerPresenter', 'collaboration/category');
@@ -59,11 +62,14 @@ export class FollowContribution implements CommandContribution, FrontendApplicat
     }
 
     registerCommands(commands: CommandRegistry): void {
-        const inSession = () => !!this.service.current;
+        // Hidden outside a session (and in menus when they do not apply); a participant argument is optional,
+        // without one (menu, palette) a quick pick asks whom.
+        const withOthers = () => !!this.service.current && this.service.current.session.peers.length > 1;
         commands.registerCommand(FollowCommands.FOLLOW, {
-            isEnabled: inSession,
-            execute: (peerId?: string) => this.run(async () => {
-                const target = peerId ?? await this.pickPeer(nls.localize('collaboration/follow/pick', 'Whom do you want to follow?'));
+            isEnabled: withOthers,
+            isVisible: withOthers,
+            execute: (peerId?: unknown) => this.run(async () => {
+                const target = typeof peerId === 'string' ? peerId : await this.pickPeer(nls.localize('collaboration/follow/pick', 'Whom do you want to follow?'));
                 if (target) {
                     this.follow.follow(target);
                 }
@@ -71,23 +77,32 @@ export class FollowContribution implements CommandContribution, FrontendApplicat
         });
         commands.registerCommand(FollowCommands.UNFOLLOW, {
             isEnabled: () => this.follow.following !== undefined,
+            isVisible: () => this.follow.following !== undefined,
             execute: () => this.follow.unfollow()
         });
         commands.registerCommand(FollowCommands.FOCUS_PARTICIPANTS, {
-            isEnabled: () => this.follow.canFocus(),
+            isEnabled: () => withOthers() && this.follow.canFocus(),
+            isVisible: () => withOthers() && this.follow.canFocus(),
             execute: () => this.run(() => this.follow.focusParticipants())
         });
+        commands.registerCommand(FollowCommands.START_PRESENTING, {
+            isEnabled: () => withOthers() && this.follow.canStartPresenting(),
+            isVisible: () => withOthers() && this.follow.canStartPresenting(),
+            execute: () => this.run(() => this.follow.becomePresenter())
+        });
         commands.registerCommand(FollowCommands.OFFER_PRESENTER, {
-            isEnabled: () => this.follow.canOfferPresenter(),
-            execute: (peerId?: string) => this.run(async () => {
-                const target = peerId ?? await this.pickPeer(nls.localize('collaboration/follow/pickPresenter', 'Who should present?'));
+            isEnabled: () => withOthers() && this.follow.canOfferPresenter(),
+            isVisible: () => withOthers() && this.follow.canOfferPresenter(),
+            execute: (peerId?: unknown) => this.run(async () => {
+                const target = typeof peerId === 'string' ? peerId : await this.pickPeer(nls.localize('collaboration/follow/pickPresenter', 'Who should present?'));
                 if (target) {
                     await this.follow.offerPresenter(target);
                 }
             })
         });
         commands.registerCommand(FollowCommands.STOP_PRESENTING, {
-            isEnabled: () => this.follow.presenter !== undefined,
+            isEnabled: () => this.follow.canStopPresenting(),
+            isVisible: () => this.follow.canStopPresenting(),
             execute: () => this.run(() => this.follow.stopPresenting())
         });
     }

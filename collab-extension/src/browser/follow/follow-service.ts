@@ -140,6 +140,19 @@ export class FollowService implements FrontendApplicationContribution {
         return !!context && mayOfferPresenter(context.session.self.id, this.roleState(context));
     }
 
+    /** The host may take the presenter role at any time (unless it presents already). */
+    canStartPresenting(): boolean {
+        const context = this.service.current;
+        return !!context && context.session.isHost && this._presenter !== context.session.self.id;
+    }
+
+    /** Someone presents and this window's user may end it (the presenter or the host). */
+    canStopPresenting(): boolean {
+        const context = this.service.current;
+        return !!context && this._presenter !== undefined
+            && mayAnnouncePresenter({ sender: context.session.self.id, presenter: null }, this.roleState(context));
+    }
+
     canFocus(): boolean {
         const context = this.service.current;
         return !!context && this.mayFocus(context.session.self.id, context);
@@ -224,8 +237,13 @@ export class FollowService implements FrontendApplicationContribution {
     }
 
     protected setPresenter(presenter: string | undefined, context: EditorSessionContext): void {
+        const previous = this._presenter;
         this._presenter = presenter;
         this.offers.clear();
+        // Following the presenter ends with the presentation (or hand-over); the presenter follows nobody.
+        if ((previous !== undefined && previous !== presenter && this._following === previous) || presenter === context.session.self.id) {
+            this.unfollow();
+        }
         if (presenter !== undefined && presenter !== context.session.self.id) {
             this.follow(presenter);
         }

@@ -10,7 +10,7 @@ import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { Peer } from '@theia-collab/protocol/lib/session';
 import { colorOf } from '../../common/editor/editor-awareness';
 import { AwarenessState } from '../../common/editor/editor-protocol';
-import { EditorCollaborationService } from '../editor/editor-collaboration-service';
+import { EditorCollaborationService, EditorSessionContext } from '../editor/editor-collaboration-service';
 import { FollowService } from '../follow/follow-service';
 
 /** Everyone in the session with colour, role, permission and current file; follow, presenter and host actions. */
@@ -43,12 +43,17 @@ export class ParticipantsWidget extends ReactWidget {
         this.addClass('collab-participants');
         this.node.tabIndex = 0;
         const update = () => this.update();
-        this.toDispose.push(this.service.onDidChangeSession(context => {
+        const listenToPeers = (context: EditorSessionContext | undefined) => {
             this.peerListeners.splice(0).forEach(d => d.dispose());
             if (context) {
                 const session = context.session;
                 this.peerListeners.push(session.onPeerJoined(update), session.onPeerLeft(update), session.onPeerChanged(update));
             }
+        };
+        // The view is usually created once a session runs (it opens with it): listen to that session's peers too.
+        listenToPeers(this.service.current);
+        this.toDispose.push(this.service.onDidChangeSession(context => {
+            listenToPeers(context);
             update();
         }));
         this.toDispose.push(this.service.onDidChangeAwareness(update));
