@@ -3,7 +3,6 @@ import { DisposableCollection } from '@theia/core/lib/common/disposable';
 import { ILogger } from '@theia/core/lib/common/logger';
 import { Deferred } from '@theia/core/lib/common/promise-util';
 import { Emitter, Event } from '@theia/core/lib/common/event';
-import URI from '@theia/core/lib/common/uri';
 import { FileService } from '@theia/filesystem/lib/browser/file-service';
 import { FileChangesEvent, FileChangeType } from '@theia/filesystem/lib/common/files';
 import { WorkspaceService } from '@theia/workspace/lib/browser/workspace-service';
@@ -14,6 +13,7 @@ import { DeleteParams, FsChange, FsChangeType, FsLimits, FsMessages, MoveParams,
 import { COLLABORATION_EXCLUDE_FILES, COLLABORATION_EXCLUDE_GIT_IGNORED, CollaborationFsPreferences } from '../../common/fs/fs-preferences';
 import { HostFileSystemConfig, HostFileSystemService } from '../../common/fs/host-file-system-protocol';
 import { registerFsRequestHandlers } from '../../common/fs/fs-host-handlers';
+import { workspacePathsOfHostUri } from '../../common/fs/fs-host-paths';
 
 /** Changes are collected this long before they are announced... */
 const CHANGE_DEBOUNCE_MS = 100;
@@ -180,8 +180,8 @@ export class FsHostShare implements Disposable {
             if (this.pendingChanges.size >= MAX_PENDING_CHANGES) {
                 break;
             }
-            const path = this.toWorkspacePath(change.resource);
-            if (path !== undefined) {
+            // Under every shared root that holds it (nested roots show one file under several paths).
+            for (const path of workspacePathsOfHostUri(this.roots, change.resource)) {
                 const type: FsChangeType = change.type === FileChangeType.ADDED ? 'added' : change.type === FileChangeType.DELETED ? 'deleted' : 'updated';
                 const previous = this.pendingChanges.get(path);
                 // added + updated is still an addition; anything + deleted is a deletion.
@@ -219,22 +219,6 @@ export class FsHostShare implements Disposable {
                 this.logger.warn('collaboration: announcing file changes failed', error);
             }
         }
-    }
-
-    /** `file:///home/me/proj/src/a.ts` → `proj/src/a.ts`, for the innermost shared root that contains it. */
-    protected toWorkspacePath(resource: URI): string | undefined {
-        let best: { root: SharedRoot; rootUri: URI } | undefined;
-        for (const root of this.roots) {
-            const rootUri = new URI(root.uri);
-            if (rootUri.isEqualOrParent(resource) && (!best || best.rootUri.path.toString().length < rootUri.path.toString().length)) {
-                best = { root, rootUri };
-            }
-        }
-        if (!best) {
-            return undefined;
-        }
-        const relative = best.rootUri.relative(resource)?.toString();
-        return relative ? `${best.root.name}/${relative}` : best.root.name;
     }
 
     dispose(): void {

@@ -10,12 +10,15 @@ import * as os from 'os';
 import * as path from 'path';
 import { createHash } from 'crypto';
 import URI from '@theia/core/lib/common/uri';
+import { FileUri } from '@theia/core/lib/common/file-uri';
 import { FileSystemProviderError, FileSystemProviderErrorCode, FileType } from '@theia/filesystem/lib/common/files';
 import { CollaborationError } from '@theia-collab/protocol';
+import { until } from '@theia-collab/server/lib/integration/session-fixture';
 import { nameRoots } from '../../common/collaboration-uri';
+import { workspacePathsOfHostUri } from '../../common/fs/fs-host-paths';
 import { FsMessages } from '../../common/fs/fs-messages';
 import { DEFAULT_EXCLUDED_FILES } from '../../common/fs/host-file-system-protocol';
-import { FsTestGuest, useFsTestSession } from './fs-session-fixture';
+import { useFsTestSession } from './fs-session-fixture';
 
 function uri(workspacePath: string): URI {
     return new URI(`collab:/${workspacePath}`);
@@ -37,7 +40,7 @@ async function refusedWith(promise: Promise<unknown>, code: FileSystemProviderEr
 }
 
 /** A raw request the provider would never send; the validators (either side) or the host must refuse it. */
-async function rawRefused(guest: FsTestGuest, send: () => Promise<unknown>, codes: string[], what: string): Promise<void> {
+async function rawRefused(send: () => Promise<unknown>, codes: string[], what: string): Promise<void> {
     const error = CollaborationError.from(await rejection(send()));
     assert.ok(codes.includes(error.code), `${what}: expected ${codes.join('|')}, got ${error.code}: ${error.message}`);
 }
@@ -196,10 +199,21 @@ describe('multi-root shared workspace over a real session', function (): void {
                 const rita = await fixture.join('Rita RW', 'readwrite');
                 const before = snapshot(base);
                 const send = rita.session;
+                const writer = { peerId: rita.session.self.id, permission: 'readwrite' as const };
                 for (const bad of [`${a}/../${b}/src/index.ts`, `${b}/../../secret.txt`, `../${a}/README.md`, '/etc/passwd', `/${a}/README.md`, `${a}/./README.md`, `${a}\\..\\${b}`]) {
-                    await rawRefused(rita, () => send.sendRequest(FsMessages.ReadFile, { path: bad, offset: 0, length: 100 }), ['invalid-params', 'bad-request'], `read ${bad}`);
-                    await rawRefused(rita, () => send.sendRequest(FsMessages.WriteFile, { path: bad, data: Buffer.from('x'), create: true, overwrite: true }),
+                    // The guest's own validators stop such a request...
+                    await rawRefused(() => send.sendRequest(FsMessages.ReadFile, { path: bad, offset: 0, length: 100 }), ['invalid-params', 'bad-request'], `read ${bad}`);
+                    await rawRefused(() => send.sendRequest(FsMessages.WriteFile, { path: bad, data: Buffer.from('x'), create: true, overwrite: true }),
                         ['invalid-params', 'bad-request'], `write ${bad}`);
+                    // ...and the host's backend refuses it when a modified guest sends it anyway.
+                    for (const [method, params] of [
+                        [FsMessages.ReadFile.method, { path: bad, offset: 0, length: 100 }],
+                        [FsMessages.WriteFile.method, { path: bad, data: Buffer.from('x'), create: true, overwrite: true }],
+                        [FsMessages.Rename.method, { from: `${a}/README.md`, to: bad, overwrite: true }]
+                    ] as const) {
+                        const result = await fixture.hostFileSystem.handle(method, writer, params);
+                        assert.ok(!result.ok && result.error.code === 'bad-request', `${method} ${bad}: ${JSON.stringify(result)}`);
+                    }
                 }
                 // Names that are no shared root: the temp folder's children, the OS's folders.
                 for (const unknown of ['etc/passwd', `${path.basename(path.dirname(rootA))}/${path.basename(rootA)}/README.md`, 'secret.txt']) {
@@ -279,9 +293,9 @@ describe('multi-root shared workspace over a real session', function (): void {
                 }
                 // The provider's read-only view is not what protects the files: hand-made requests are refused too.
                 for (const name of [a, b]) {
-                    await rawRefused(olaf, () => olaf.session.sendRequest(FsMessages.WriteFile, { path: `${name}/src/index.ts`, data: Buffer.from('x'), create: true, overwrite: true }),
+                    await rawRefused(() => olaf.session.sendRequest(FsMessages.WriteFile, { path: `${name}/src/index.ts`, data: Buffer.from('x'), create: true, overwrite: true }),
                         ['permission-denied'], `raw write ${name}`);
-                    await rawRefused(olaf, () => olaf.session.sendRequest(FsMessages.Rename, { from: `${name}/README.md`, to: `${name === a ? b : a}/README.md`, overwrite: true }),
+                    await rawRefused(() => olaf.session.sendRequest(FsMessages.Rename, { from: `${name}/README.md`, to: `${name === a ? b : a}/README.md`, overwrite: true }),
                         ['permission-denied'], `raw move ${name}`);
                 }
                 assert.deepStrictEqual(snapshot(base), before);
@@ -347,6 +361,27 @@ describe('multi-root shared workspace over a real session', function (): void {
             await refusedWith(rita.provider.delete(uri('mono/packages'), { recursive: true, useTrash: false }), FileSystemProviderErrorCode.NoPermissions, 'delete mono/packages');
             assert.deepStrictEqual(snapshot(base), withoutSecrets);
             assert.ok(before.length > withoutSecrets.length);
+        });
+
+        it('announces a change of the inner root\'s file under both roots, and of a hidden one under neither', async () => {
+            const olaf = await fixture.join('Olaf RO', 'readonly');
+            const roots = nameRoots([mono, api].map(folder => FileUri.create(folder).toString()));
+            const server = workspacePathsOfHostUri(roots, FileUri.create(path.join(api, 'src', 'server.ts')));
+            assert.deepStrictEqual(server, ['mono/packages/api/src/server.ts', 'api/src/server.ts']);
+            assert.deepStrictEqual(workspacePathsOfHostUri(roots, FileUri.create(path.join(mono, 'shared', 'util.ts'))), ['mono/shared/util.ts']);
+            assert.deepStrictEqual(workspacePathsOfHostUri(roots, FileUri.create(api)), ['mono/packages/api', 'api']);
+            assert.deepStrictEqual(workspacePathsOfHostUri(roots, FileUri.create(path.join(base, 'mono-other', 'a.ts'))), []);
+            // What the host's frontend announces: the visible ones of those paths.
+            const secret = [
+                ...workspacePathsOfHostUri(roots, FileUri.create(path.join(api, 'secrets', 'token.txt'))),
+                ...workspacePathsOfHostUri(roots, FileUri.create(path.join(api, 'local', 'notes.txt')))
+            ];
+            assert.strictEqual(secret.length, 4);
+            assert.deepStrictEqual(await fixture.hostFileSystem.filterVisible([...server, ...secret]), server);
+            await fixture.host.sendBroadcast(FsMessages.DidChange, { changes: server.map(changed => ({ type: 'updated' as const, path: changed })) });
+            await until(() => olaf.changes.length > 0, 'Olaf hears of the change');
+            assert.deepStrictEqual(olaf.changes.flat().map(change => change.resource.toString()),
+                ['collab:/mono/packages/api/src/server.ts', 'collab:/api/src/server.ts']);
         });
     });
 

@@ -33,6 +33,8 @@ export class FsTestSession {
     server: ServerHandle;
     /** This test's host session (after `share`). */
     host: CollaborationSession;
+    /** The backend service of the last `shareFolders`. */
+    hostFileSystem: HostFileSystemServiceImpl;
     /** While set, the host's handlers wait for it before answering (see `registerFsRequestHandlers`). */
     gate: Promise<void> | undefined;
     protected readonly permissions = new Map<string, Permission>();
@@ -82,7 +84,7 @@ export class FsTestSession {
      */
     async shareFolders(rootPaths: readonly string[], config: Partial<Omit<HostFileSystemConfig, 'roots'>> = {}): Promise<SharedRoot[]> {
         const roots = nameRoots(rootPaths.map(rootPath => FileUri.create(rootPath).toString()));
-        const service = new HostFileSystemServiceImpl();
+        const service = this.hostFileSystem = new HostFileSystemServiceImpl();
         this.cleanups.push(() => service.reset());
         await service.configure({
             roots: roots.map(({ name, uri }) => ({ name, uri })),
