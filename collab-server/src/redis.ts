@@ -3,6 +3,11 @@
  * cluster (instance heartbeats, cleanup lock, readiness). Room state lives in redis-store.ts;
  * socket.io fan-out uses @socket.io/redis-adapter (see server.ts).
  *
+ * Three connections: commands (room store, pending requests, heartbeats, locks, readiness), the
+ * adapter's publisher, and the adapter's subscriber. Commands never share a connection with the
+ * adapter's publishing: Redis answers a connection's commands in order, so under fan-out load every
+ * command (e.g. the relay's activity stamp, a heartbeat) would wait behind thousands of PUBLISHes.
+ *
  * Needs a single Redis (or a primary behind Sentinel), not Redis Cluster: scripts touch several keys.
  */
 import * as crypto from 'crypto';
@@ -65,7 +70,14 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
     ]).finally(() => clearTimeout(timer));
 }
 
-async function openClient(options: RedisOptions, role: string): Promise<RedisClient> {
+/**
+ * The client writes queued commands while the socket accepts them, then waits for 'drain' and for
+ * the next turn of the event loop: with Node's default 16 KB, a publisher of 1 KB messages sends
+ * about 15 of them per turn and falls behind under fan-out load. Allow more per turn.
+ */
+const PUBLISHER_HIGH_WATER_MARK = 1024 * 1024;
+
+async function openClient(options: RedisOptions, role: string, writableHighWaterMark?: number): Promise<RedisClient> {
     const where = redactRedisUrl(options.url);
     const logger = options.logger.child({ redis: role });
     const client = createClient({
@@ -74,7 +86,9 @@ async function openClient(options: RedisOptions, role: string): Promise<RedisCli
         disableOfflineQueue: true,
         socket: {
             connectTimeout: options.connectTimeoutMs ?? 5000,
-            reconnectStrategy: retries => Math.min(50 * 2 ** Math.min(retries, 6), 2000)
+            reconnectStrategy: retries => Math.min(50 * 2 ** Math.min(retries, 6), 2000),
+            // Passed on to net.connect / tls.connect (a stream option the socket typings do not list).
+            ...(writableHighWaterMark ? { writableHighWaterMark } as object : {})
         }
     });
     let down = false;
@@ -128,8 +142,10 @@ export class RedisConnection implements Cluster {
     protected readonly heartbeatMs: number;
 
     protected constructor(
-        /** Commands and publishing. */
+        /** Commands: room store, pending requests, logins, heartbeats, locks, readiness. Never pub/sub. */
         readonly client: RedisClient,
+        /** Publishing (socket.io adapter: broadcasts, server-side events). */
+        readonly publisher: RedisClient,
         /** Subscriptions (socket.io adapter). */
         readonly subscriber: RedisClient,
         readonly options: RedisOptions
@@ -138,15 +154,17 @@ export class RedisConnection implements Cluster {
     }
 
     static async connect(options: RedisOptions): Promise<RedisConnection> {
-        const client = await openClient(options, 'commands');
-        let subscriber: RedisClient;
+        const opened: RedisClient[] = [];
         try {
-            subscriber = await openClient(options, 'subscriber');
+            opened.push(await openClient(options, 'commands'));
+            opened.push(await openClient(options, 'publisher', PUBLISHER_HIGH_WATER_MARK));
+            opened.push(await openClient(options, 'subscriber'));
         } catch (error) {
-            await client.disconnect().catch(() => undefined);
+            await Promise.all(opened.map(client => client.disconnect().catch(() => undefined)));
             throw error;
         }
-        const connection = new RedisConnection(client, subscriber, options);
+        const [client, publisher, subscriber] = opened;
+        const connection = new RedisConnection(client, publisher, subscriber, options);
         await connection.heartbeat();
         connection.heartbeatTimer = setInterval(() => connection.heartbeat().catch(() => undefined), connection.heartbeatMs);
         connection.heartbeatTimer.unref();
@@ -187,7 +205,7 @@ export class RedisConnection implements Cluster {
         if (this.client.isReady) {
             await withTimeout(this.client.zRem(this.key('instances'), this.instanceId), 1000, 'timed out').catch(() => undefined);
         }
-        for (const client of [this.subscriber, this.client]) {
+        for (const client of [this.subscriber, this.publisher, this.client]) {
             // QUIT waits for a reply that never comes while Redis is away: then just drop the connection.
             const quit = client.isReady ? withTimeout(client.quit(), 1000, 'timed out') : Promise.reject(new Error('not connected'));
             await quit.catch(() => client.disconnect().catch(() => undefined));

@@ -119,7 +119,9 @@ export class Relay {
             }
         }
         this.metrics.relayed(envelope.kind, envelope.data.byteLength, (performance.now() - receivedAt) / 1000);
-        await this.store.touch(room.id, Date.now());
+        // The activity stamp is not awaited: the socket's next envelopes must not wait for a store
+        // round trip (the envelope is on its way already; a lost stamp only ages the room sooner).
+        this.store.touch(room.id, Date.now()).catch(error => this.logger.debug({ err: error, room: room.id }, 'recording room activity failed'));
     }
 
     /** A member left (or lost its connection): its open requests are dropped, requests waiting for it fail with 'disconnected'. */

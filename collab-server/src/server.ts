@@ -160,7 +160,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         allowRequest: (request, callback) => callback(originAllowed(request.headers.origin) ? null : 'origin not allowed', originAllowed(request.headers.origin))
     });
     if (redis) {
-        io.adapter(createAdapter(redis.client, redis.subscriber, { key: `${options.redisPrefix}socket.io`, requestsTimeout: 5000 }));
+        io.adapter(createAdapter(redis.publisher, redis.subscriber, { key: `${options.redisPrefix}socket.io`, requestsTimeout: 5000 }));
     }
 
     const metrics = new ServerMetrics({
