@@ -9,7 +9,6 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { createHash } from 'crypto';
-import URI from '@theia/core/lib/common/uri';
 import { FileUri } from '@theia/core/lib/common/file-uri';
 import { FileSystemProviderError, FileSystemProviderErrorCode, FileType } from '@theia/filesystem/lib/common/files';
 import { CollaborationError } from '@theia-collab/protocol';
@@ -18,20 +17,7 @@ import { nameRoots } from '../../common/collaboration-uri';
 import { workspacePathsOfHostUri } from '../../common/fs/fs-host-paths';
 import { FsMessages } from '../../common/fs/fs-messages';
 import { DEFAULT_EXCLUDED_FILES } from '../../common/fs/host-file-system-protocol';
-import { useFsTestSession } from './fs-session-fixture';
-
-function uri(workspacePath: string): URI {
-    return new URI(`collab:/${workspacePath}`);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-    try {
-        await promise;
-    } catch (error) {
-        return error as Error;
-    }
-    assert.fail('expected a rejection');
-}
+import { rejection, uri, useFsTestSession } from './fs-session-fixture';
 
 async function refusedWith(promise: Promise<unknown>, code: FileSystemProviderErrorCode, what: string): Promise<void> {
     const error = await rejection(promise);

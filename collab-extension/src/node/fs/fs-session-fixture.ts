@@ -7,8 +7,10 @@
  */
 import * as fs from 'fs';
 import * as os from 'os';
+import * as assert from 'assert';
 import * as path from 'path';
 import { FileUri } from '@theia/core/lib/common/file-uri';
+import URI from '@theia/core/lib/common/uri';
 import { FileChange } from '@theia/filesystem/lib/common/files';
 import { CollaborationClient, CollaborationSession, Disposable, Permission } from '@theia-collab/protocol';
 import { until } from '@theia-collab/server/lib/integration/session-fixture';
@@ -19,6 +21,21 @@ import { FsRequestBackend, registerFsRequestHandlers } from '../../common/fs/fs-
 import { FsMessages } from '../../common/fs/fs-messages';
 import { DEFAULT_EXCLUDED_FILES, HostFileSystemConfig } from '../../common/fs/host-file-system-protocol';
 import { HostFileSystemServiceImpl } from './host-file-system-service';
+
+/** The guest-side URI of a workspace path. */
+export function uri(workspacePath: string): URI {
+    return new URI(`collab:/${workspacePath}`);
+}
+
+/** The error a promise rejects with; fails the test when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+    try {
+        await promise;
+    } catch (error) {
+        return error as Error;
+    }
+    assert.fail('expected a rejection');
+}
 
 export interface FsTestGuest {
     session: CollaborationSession;

@@ -12,24 +12,11 @@ import { CollaborationError, CollaborationSession, Permission } from '@theia-col
 import { until } from '@theia-collab/server/lib/integration/session-fixture';
 import { FsMessages } from '../../common/fs/fs-messages';
 import { DEFAULT_EXCLUDED_FILES } from '../../common/fs/host-file-system-protocol';
-import { useFsTestSession } from './fs-session-fixture';
+import { rejection, uri, useFsTestSession } from './fs-session-fixture';
 import { HostFileSystem } from './host-file-system';
 
 function sha256(data: Uint8Array): string {
     return createHash('sha256').update(data).digest('hex');
-}
-
-function uri(workspacePath: string): URI {
-    return new URI(`collab:/${workspacePath}`);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-    try {
-        await promise;
-    } catch (error) {
-        return error as Error;
-    }
-    assert.fail('expected a rejection');
 }
 
 describe('shared workspace over a real session', function (): void {
