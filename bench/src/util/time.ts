@@ -39,14 +39,5 @@ export async function pool<T>(items: T[], limit: number, task: (item: T, index: 
     await Promise.all(workers);
 }
 
-/** mulberry32: small seeded PRNG so runs are reproducible. */
-export function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6D2B79F5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
+/** The seeded PRNG the server's reliability tests use, so every fuzz run is reproducible from its seed. */
+export { prng } from '@theia-collab/server/lib/integration/reliability-fixture';

@@ -3,7 +3,6 @@
  * deleted while they are open as shared documents.
  */
 import * as assert from 'assert';
-import type { CollaborationClient } from '@theia-collab/protocol/lib/client';
 import type { CollaborationSession } from '@theia-collab/protocol/lib/session';
 import type { ServerHandle } from '@theia-collab/server/lib/server';
 import { EditorGuest } from './editor-guest';
@@ -11,57 +10,21 @@ import { EditorHost } from './editor-host';
 import { EditorMessages } from './editor-protocol';
 import { StringTextBuffer } from './editor-string-buffer';
 import { TextBinding } from './editor-text-binding';
-import { connect, delayed, QuietLogger, sleep, startTestServer, until } from './editor-test-fixture';
+import { useEditorSession } from './editor-session-fixture';
+import { connect, delayed, sleep, until } from './editor-test-fixture';
 
 describe('shared documents: saving right after typing, renames and deletes (real server)', function (): void {
     this.timeout(30_000);
 
+    const scope = useEditorSession({ 'project/a.txt': 'alpha\n', 'project/src/b.txt': 'beta\n', 'project/src/c.txt': 'gamma\n' });
+    const { clients, disposables, logger } = scope;
     let server: ServerHandle;
-    const clients: CollaborationClient[] = [];
-    const disposables: { dispose(): void }[] = [];
-    const logger = new QuietLogger();
     /** The host's disk. */
     let files: Map<string, string>;
     let host: CollaborationSession;
     let hostSync: EditorHost;
-
-    async function guest(name: string): Promise<{ session: CollaborationSession; sync: EditorGuest }> {
-        const client = await connect(server, name, logger);
-        clients.push(client);
-        const admitting = host.onJoinRequest(request => { request.admit('readwrite').catch(() => undefined); });
-        const session = await client.joinSession(host.invite!.code);
-        admitting.dispose();
-        await until(() => host.getPeer(session.self.id) !== undefined, 'the host sees the guest');
-        const sync = new EditorGuest({ logger });
-        disposables.push(sync);
-        sync.attach(session);
-        return { session, sync };
-    }
-
-    beforeEach(async () => {
-        server = await startTestServer();
-        const hostClient = await connect(server, 'Host', logger);
-        clients.push(hostClient);
-        host = await hostClient.createSession();
-        files = new Map([['project/a.txt', 'alpha\n'], ['project/src/b.txt', 'beta\n'], ['project/src/c.txt', 'gamma\n']]);
-        hostSync = new EditorHost(host, {
-            read: async path => {
-                const text = files.get(path);
-                if (text === undefined) {
-                    throw Object.assign(new Error('missing'), { code: 'not-found', message: `'${path}' does not exist.` });
-                }
-                return text;
-            },
-            save: async (path, text) => { files.set(path, text); return true; }
-        }, { logger });
-        disposables.push(hostSync);
-    });
-
-    afterEach(async () => {
-        disposables.splice(0).forEach(d => d.dispose());
-        clients.splice(0).forEach(client => client.dispose());
-        await server.close();
-    });
+    beforeEach(() => ({ server, files, host, hostSync } = scope));
+    const guest = (name: string) => scope.guest(name);
 
     it('a save requested right after typing writes what was typed (the keystrokes go before the save)', async () => {
         const a = await guest('Ann');

@@ -3,71 +3,29 @@
  */
 import * as assert from 'assert';
 import * as Y from 'yjs';
-import type { CollaborationClient } from '@theia-collab/protocol/lib/client';
 import type { CollaborationSession } from '@theia-collab/protocol/lib/session';
-import type { ServerHandle } from '@theia-collab/server/lib/server';
 import { SessionAwareness } from './editor-awareness';
-import { EditorGuest, DocumentProblem } from './editor-guest';
+import { EditorGuest } from './editor-guest';
 import { EditorHost } from './editor-host';
 import { EditorLimits, EditorMessages } from './editor-protocol';
 import { StringTextBuffer } from './editor-string-buffer';
 import { TextBinding } from './editor-text-binding';
-import { connect, QuietLogger, sleep, startTestServer, until } from './editor-test-fixture';
+import { useEditorSession } from './editor-session-fixture';
+import { sleep, until } from './editor-test-fixture';
 
 const PATH = 'project/README.md';
 
 describe('co-editing sync through a real server', function (): void {
     this.timeout(30_000);
 
-    let server: ServerHandle;
-    const clients: CollaborationClient[] = [];
-    const disposables: { dispose(): void }[] = [];
-    const logger = new QuietLogger();
+    const scope = useEditorSession({ [PATH]: 'line one\r\nline two\r\n' });
+    const { disposables, logger } = scope;
     let files: Map<string, string>;
     let saved: { path: string; text: string }[];
     let host: CollaborationSession;
     let hostSync: EditorHost;
-
-    async function guest(name: string, permission: 'readonly' | 'readwrite' = 'readwrite'): Promise<{ session: CollaborationSession; sync: EditorGuest; problems: DocumentProblem[] }> {
-        const client = await connect(server, name, logger);
-        clients.push(client);
-        const admitting = host.onJoinRequest(request => { request.admit(permission).catch(() => undefined); });
-        const session = await client.joinSession(host.invite!.code);
-        admitting.dispose();
-        await until(() => host.getPeer(session.self.id) !== undefined, 'the host sees the guest');
-        const sync = new EditorGuest({ logger });
-        disposables.push(sync);
-        sync.attach(session);
-        const problems: DocumentProblem[] = [];
-        sync.onDidReportProblem(problem => problems.push(problem));
-        return { session, sync, problems };
-    }
-
-    beforeEach(async () => {
-        server = await startTestServer();
-        const hostClient = await connect(server, 'Host', logger);
-        clients.push(hostClient);
-        host = await hostClient.createSession();
-        files = new Map([[PATH, 'line one\r\nline two\r\n']]);
-        saved = [];
-        hostSync = new EditorHost(host, {
-            read: async path => {
-                const text = files.get(path);
-                if (text === undefined) {
-                    throw Object.assign(new Error('missing'), { code: 'not-found', message: `'${path}' does not exist.` });
-                }
-                return text;
-            },
-            save: async (path, text) => { saved.push({ path, text }); return true; }
-        }, { logger });
-        disposables.push(hostSync);
-    });
-
-    afterEach(async () => {
-        disposables.splice(0).forEach(d => d.dispose());
-        clients.splice(0).forEach(client => client.dispose());
-        await server.close();
-    });
+    beforeEach(() => ({ files, saved, host, hostSync } = scope));
+    const guest = scope.guest;
 
     it('seeds once from the host (line endings normalised); a late joiner gets the current text, not a second copy', async () => {
         const a = await guest('Ann');

@@ -1,7 +1,7 @@
 /**
  * Test support for the co-editing specs (Node only): a real coordination server, real protocol clients,
  * sessions whose outgoing messages can be delayed at random (order per sender kept, as on the wire),
- * and a seeded PRNG.
+ * and the seeded PRNG of the server's reliability tests.
  */
 import { CollaborationClient } from '@theia-collab/protocol/lib/client';
 import type { CollaborationSession } from '@theia-collab/protocol/lib/session';
@@ -31,17 +31,8 @@ export async function connect(server: ServerHandle, name: string, logger = new Q
     return CollaborationClient.connect({ serverUrl: server.url, name, logger, requestTimeout: 30_000 });
 }
 
-/** mulberry32: small, fast, good enough to drive a fuzz test reproducibly. */
-export function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6D2B79F5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
+/** The seeded PRNG the server's reliability tests use, so every fuzz run is reproducible from its seed. */
+export { prng } from '@theia-collab/server/lib/integration/reliability-fixture';
 
 /**
  * The same session, but what it sends leaves after a random delay (0..maxDelayMs); messages of one sender
