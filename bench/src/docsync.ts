@@ -23,7 +23,9 @@ import { now, sleep, withTimeout } from './util/time';
 import { YWebsocketClient } from './util/ywebsocket-client';
 import type { HostCommand, HostReady } from './workers/docsync-host';
 
-const REPETITIONS = process.env.BENCH_QUICK ? 1 : 3;
+const REPETITIONS = process.env.BENCH_QUICK ? 1 : 5;
+/** Runs per side before the measured ones: the first join in the benchmark process JIT-compiles that side's code. */
+const WARMUP = 1;
 
 interface JoinTiming {
     /** Start -> full text held by the guest. */
@@ -103,6 +105,7 @@ interface VariantResult {
     updateBytes: { collab: number; yws: number };
     collab: JoinTiming[];
     yws: JoinTiming[];
+    warmup: { collab: JoinTiming[]; yws: JoinTiming[] };
     medianCollabMs: number;
     medianYwsMs: number;
     ratio: number;
@@ -124,19 +127,21 @@ async function runVariant(variant: DocVariant): Promise<VariantResult> {
         log(`${variant}: hosts ready (collab ${round(collabHost.ready.buildMs, 0)} ms, y-websocket ${round(ywsHost.ready.buildMs, 0)} ms to build); ${collabHost.ready.length} chars`);
         const collab: JoinTiming[] = [];
         const yws: JoinTiming[] = [];
-        for (let rep = 0; rep < REPETITIONS; rep++) {
-            const order = rep % 2 ? ['yws', 'collab'] : ['collab', 'yws'];
+        const warmup: { collab: JoinTiming[]; yws: JoinTiming[] } = { collab: [], yws: [] };
+        for (let rep = -WARMUP; rep < REPETITIONS; rep++) {
+            const order = Math.abs(rep) % 2 ? ['yws', 'collab'] : ['collab', 'yws'];
+            const label = rep < 0 ? ' (warm-up)' : '';
             for (const kind of order) {
                 await sleep(300);
                 await waitQuiet([...servers.map(server => server.pid), ...hosts.map(host => host.pid)]);
                 if (kind === 'collab') {
                     const timing = await collabGuest(collabServer.url, collabHost.ready);
-                    collab.push(timing);
-                    log(`${variant}, collab guest: ${timing.totalMs} ms (join ${timing.connectMs} ms, open ${timing.syncMs} ms)`);
+                    (rep < 0 ? warmup.collab : collab).push(timing);
+                    log(`${variant}, collab guest${label}: ${timing.totalMs} ms (join ${timing.connectMs} ms, open ${timing.syncMs} ms)`);
                 } else {
                     const timing = await ywsGuest(ywsServer.url, room, ywsHost.ready);
-                    yws.push(timing);
-                    log(`${variant}, y-websocket guest: ${timing.totalMs} ms (connect ${timing.connectMs} ms, sync ${timing.syncMs} ms)`);
+                    (rep < 0 ? warmup.yws : yws).push(timing);
+                    log(`${variant}, y-websocket guest${label}: ${timing.totalMs} ms (connect ${timing.connectMs} ms, sync ${timing.syncMs} ms)`);
                 }
             }
         }
@@ -145,7 +150,7 @@ async function runVariant(variant: DocVariant): Promise<VariantResult> {
         return {
             variant, chars: collabHost.ready.length,
             updateBytes: { collab: collabHost.ready.updateBytes, yws: ywsHost.ready.updateBytes },
-            collab, yws, medianCollabMs, medianYwsMs, ratio: ratio(medianCollabMs, medianYwsMs)
+            collab, yws, warmup, medianCollabMs, medianYwsMs, ratio: ratio(medianCollabMs, medianYwsMs)
         };
     } finally {
         await Promise.all(hosts.map(stopHost));
@@ -157,7 +162,7 @@ export const docsync: BenchmarkDefinition = {
     name: 'docsync',
     title: `Document sync: guest joins and gets a 5 MiB document, collab (E2E) vs y-websocket`,
     async run(reporter: Reporter) {
-        reporter.note(`${DOC_CHARS.toLocaleString('en-US')} characters; 'edits' = ${DOC_EDITS.toLocaleString('en-US')} inserts at random positions, one transaction each. Hosts run in their own processes; servers are child processes; the guest is the benchmark process. collab: login + connect + joinSession (host auto-admits) + EditorGuest.acquire; y-websocket: WebSocket open + sync step 1/2. Median of ${REPETITIONS}, alternating.`);
+        reporter.note(`${DOC_CHARS.toLocaleString('en-US')} characters; 'edits' = ${DOC_EDITS.toLocaleString('en-US')} inserts at random positions, one transaction each. Hosts run in their own processes; servers are child processes; the guest is the benchmark process. collab: login + connect + joinSession (host auto-admits) + EditorGuest.acquire; y-websocket: WebSocket open + sync step 1/2. ${WARMUP} warm-up run per side (reported, not counted), then the median of ${REPETITIONS}, alternating.`);
         reporter.data.loadAverageAtStart = loadAverage();
         const results: VariantResult[] = [];
         for (const variant of ['at-once', 'edits'] as DocVariant[]) {

@@ -1,8 +1,8 @@
 import * as assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes as nodeRandomBytes } from 'node:crypto';
 import {
-    decrypt, encrypt, fingerprint, fromBase64Url, generateContentKey, generateSessionKeyPair, KeyRing, SessionKeyPair, shortFingerprint,
-    shortFingerprintOf, toBase64Url, unwrapContentKey, WrapContext, wrapContentKey
+    ContentKey, decrypt, encrypt, fingerprint, fromBase64Url, generateContentKey, generateSessionKeyPair, KeyRing, SessionKeyPair, shortFingerprint,
+    shortFingerprintOf, SYNC_CIPHER_MAX_BYTES, toBase64Url, unwrapContentKey, WrapContext, wrapContentKey
 } from './crypto';
 import { EnvelopeCodec, EnvelopeHeader, envelopeAad, openBody, sealBody } from './envelope-codec';
 import { CollaborationError } from './errors';
@@ -73,7 +73,7 @@ describe('crypto', () => {
         let host: SessionKeyPair;
         let guest: SessionKeyPair;
         let stranger: SessionKeyPair;
-        let contentKey: CryptoKey;
+        let contentKey: ContentKey;
         let forGuest: WrapContext;
         let byGuest: WrapContext;
 
@@ -88,7 +88,7 @@ describe('crypto', () => {
             const material = await wrapContentKey(contentKey, forGuest);
             assert.equal(material.length, 12 + 32 + 16);
             const unwrapped = await unwrapContentKey(material, byGuest);
-            assert.equal(unwrapped.extractable, false);
+            assert.equal(unwrapped.cryptoKey.extractable, false);
             const aad = new TextEncoder().encode('aad');
             const sealed = await encrypt(contentKey, new TextEncoder().encode('hello'), aad);
             assert.equal(new TextDecoder().decode(await decrypt(unwrapped, sealed, aad)), 'hello');
@@ -108,9 +108,61 @@ describe('crypto', () => {
         });
     });
 
+    describe('content cipher', () => {
+        // Both sides of the size threshold: the JavaScript cipher below, WebCrypto above.
+        const SIZES = [0, 1, 200, SYNC_CIPHER_MAX_BYTES, SYNC_CIPHER_MAX_BYTES + 1, 100_000];
+        const aad = new TextEncoder().encode('aad');
+        let raw: Uint8Array;
+        let key: ContentKey;
+
+        before(async () => {
+            raw = new Uint8Array(nodeRandomBytes(32));
+            key = await ContentKey.fromRaw(raw);
+        });
+
+        it('is standard AES-256-GCM (iv || ciphertext || tag) at every size, both ways', async () => {
+            for (const size of SIZES) {
+                const plaintext = new Uint8Array(nodeRandomBytes(size));
+                const sealed = await encrypt(key, plaintext, aad);
+                assert.equal(sealed.length, 12 + size + 16);
+                const decipher = createDecipheriv('aes-256-gcm', raw, sealed.subarray(0, 12));
+                decipher.setAAD(aad);
+                decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+                assert.deepEqual(new Uint8Array(Buffer.concat([decipher.update(sealed.subarray(12, sealed.length - 16)), decipher.final()])), plaintext, `size ${size}`);
+
+                const iv = nodeRandomBytes(12);
+                const cipher = createCipheriv('aes-256-gcm', raw, iv);
+                cipher.setAAD(aad);
+                const fromNode = Buffer.concat([iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+                assert.deepEqual(await decrypt(key, new Uint8Array(fromNode), aad), plaintext, `size ${size}`);
+            }
+        });
+
+        it('refuses tampered data, other additional data and another key at every size', async () => {
+            const other = await generateContentKey();
+            for (const size of SIZES) {
+                const sealed = await encrypt(key, new Uint8Array(size).fill(7), aad);
+                await rejectsWith(decrypt(key, flipBit(sealed, sealed.length - 1), aad), 'decrypt-failed');
+                await rejectsWith(decrypt(key, flipBit(sealed, 0), aad), 'decrypt-failed');
+                await rejectsWith(decrypt(key, sealed, new TextEncoder().encode('aae')), 'decrypt-failed');
+                await rejectsWith(decrypt(other, sealed, aad), 'decrypt-failed');
+            }
+        });
+
+        it('seals and opens a small message before any other task runs (a keystroke is not held back)', async () => {
+            const order: string[] = [];
+            setImmediate(() => order.push('next task'));
+            const sealed = await encrypt(key, new Uint8Array(300), aad);
+            await decrypt(key, sealed, aad);
+            order.push('sealed and opened');
+            await new Promise(resolve => setImmediate(resolve));
+            assert.deepEqual(order, ['sealed and opened', 'next task']);
+        });
+    });
+
     describe('envelopes', () => {
-        let key: CryptoKey;
-        let otherKey: CryptoKey;
+        let key: ContentKey;
+        let otherKey: ContentKey;
         let host: EnvelopeCodec;
         let guest: EnvelopeCodec;
         let guest2: EnvelopeCodec;
@@ -232,7 +284,7 @@ describe('crypto', () => {
         });
 
         it('refuses to seal more than the payload limit', async () => {
-            await rejectsWith(host.seal('broadcast', { m: 'x', p: new Uint8Array(1024 * 1024) }), 'too-large');
+            await rejectsWith(Promise.resolve(host.seal('broadcast', { m: 'x', p: new Uint8Array(1024 * 1024) })), 'too-large');
         });
 
         it('keeps the previous key for a grace period after rotation', async () => {

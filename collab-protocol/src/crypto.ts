@@ -1,5 +1,6 @@
 /**
- * End-to-end encryption primitives (WebCrypto only: `globalThis.crypto.subtle`, browser and Node 20).
+ * End-to-end encryption primitives (WebCrypto, `globalThis.crypto.subtle`, browser and Node 20; small
+ * payloads through the same AES-GCM in JavaScript, see `SYNC_CIPHER_MAX_BYTES`).
  *
  * - Every session has its own ECDH P-256 key pair; the private key never leaves WebCrypto.
  * - The host creates the room content key (AES-GCM-256) and wraps it for each guest with a key
@@ -7,6 +8,7 @@
  * - Envelopes are sealed with the content key; the routing headers are the additional data
  *   (see envelope-codec.ts), so the coordination server can route but neither read nor rewrite.
  */
+import { gcm } from '@noble/ciphers/aes';
 import { CollaborationError } from './errors';
 
 export const WRAP_INFO_PREFIX = 'theia-collab/wrap/';
@@ -18,6 +20,15 @@ export const IV_BYTES = 12;
  * the rotation uses the new key, which it never gets.
  */
 export const KEY_GRACE_MS = 120_000;
+/**
+ * Payloads up to this size are sealed and opened by AES-GCM in JavaScript (@noble/ciphers), at once.
+ * WebCrypto answers in a later task: behind an editor's input handling that held a typed character back
+ * ~5 ms before it went out, and again before it was applied on the other side. Larger payloads use
+ * WebCrypto (native, off the main thread). Same cipher, same bytes on the wire either way.
+ */
+export const SYNC_CIPHER_MAX_BYTES = 8 * 1024;
+const CONTENT_KEY_BYTES = 32;
+const TAG_BYTES = 16;
 
 const ECDH: EcKeyImportParams = { name: 'ECDH', namedCurve: 'P-256' };
 const encoder = new TextEncoder();
@@ -162,9 +173,40 @@ export function fingerprintsEqual(a: string, b: string): boolean {
 
 // ---- content keys and wrapping ----
 
-/** The room content key, created by the host. Extractable so it can be wrapped for guests. */
-export async function generateContentKey(): Promise<CryptoKey> {
-    return subtle().generateKey({ name: 'AES-GCM', length: 256 }, true, ['encrypt', 'decrypt']);
+/**
+ * A room content key (AES-256-GCM): the WebCrypto key (non-extractable) and its raw bytes, which the
+ * JavaScript cipher needs and the host wraps for guests.
+ */
+export class ContentKey {
+    private constructor(readonly cryptoKey: CryptoKey, private readonly raw: Uint8Array) { }
+
+    static async fromRaw(raw: Uint8Array): Promise<ContentKey> {
+        if (raw.length !== CONTENT_KEY_BYTES) {
+            throw new CollaborationError('decrypt-failed', 'A room key has the wrong size.');
+        }
+        const copy = raw.slice();
+        return new ContentKey(await subtle().importKey('raw', source(copy), { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']), copy);
+    }
+
+    /** A copy of the raw key (to wrap it for a guest); the caller zeroes it after use. */
+    exportRaw(): Uint8Array {
+        return this.raw.slice();
+    }
+
+    /** The JavaScript AES-GCM for one message (`iv` must be fresh for every encryption). */
+    jsCipher(iv: Uint8Array, additionalData: Uint8Array): ReturnType<typeof gcm> {
+        return gcm(this.raw, iv, additionalData);
+    }
+}
+
+/** The room content key, created by the host. */
+export async function generateContentKey(): Promise<ContentKey> {
+    const raw = randomBytes(CONTENT_KEY_BYTES);
+    try {
+        return await ContentKey.fromRaw(raw);
+    } finally {
+        raw.fill(0);
+    }
 }
 
 export interface WrapContext {
@@ -201,17 +243,17 @@ async function deriveWrappingKey(context: WrapContext): Promise<CryptoKey> {
 }
 
 /** Host side: `iv(12) || AES-GCM(raw content key)`, bound to room, guest and key id. */
-export async function wrapContentKey(contentKey: CryptoKey, context: WrapContext): Promise<Uint8Array> {
+export async function wrapContentKey(contentKey: ContentKey, context: WrapContext): Promise<Uint8Array> {
     const wrappingKey = await deriveWrappingKey(context);
-    const raw = new Uint8Array(await subtle().exportKey('raw', contentKey));
+    const raw = contentKey.exportRaw();
     const iv = randomBytes(IV_BYTES);
     const sealed = await subtle().encrypt({ name: 'AES-GCM', iv: source(iv), additionalData: source(wrapAad(context)) }, wrappingKey, source(raw));
     raw.fill(0);
     return concatBytes(iv, new Uint8Array(sealed));
 }
 
-/** Guest side: opens key material from the host; the content key is imported non-extractable. */
-export async function unwrapContentKey(keyMaterial: Uint8Array | ArrayBuffer, context: WrapContext): Promise<CryptoKey> {
+/** Guest side: opens key material from the host. */
+export async function unwrapContentKey(keyMaterial: Uint8Array | ArrayBuffer, context: WrapContext): Promise<ContentKey> {
     const bytes = toBytes(keyMaterial);
     if (bytes.length <= IV_BYTES + 16) {
         throw new CollaborationError('decrypt-failed', 'The room key sent by the host is malformed.');
@@ -227,11 +269,11 @@ export async function unwrapContentKey(keyMaterial: Uint8Array | ArrayBuffer, co
     } catch (error) {
         throw new CollaborationError('decrypt-failed', 'The room key could not be opened: it was not wrapped for this session by the host.');
     }
-    if (raw.length !== 32) {
+    if (raw.length !== CONTENT_KEY_BYTES) {
         throw new CollaborationError('decrypt-failed', 'The room key sent by the host has the wrong size.');
     }
     try {
-        return await subtle().importKey('raw', source(raw), { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
+        return await ContentKey.fromRaw(raw);
     } finally {
         raw.fill(0);
     }
@@ -240,21 +282,37 @@ export async function unwrapContentKey(keyMaterial: Uint8Array | ArrayBuffer, co
 // ---- authenticated encryption with the content key ----
 
 /** `iv(12, fresh random) || AES-GCM(plaintext)` with the given additional data. */
-export async function encrypt(key: CryptoKey, plaintext: Uint8Array, additionalData: Uint8Array): Promise<Uint8Array> {
+export async function encrypt(key: ContentKey, plaintext: Uint8Array, additionalData: Uint8Array): Promise<Uint8Array> {
+    const now = encryptNow(key, plaintext, additionalData);
+    if (now) {
+        return now;
+    }
     const iv = randomBytes(IV_BYTES);
-    const sealed = await subtle().encrypt({ name: 'AES-GCM', iv: source(iv), additionalData: source(additionalData) }, key, source(plaintext));
+    const sealed = await subtle().encrypt({ name: 'AES-GCM', iv: source(iv), additionalData: source(additionalData) }, key.cryptoKey, source(plaintext));
     return concatBytes(iv, new Uint8Array(sealed));
 }
 
+/** `encrypt` at once, for payloads up to `SYNC_CIPHER_MAX_BYTES`; undefined for larger ones. */
+export function encryptNow(key: ContentKey, plaintext: Uint8Array, additionalData: Uint8Array): Uint8Array | undefined {
+    if (plaintext.byteLength > SYNC_CIPHER_MAX_BYTES) {
+        return undefined;
+    }
+    const iv = randomBytes(IV_BYTES);
+    return concatBytes(iv, key.jsCipher(iv, additionalData).encrypt(plaintext));
+}
+
 /** Opens what `encrypt` produced; throws `decrypt-failed` on any tampering or a wrong key. */
-export async function decrypt(key: CryptoKey, data: Uint8Array, additionalData: Uint8Array): Promise<Uint8Array> {
-    if (data.length < IV_BYTES + 16) {
+export async function decrypt(key: ContentKey, data: Uint8Array, additionalData: Uint8Array): Promise<Uint8Array> {
+    if (data.length < IV_BYTES + TAG_BYTES) {
         throw new CollaborationError('decrypt-failed', 'Encrypted message is too short.');
     }
+    const iv = data.subarray(0, IV_BYTES);
+    const sealed = data.subarray(IV_BYTES);
     try {
-        return new Uint8Array(await subtle().decrypt(
-            { name: 'AES-GCM', iv: source(data.subarray(0, IV_BYTES)), additionalData: source(additionalData) }, key, source(data.subarray(IV_BYTES))
-        ));
+        if (sealed.byteLength - TAG_BYTES <= SYNC_CIPHER_MAX_BYTES) {
+            return key.jsCipher(iv, additionalData).decrypt(sealed);
+        }
+        return new Uint8Array(await subtle().decrypt({ name: 'AES-GCM', iv: source(iv), additionalData: source(additionalData) }, key.cryptoKey, source(sealed)));
     } catch {
         throw new CollaborationError('decrypt-failed', 'Message failed authentication (tampered, misrouted or sealed with another key).');
     }
@@ -265,7 +323,7 @@ export async function decrypt(key: CryptoKey, data: Uint8Array, additionalData: 
  * after a rotation, the previous ones (still accepted when opening).
  */
 export class KeyRing {
-    private readonly keys = new Map<number, CryptoKey>();
+    private readonly keys = new Map<number, ContentKey>();
     private readonly timers = new Map<number, ReturnType<typeof setTimeout>>();
     private currentId = -1;
 
@@ -275,12 +333,12 @@ export class KeyRing {
         return this.currentId;
     }
 
-    get current(): { id: number; key: CryptoKey } | undefined {
+    get current(): { id: number; key: ContentKey } | undefined {
         const key = this.keys.get(this.currentId);
         return key ? { id: this.currentId, key } : undefined;
     }
 
-    get(id: number): CryptoKey | undefined {
+    get(id: number): ContentKey | undefined {
         return this.keys.get(id);
     }
 
@@ -290,7 +348,7 @@ export class KeyRing {
     }
 
     /** Makes `key` available for opening, without sealing with it yet. */
-    add(id: number, key: CryptoKey): void {
+    add(id: number, key: ContentKey): void {
         this.keys.set(id, key);
     }
 

@@ -5,7 +5,7 @@
  */
 import { Packr } from 'msgpackr';
 import { z } from 'zod';
-import { decrypt, encrypt, KeyRing, toBytes } from './crypto';
+import { ContentKey, decrypt, encrypt, encryptNow, KeyRing, toBytes } from './crypto';
 import { CollaborationError, CollaborationErrorData } from './errors';
 import { MAX_METHOD_LENGTH, METHOD_PATTERN } from './messages';
 import { ClientEnvelope, EnvelopeKind, Limits, PeerId, RoomId } from './wire';
@@ -63,11 +63,11 @@ export function unpackBody(kind: EnvelopeKind, bytes: Uint8Array): SealedBody {
     return parsed.data as SealedBody;
 }
 
-export async function sealBody(key: CryptoKey, header: EnvelopeHeader, body: SealedBody): Promise<Uint8Array> {
+export async function sealBody(key: ContentKey, header: EnvelopeHeader, body: SealedBody): Promise<Uint8Array> {
     return encrypt(key, packBody(body), envelopeAad(header));
 }
 
-export async function openBody(key: CryptoKey, header: EnvelopeHeader, data: Uint8Array): Promise<SealedBody> {
+export async function openBody(key: ContentKey, header: EnvelopeHeader, data: Uint8Array): Promise<SealedBody> {
     return unpackBody(header.kind, await decrypt(key, data, envelopeAad(header)));
 }
 
@@ -90,6 +90,20 @@ export interface OpenedEnvelope {
     body: SealedBody;
 }
 
+function envelopeOf(header: EnvelopeHeader, data: Uint8Array): ClientEnvelope {
+    if (data.byteLength > Limits.maxPayloadBytes) {
+        throw new CollaborationError('too-large', `Message of ${data.byteLength} bytes exceeds the ${Limits.maxPayloadBytes} bytes limit.`);
+    }
+    const envelope: ClientEnvelope = { room: header.room, kind: header.kind, seq: header.seq, key: header.key, data };
+    if (header.target !== undefined) {
+        envelope.target = header.target;
+    }
+    if (header.id !== undefined) {
+        envelope.id = header.id;
+    }
+    return envelope;
+}
+
 /**
  * Per-session codec: seals outgoing envelopes with the current room key and a fresh sequence
  * number, opens incoming ones addressed to this peer, at most once each.
@@ -100,25 +114,20 @@ export class EnvelopeCodec {
 
     constructor(readonly roomId: string, readonly selfId: string, readonly keys: KeyRing) { }
 
-    /** Seals a body. Call in send order: sequence numbers are taken when called. */
-    async seal(kind: EnvelopeKind, body: SealedBody, target?: string, id?: number): Promise<ClientEnvelope> {
+    /**
+     * Seals a body: at once when it is small enough for the synchronous cipher, else as a promise
+     * (WebCrypto). Call in send order: sequence numbers are taken when called.
+     */
+    seal(kind: EnvelopeKind, body: SealedBody, target?: string, id?: number): ClientEnvelope | Promise<ClientEnvelope> {
         const current = this.keys.current;
         if (!current) {
             throw new CollaborationError('internal', 'No room key to seal with.');
         }
         const header: EnvelopeHeader = { room: this.roomId, sender: this.selfId, kind, target, id, seq: ++this.seq, key: current.id };
-        const data = await sealBody(current.key, header, body);
-        if (data.byteLength > Limits.maxPayloadBytes) {
-            throw new CollaborationError('too-large', `Message of ${data.byteLength} bytes exceeds the ${Limits.maxPayloadBytes} bytes limit.`);
-        }
-        const envelope: ClientEnvelope = { room: header.room, kind, seq: header.seq, key: header.key, data };
-        if (target !== undefined) {
-            envelope.target = target;
-        }
-        if (id !== undefined) {
-            envelope.id = id;
-        }
-        return envelope;
+        const plaintext = packBody(body);
+        const additionalData = envelopeAad(header);
+        const now = encryptNow(current.key, plaintext, additionalData);
+        return now ? envelopeOf(header, now) : encrypt(current.key, plaintext, additionalData).then(data => envelopeOf(header, data));
     }
 
     /**

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import {
-    fingerprint, fingerprintsEqual, generateContentKey, KeyRing, SessionKeyPair, unwrapContentKey, wrapContentKey
+    ContentKey, fingerprint, fingerprintsEqual, generateContentKey, KeyRing, SessionKeyPair, unwrapContentKey, wrapContentKey
 } from './crypto';
 import { EnvelopeCodec, OpenedEnvelope, RelayedEnvelopeSchema, SealedBody } from './envelope-codec';
 import { CollaborationError, CollaborationErrorData } from './errors';
@@ -59,7 +59,7 @@ export interface RoomEventSink {
 }
 
 export type SessionSetup =
-    | { role: 'host'; created: z.infer<typeof CreateRoomResultSchema>; contentKey: CryptoKey }
+    | { role: 'host'; created: z.infer<typeof CreateRoomResultSchema>; contentKey: ContentKey }
     | { role: 'guest'; admitted: z.infer<typeof AdmittedEventSchema>; hostFingerprint: string };
 
 const LEAVE_TIMEOUT_MS = 5000;
@@ -94,6 +94,8 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
 
     private inbound: Promise<void> = Promise.resolve();
     private outbound: Promise<unknown> = Promise.resolve();
+    /** Sends in `outbound` not yet handed to the socket: while there are any, new ones queue behind them. */
+    private queuedSends = 0;
     private keyOps: Promise<unknown> = Promise.resolve();
 
     private readonly messages = new SessionMessages({
@@ -581,12 +583,35 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         if (this._closed) {
             return Promise.reject(new CollaborationError('room-closed', 'The collaboration session has ended.'));
         }
+        const seal = () => {
+            this.assertConnected();
+            return this.codec.seal(kind, body, target, id);
+        };
+        if (this.queuedSends > 0) {
+            return this.sendInOrder(seal);
+        }
+        // Nothing waiting: a small message is sealed and handed to the socket before this returns.
+        let sealed: ClientEnvelope | Promise<ClientEnvelope>;
+        try {
+            sealed = seal();
+        } catch (error) {
+            return Promise.reject(error);
+        }
+        return sealed instanceof Promise ? this.sendInOrder(() => sealed) : this.connection.relay(sealed, this.connection.requestTimeout);
+    }
+
+    /** Sends after everything queued before (large messages are sealed asynchronously). */
+    private sendInOrder(seal: () => ClientEnvelope | Promise<ClientEnvelope>): Promise<void> {
+        this.queuedSends++;
         const sent = this.outbound.then(async () => {
-            this.assertConnected();
-            const envelope = await this.codec.seal(kind, body, target, id);
-            this.assertConnected();
-            // Wrapped so the chain continues as soon as the envelope is emitted, not when it is acknowledged.
-            return { acknowledged: this.connection.relay(envelope, this.connection.requestTimeout) };
+            try {
+                const envelope = await seal();
+                this.assertConnected();
+                // Wrapped so the chain continues as soon as the envelope is emitted, not when it is acknowledged.
+                return { acknowledged: this.connection.relay(envelope, this.connection.requestTimeout) };
+            } finally {
+                this.queuedSends--;
+            }
         });
         this.outbound = sent.catch(noop);
         return sent.then(result => result.acknowledged);

@@ -160,9 +160,16 @@ describe('session API against a real server', function () {
         });
 
         it('keeps the order of many messages and carries binary data', async () => {
-            const received = collector<number>();
+            const received = collector<number | 'blob'>();
             const blobs = collector<Uint8Array>();
-            const disposables = [guest1.onBroadcast(Edit, params => received.push(params.at)), guest1.onBroadcast(Blob, params => blobs.push(params.bytes))];
+            const disposables = [
+                guest1.onBroadcast(Edit, params => received.push(params.at)),
+                guest1.onBroadcast(Blob, params => {
+                    received.push('blob');
+                    blobs.push(params.bytes);
+                })
+            ];
+            // Large enough for WebCrypto (sealed later); the small ones after it must not overtake it.
             const bytes = new Uint8Array(200_000).map((_, i) => i % 251);
             const sends: Promise<void>[] = [];
             for (let i = 0; i < 100; i++) {
@@ -172,11 +179,30 @@ describe('session API against a real server', function () {
                 }
             }
             await Promise.all(sends);
-            await until(() => received.items.length === 100 && blobs.items.length === 1, 'all messages arrive');
-            assert.deepEqual(received.items, [...Array(100).keys()]);
+            await until(() => received.items.length === 101, 'all messages arrive');
+            assert.deepEqual(received.items, [...[...Array(51).keys()], 'blob', ...[...Array(49).keys()].map(i => i + 51)]);
             assert.ok(blobs.items[0] instanceof Uint8Array);
             assert.deepEqual(Buffer.from(blobs.items[0]), Buffer.from(bytes));
             disposables.forEach(disposable => disposable.dispose());
+        });
+
+        it('hands a small message to the socket before the send call returns (a keystroke is not held back)', async () => {
+            const client = await fixture.connect('Typist');
+            const typist = await client.createSession();
+            const socket = (client as unknown as { socket: { emit: (...args: unknown[]) => unknown } }).socket;
+            const emit = socket.emit;
+            const emitted: unknown[] = [];
+            socket.emit = function (this: unknown, ...args: unknown[]) {
+                emitted.push(args[0]);
+                return emit.apply(this, args);
+            };
+            try {
+                const sent = typist.sendBroadcast(Edit, { text: 'k', at: 1 });
+                assert.deepEqual(emitted, ['relay']);
+                await sent;
+            } finally {
+                socket.emit = emit;
+            }
         });
 
         it('delivers notifications to the host by default and to a named peer', async () => {

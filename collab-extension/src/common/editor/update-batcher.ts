@@ -1,14 +1,18 @@
 /**
- * Paces outgoing document updates: the first change after a quiet spell leaves at once (end of the
- * current task, so the transactions of one edit travel together), the changes that follow within
- * `intervalMs` are merged into one message sent when the interval ends. A keystroke costs no waiting;
- * a burst of typing or a paste costs one message per interval, not one per transaction.
+ * Paces outgoing document updates: the first change after a quiet spell leaves at once (before the
+ * editor's other listeners run, so a keystroke is not held behind them), further changes of the same
+ * task at its end, and the changes that follow within `intervalMs` are merged into one message sent
+ * when the interval ends. A keystroke costs no waiting; a burst of typing or a paste costs one message
+ * per interval, not one per transaction.
  */
 export const DEFAULT_BATCH_MS = 15;
 
 export class UpdateBatcher {
     protected timer: ReturnType<typeof setTimeout> | undefined;
-    protected queued = false;
+    /** The leading change was sent in this task; the task's end starts the interval. */
+    protected inTask = false;
+    /** More changes came in that task: they leave at its end. */
+    protected tail = false;
     /** Changes scheduled while the interval runs: they leave when it ends. */
     protected held = false;
     protected generation = 0;
@@ -21,18 +25,24 @@ export class UpdateBatcher {
             this.held = true;
             return;
         }
-        if (this.queued) {
+        if (this.inTask) {
+            this.tail = true;
             return;
         }
-        this.queued = true;
+        this.inTask = true;
         const generation = this.generation;
         queueMicrotask(() => {
             if (generation !== this.generation) {
                 return;
             }
-            this.queued = false;
-            this.sendAndWait();
+            this.inTask = false;
+            if (this.tail) {
+                this.tail = false;
+                this.send();
+            }
+            this.startInterval();
         });
+        this.send();
     }
 
     /** Sends what is waiting now, e.g. before a save or a rename; the pacing starts over. */
@@ -46,17 +56,18 @@ export class UpdateBatcher {
         this.generation++;
         clearTimeout(this.timer);
         this.timer = undefined;
-        this.queued = false;
+        this.inTask = false;
+        this.tail = false;
         this.held = false;
     }
 
-    protected sendAndWait(): void {
-        this.send();
+    protected startInterval(): void {
         this.timer = setTimeout(() => {
             this.timer = undefined;
             if (this.held) {
                 this.held = false;
-                this.sendAndWait();
+                this.send();
+                this.startInterval();
             }
         }, this.intervalMs);
     }
