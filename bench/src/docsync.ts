@@ -24,8 +24,11 @@ import { YWebsocketClient } from './util/ywebsocket-client';
 import type { HostCommand, HostReady } from './workers/docsync-host';
 
 const REPETITIONS = process.env.BENCH_QUICK ? 1 : 5;
-/** Runs per side before the measured ones: the first join in the benchmark process JIT-compiles that side's code. */
-const WARMUP = 1;
+/**
+ * Runs per side before the measured ones (reported, not counted): steady state, as a long-running server and
+ * host are. The first joins run the server's, host's and guest's code before V8 has optimised it.
+ */
+const WARMUP = process.env.BENCH_QUICK ? 1 : 3;
 
 interface JoinTiming {
     /** Start -> full text held by the guest. */
@@ -37,7 +40,7 @@ interface JoinTiming {
 }
 
 async function startHost(kind: 'collab' | 'yws', url: string, variant: DocVariant, room: string): Promise<{ child: Child; ready: HostReady }> {
-    const child = forkNode(`${kind} host`, path.join(BENCH_LIB, 'workers', 'docsync-host.js'), [], { execArgv: ['--max-old-space-size=4096'] });
+    const child = forkNode(`${kind} host`, path.join(BENCH_LIB, 'workers', 'docsync-host.js'), [], { execArgv: ['--max-old-space-size=4096', '--expose-gc'] });
     const answer = withTimeout(new Promise<HostReady>(resolve => child.process.once('message', message => resolve(message as HostReady))), 240_000, `${kind} host`);
     child.process.send({ cmd: 'start', kind, url, variant, room } satisfies HostCommand);
     const ready = await answer;
@@ -46,6 +49,18 @@ async function startHost(kind: 'collab' | 'yws', url: string, variant: DocVarian
         throw new Error(`${kind} host failed: ${ready.error}`);
     }
     return { child, ready };
+}
+
+/**
+ * Every run starts without the garbage of the one before (both sides alike): the benchmark process (the
+ * guest) and the hosts collect it first, so a run does not pay for its predecessor's 5 MiB.
+ */
+async function collectGarbage(hosts: Child[]): Promise<void> {
+    (globalThis as { gc?: () => void }).gc?.();
+    await Promise.all(hosts.map(host => withTimeout(new Promise<void>(resolve => {
+        host.process.once('message', () => resolve());
+        host.process.send({ cmd: 'gc' } satisfies HostCommand);
+    }), 10_000, 'host garbage collection')));
 }
 
 async function stopHost(child: Child): Promise<void> {
@@ -132,6 +147,7 @@ async function runVariant(variant: DocVariant): Promise<VariantResult> {
             const order = Math.abs(rep) % 2 ? ['yws', 'collab'] : ['collab', 'yws'];
             const label = rep < 0 ? ' (warm-up)' : '';
             for (const kind of order) {
+                await collectGarbage(hosts);
                 await sleep(300);
                 await waitQuiet([...servers.map(server => server.pid), ...hosts.map(host => host.pid)]);
                 if (kind === 'collab') {
@@ -162,7 +178,7 @@ export const docsync: BenchmarkDefinition = {
     name: 'docsync',
     title: `Document sync: guest joins and gets a 5 MiB document, collab (E2E) vs y-websocket`,
     async run(reporter: Reporter) {
-        reporter.note(`${DOC_CHARS.toLocaleString('en-US')} characters; 'edits' = ${DOC_EDITS.toLocaleString('en-US')} inserts at random positions, one transaction each. Hosts run in their own processes; servers are child processes; the guest is the benchmark process. collab: login + connect + joinSession (host auto-admits) + EditorGuest.acquire; y-websocket: WebSocket open + sync step 1/2. ${WARMUP} warm-up run per side (reported, not counted), then the median of ${REPETITIONS}, alternating.`);
+        reporter.note(`${DOC_CHARS.toLocaleString('en-US')} characters; 'edits' = ${DOC_EDITS.toLocaleString('en-US')} inserts at random positions, one transaction each. Hosts run in their own processes; servers are child processes; the guest is the benchmark process. collab: login + connect + joinSession (host auto-admits) + EditorGuest.acquire; y-websocket: WebSocket open + sync step 1/2. ${WARMUP} warm-up runs per side (reported, not counted), then the median of ${REPETITIONS}, alternating.`);
         reporter.data.loadAverageAtStart = loadAverage();
         const results: VariantResult[] = [];
         for (const variant of ['at-once', 'edits'] as DocVariant[]) {

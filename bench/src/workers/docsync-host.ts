@@ -13,7 +13,7 @@ import { connectClient, quietLogger } from '../util/encrypted-clients';
 import { now, withTimeout } from '../util/time';
 import { YWebsocketClient } from '../util/ywebsocket-client';
 
-export type HostCommand = { cmd: 'start'; kind: 'collab' | 'yws'; url: string; variant: DocVariant; room: string } | { cmd: 'stop' };
+export type HostCommand = { cmd: 'start'; kind: 'collab' | 'yws'; url: string; variant: DocVariant; room: string } | { cmd: 'gc' } | { cmd: 'stop' };
 export interface HostReady { invite?: string; length: number; sha: string; buildMs: number; updateBytes: number; error?: string }
 
 let client: CollaborationClient | undefined;
@@ -60,6 +60,11 @@ async function start(command: Extract<HostCommand, { cmd: 'start' }>): Promise<H
 }
 
 process.on('message', (command: HostCommand) => {
+    if (command.cmd === 'gc') {
+        (globalThis as { gc?: () => void }).gc?.();
+        process.send!({ collected: true });
+        return;
+    }
     if (command.cmd === 'stop') {
         host?.dispose();
         client?.dispose();
