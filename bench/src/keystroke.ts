@@ -176,8 +176,9 @@ export const keystroke: BenchmarkDefinition = {
         for (const d of directions) {
             const p50 = round(d.remote.p50 - d.local.p50, 1);
             const p95 = round(d.remote.p95 - d.local.p95, 1);
-            reporter.target(`keystroke ${d.from} -> ${d.to}: p50 over local`, '<= 4 ms', `+${p50} ms (remote ${d.remote.p50} vs local ${d.local.p50})`, p50 <= 4);
-            reporter.target(`keystroke ${d.from} -> ${d.to}: p95 over local`, '<= 8 ms', `+${p95} ms (remote ${d.remote.p95} vs local ${d.local.p95})`, p95 <= 8);
+            const signed = (value: number) => `${value >= 0 ? '+' : ''}${value}`;
+            reporter.target(`keystroke ${d.from} -> ${d.to}: p50 over local`, '<= 4 ms', `${signed(p50)} ms (remote ${d.remote.p50} vs local ${d.local.p50})`, p50 <= 4);
+            reporter.target(`keystroke ${d.from} -> ${d.to}: p95 over local`, '<= 8 ms', `${signed(p95)} ms (remote ${d.remote.p95} vs local ${d.local.p95})`, p95 <= 8);
             if (d.missing) {
                 reporter.note(`${d.from} -> ${d.to}: ${d.missing} keystrokes could not be matched`);
                 reporter.partial = true;

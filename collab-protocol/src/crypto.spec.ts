@@ -4,7 +4,7 @@ import {
     ContentKey, decrypt, encrypt, fingerprint, fromBase64Url, generateContentKey, generateSessionKeyPair, KeyRing, SessionKeyPair, shortFingerprint,
     shortFingerprintOf, SYNC_CIPHER_MAX_BYTES, toBase64Url, unwrapContentKey, WrapContext, wrapContentKey
 } from './crypto';
-import { EnvelopeCodec, EnvelopeHeader, envelopeAad, openBody, sealBody } from './envelope-codec';
+import { EnvelopeCodec, EnvelopeHeader, envelopeAad, LONE_MESSAGE_GAP_MS, openBody, sealBody } from './envelope-codec';
 import { CollaborationError } from './errors';
 import { createInvite, parseInvite } from './invite';
 import { ClientEnvelope, RelayedEnvelope } from './wire';
@@ -281,6 +281,20 @@ describe('crypto', () => {
             const forged = await new EnvelopeCodec(ROOM, 'host', stranger).seal('broadcast', { m: 'x', p: 1 });
             await rejectsWith(guest.open(relayed(forged, 'host')), 'decrypt-failed');
             stranger.clear();
+        });
+
+        it('seals a lone small message at once; one right after it, or a large one, through WebCrypto; all open alike', async () => {
+            await new Promise(resolve => setTimeout(resolve, LONE_MESSAGE_GAP_MS));
+            const lone = host.seal('broadcast', { m: 'x', p: 'a' });
+            const next = host.seal('broadcast', { m: 'x', p: 'b' });
+            assert.ok(!(lone instanceof Promise), 'a lone keystroke is sealed before seal() returns');
+            assert.ok(next instanceof Promise, 'a stream goes through WebCrypto');
+            await new Promise(resolve => setTimeout(resolve, LONE_MESSAGE_GAP_MS));
+            const large = host.seal('broadcast', { m: 'x', p: 'c'.repeat(SYNC_CIPHER_MAX_BYTES) });
+            assert.ok(large instanceof Promise, 'large messages go through WebCrypto');
+            for (const [sealed, text] of [[lone, 'a'], [await next, 'b'], [await large, 'c'.repeat(SYNC_CIPHER_MAX_BYTES)]] as const) {
+                assert.deepEqual((await guest.open(relayed(sealed as ClientEnvelope, 'host'))).body, { m: 'x', p: text });
+            }
         });
 
         it('refuses to seal more than the payload limit', async () => {

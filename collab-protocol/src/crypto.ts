@@ -26,9 +26,9 @@ export const KEY_GRACE_MS = 120_000;
  * ~5 ms before it went out, and again before it was applied on the other side. Larger payloads use
  * WebCrypto (native, off the main thread). Same cipher, same bytes on the wire either way.
  */
-export const SYNC_CIPHER_MAX_BYTES = 8 * 1024;
+export const SYNC_CIPHER_MAX_BYTES = 4 * 1024;
 const CONTENT_KEY_BYTES = 32;
-const TAG_BYTES = 16;
+export const TAG_BYTES = 16;
 
 const ECDH: EcKeyImportParams = { name: 'ECDH', namedCurve: 'P-256' };
 const encoder = new TextEncoder();
@@ -282,8 +282,8 @@ export async function unwrapContentKey(keyMaterial: Uint8Array | ArrayBuffer, co
 // ---- authenticated encryption with the content key ----
 
 /** `iv(12, fresh random) || AES-GCM(plaintext)` with the given additional data. */
-export async function encrypt(key: ContentKey, plaintext: Uint8Array, additionalData: Uint8Array): Promise<Uint8Array> {
-    const now = encryptNow(key, plaintext, additionalData);
+export async function encrypt(key: ContentKey, plaintext: Uint8Array, additionalData: Uint8Array, allowNow = true): Promise<Uint8Array> {
+    const now = allowNow ? encryptNow(key, plaintext, additionalData) : undefined;
     if (now) {
         return now;
     }
@@ -292,9 +292,13 @@ export async function encrypt(key: ContentKey, plaintext: Uint8Array, additional
     return concatBytes(iv, new Uint8Array(sealed));
 }
 
+export function fitsSyncCipher(plaintextBytes: number): boolean {
+    return plaintextBytes <= SYNC_CIPHER_MAX_BYTES;
+}
+
 /** `encrypt` at once, for payloads up to `SYNC_CIPHER_MAX_BYTES`; undefined for larger ones. */
 export function encryptNow(key: ContentKey, plaintext: Uint8Array, additionalData: Uint8Array): Uint8Array | undefined {
-    if (plaintext.byteLength > SYNC_CIPHER_MAX_BYTES) {
+    if (!fitsSyncCipher(plaintext.byteLength)) {
         return undefined;
     }
     const iv = randomBytes(IV_BYTES);
@@ -302,14 +306,14 @@ export function encryptNow(key: ContentKey, plaintext: Uint8Array, additionalDat
 }
 
 /** Opens what `encrypt` produced; throws `decrypt-failed` on any tampering or a wrong key. */
-export async function decrypt(key: ContentKey, data: Uint8Array, additionalData: Uint8Array): Promise<Uint8Array> {
+export async function decrypt(key: ContentKey, data: Uint8Array, additionalData: Uint8Array, allowNow = true): Promise<Uint8Array> {
     if (data.length < IV_BYTES + TAG_BYTES) {
         throw new CollaborationError('decrypt-failed', 'Encrypted message is too short.');
     }
     const iv = data.subarray(0, IV_BYTES);
     const sealed = data.subarray(IV_BYTES);
     try {
-        if (sealed.byteLength - TAG_BYTES <= SYNC_CIPHER_MAX_BYTES) {
+        if (allowNow && fitsSyncCipher(sealed.byteLength - TAG_BYTES)) {
             return key.jsCipher(iv, additionalData).decrypt(sealed);
         }
         return new Uint8Array(await subtle().decrypt({ name: 'AES-GCM', iv: source(iv), additionalData: source(additionalData) }, key.cryptoKey, source(sealed)));

@@ -5,7 +5,7 @@
  */
 import { Packr } from 'msgpackr';
 import { z } from 'zod';
-import { ContentKey, decrypt, encrypt, encryptNow, KeyRing, toBytes } from './crypto';
+import { ContentKey, decrypt, encrypt, encryptNow, fitsSyncCipher, IV_BYTES, KeyRing, TAG_BYTES, toBytes } from './crypto';
 import { CollaborationError, CollaborationErrorData } from './errors';
 import { MAX_METHOD_LENGTH, METHOD_PATTERN } from './messages';
 import { ClientEnvelope, EnvelopeKind, Limits, PeerId, RoomId } from './wire';
@@ -67,8 +67,29 @@ export async function sealBody(key: ContentKey, header: EnvelopeHeader, body: Se
     return encrypt(key, packBody(body), envelopeAad(header));
 }
 
-export async function openBody(key: ContentKey, header: EnvelopeHeader, data: Uint8Array): Promise<SealedBody> {
-    return unpackBody(header.kind, await decrypt(key, data, envelopeAad(header)));
+export async function openBody(key: ContentKey, header: EnvelopeHeader, data: Uint8Array, allowNow = true): Promise<SealedBody> {
+    return unpackBody(header.kind, await decrypt(key, data, envelopeAad(header), allowNow));
+}
+
+/**
+ * Gap after which a message counts as a lone one (a keystroke, a cursor move), which is sealed or opened
+ * at once. Messages that follow each other closer go through WebCrypto: it runs off the main thread, and a
+ * stream of them (a paste, a burst of edits) would cost the JavaScript cipher more than the waiting saves.
+ */
+export const LONE_MESSAGE_GAP_MS = 20;
+
+class LoneMessages {
+    private last = -Infinity;
+
+    /** Whether a small payload may use the synchronous cipher now (and counts it if so). */
+    take(plaintextBytes: number): boolean {
+        const at = performance.now();
+        if (!fitsSyncCipher(plaintextBytes) || at - this.last < LONE_MESSAGE_GAP_MS) {
+            return false;
+        }
+        this.last = at;
+        return true;
+    }
 }
 
 /** The relayed envelope as the client validates it at the trust boundary. */
@@ -111,11 +132,13 @@ function envelopeOf(header: EnvelopeHeader, data: Uint8Array): ClientEnvelope {
 export class EnvelopeCodec {
     private seq = 0;
     private readonly lastSeq = new Map<string, number>();
+    private readonly loneSeals = new LoneMessages();
+    private readonly loneOpens = new LoneMessages();
 
     constructor(readonly roomId: string, readonly selfId: string, readonly keys: KeyRing) { }
 
     /**
-     * Seals a body: at once when it is small enough for the synchronous cipher, else as a promise
+     * Seals a body: at once when it is a small, lone message (see `LONE_MESSAGE_GAP_MS`), else as a promise
      * (WebCrypto). Call in send order: sequence numbers are taken when called.
      */
     seal(kind: EnvelopeKind, body: SealedBody, target?: string, id?: number): ClientEnvelope | Promise<ClientEnvelope> {
@@ -126,8 +149,8 @@ export class EnvelopeCodec {
         const header: EnvelopeHeader = { room: this.roomId, sender: this.selfId, kind, target, id, seq: ++this.seq, key: current.id };
         const plaintext = packBody(body);
         const additionalData = envelopeAad(header);
-        const now = encryptNow(current.key, plaintext, additionalData);
-        return now ? envelopeOf(header, now) : encrypt(current.key, plaintext, additionalData).then(data => envelopeOf(header, data));
+        const now = this.loneSeals.take(plaintext.byteLength) ? encryptNow(current.key, plaintext, additionalData) : undefined;
+        return now ? envelopeOf(header, now) : encrypt(current.key, plaintext, additionalData, false).then(data => envelopeOf(header, data));
     }
 
     /**
@@ -173,7 +196,8 @@ export class EnvelopeCodec {
             seq: envelope.seq,
             key: envelope.key
         };
-        const body = await openBody(key, header, toBytes(envelope.data));
+        const data = toBytes(envelope.data);
+        const body = await openBody(key, header, data, this.loneOpens.take(data.byteLength - IV_BYTES - TAG_BYTES));
         // Checked again after the await: concurrent opens of the same envelope must not both pass.
         if (envelope.seq <= (this.lastSeq.get(envelope.sender) ?? 0)) {
             throw new CollaborationError('decrypt-failed', `Replayed or reordered message (seq ${envelope.seq}).`);
