@@ -133,7 +133,8 @@ describe('co-editing across dropped connections', function (): void {
         }
         const final = editors[0].buffer.getValue();
         assert.deepStrictEqual([...final].sort(), [...inserted].filter(char => !deleted.has(char)).sort(), 'exactly the typed and not deleted characters');
-        assert.ok(final.length > 80, `enough typing (${final.length})`);
+        // Typing went on through every drop (the text's length is a random walk: inserts add one, deletes take three).
+        assert.ok(inserted.size > 200, `enough typing (${inserted.size} characters typed)`);
         assert.strictEqual(first.session.self.id, firstId);
         assert.strictEqual(second.session.self.id, secondId);
         assert.ok(editors.every(editor => !editor.session.closed));
