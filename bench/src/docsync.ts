@@ -10,6 +10,7 @@
 import * as crypto from 'crypto';
 import * as path from 'path';
 import { EditorGuest } from '@theia-collab/extension/lib/common/editor/editor-guest';
+import { EditorLimits } from '@theia-collab/extension/lib/common/editor/editor-protocol';
 import { TEXT_NAME } from '@theia-collab/extension/lib/common/editor/editor-document';
 import { DOC_CHARS, DOC_EDITS, DOC_PATH, DocVariant, sha256 } from './util/doc-text';
 import { connectClient, quietLogger } from './util/encrypted-clients';
@@ -17,11 +18,12 @@ import { BenchmarkDefinition, main } from './util/main';
 import { BENCH_LIB, Child, forkNode, loadAverage } from './util/proc';
 import { quietSummary, waitQuiet } from './util/quiet';
 import { log, Reporter } from './util/report';
-import { RunningServer, startCollabServer, startYWebsocketServer } from './util/servers';
+import { ack, connected, openSocket } from './util/raw-clients';
+import { RunningServer, startBareServer, startCollabServer, startYWebsocketServer } from './util/servers';
 import { median, ratio, round } from './util/stats';
 import { now, sleep, withTimeout } from './util/time';
 import { YWebsocketClient } from './util/ywebsocket-client';
-import type { HostCommand, HostReady } from './workers/docsync-host';
+import type { FloorMessage, HostCommand, HostKind, HostReady } from './workers/docsync-host';
 
 const REPETITIONS = process.env.BENCH_QUICK ? 1 : 5;
 /**
@@ -39,7 +41,7 @@ interface JoinTiming {
     syncMs: number;
 }
 
-async function startHost(kind: 'collab' | 'yws', url: string, variant: DocVariant, room: string): Promise<{ child: Child; ready: HostReady }> {
+async function startHost(kind: HostKind, url: string, variant: DocVariant, room: string): Promise<{ child: Child; ready: HostReady }> {
     const child = forkNode(`${kind} host`, path.join(BENCH_LIB, 'workers', 'docsync-host.js'), [], { execArgv: ['--max-old-space-size=4096', '--expose-gc'] });
     const answer = withTimeout(new Promise<HostReady>(resolve => child.process.once('message', message => resolve(message as HostReady))), 240_000, `${kind} host`);
     child.process.send({ cmd: 'start', kind, url, variant, room } satisfies HostCommand);
@@ -114,13 +116,58 @@ async function ywsGuest(url: string, room: string, ready: HostReady): Promise<Jo
     }
 }
 
+/**
+ * The transport floor: the same bytes, host -> bare socket.io relay -> guest, in the same parts with the same
+ * number in flight as our guest fetches them; no login, no encryption, no Yjs.
+ */
+async function floorGuest(url: string, room: string, ready: HostReady): Promise<JoinTiming> {
+    const t0 = now();
+    const socket = openSocket(url);
+    try {
+        await connected(socket);
+        await ack(socket, 'join', room);
+        const t1 = now();
+        const waiting = new Map<number, (data: Uint8Array) => void>();
+        socket.on('relay', (message: FloorMessage) => {
+            if (typeof message.part === 'number' && message.data) {
+                waiting.get(message.part)?.(message.data);
+            }
+        });
+        const count = ready.parts!;
+        let next = 0;
+        let bytes = 0;
+        const fetchParts = async () => {
+            while (next < count) {
+                const index = next++;
+                const data = await withTimeout(new Promise<Uint8Array>(resolve => {
+                    waiting.set(index, resolve);
+                    socket.emit('relay', { room, need: index } satisfies FloorMessage);
+                }), 60_000, `part ${index}`);
+                bytes += data.byteLength;
+            }
+        };
+        await Promise.all(Array.from({ length: Math.min(count, EditorLimits.fetchConcurrency) }, fetchParts));
+        const t2 = now();
+        if (bytes !== ready.length) {
+            throw new Error(`transport floor: got ${bytes} bytes, expected ${ready.length}`);
+        }
+        return { totalMs: round(t2 - t0, 1), connectMs: round(t1 - t0, 1), syncMs: round(t2 - t1, 1) };
+    } finally {
+        socket.close();
+    }
+}
+
+type GuestKind = 'collab' | 'yws' | 'floor';
+
 interface VariantResult {
     variant: DocVariant;
     chars: number;
     updateBytes: { collab: number; yws: number };
     collab: JoinTiming[];
     yws: JoinTiming[];
-    warmup: { collab: JoinTiming[]; yws: JoinTiming[] };
+    /** 'at-once' only: the same bytes through the bare relay (see floorGuest). */
+    floor: JoinTiming[];
+    warmup: Record<GuestKind, JoinTiming[]>;
     medianCollabMs: number;
     medianYwsMs: number;
     ratio: number;
@@ -139,34 +186,46 @@ async function runVariant(variant: DocVariant): Promise<VariantResult> {
         hosts.push(collabHost.child);
         const ywsHost = await startHost('yws', ywsServer.url, variant, room);
         hosts.push(ywsHost.child);
+        let floorServer: RunningServer | undefined;
+        let floorHost: { child: Child; ready: HostReady } | undefined;
+        if (variant === 'at-once') {
+            floorServer = await startBareServer();
+            servers.push(floorServer);
+            floorHost = await startHost('bare', floorServer.url, variant, room);
+            hosts.push(floorHost.child);
+        }
         log(`${variant}: hosts ready (collab ${round(collabHost.ready.buildMs, 0)} ms, y-websocket ${round(ywsHost.ready.buildMs, 0)} ms to build); ${collabHost.ready.length} chars`);
-        const collab: JoinTiming[] = [];
-        const yws: JoinTiming[] = [];
-        const warmup: { collab: JoinTiming[]; yws: JoinTiming[] } = { collab: [], yws: [] };
+        const measured: Record<GuestKind, JoinTiming[]> = { collab: [], yws: [], floor: [] };
+        const warmup: Record<GuestKind, JoinTiming[]> = { collab: [], yws: [], floor: [] };
+        const kinds: GuestKind[] = floorHost ? ['collab', 'yws', 'floor'] : ['collab', 'yws'];
         for (let rep = -WARMUP; rep < REPETITIONS; rep++) {
-            const order = Math.abs(rep) % 2 ? ['yws', 'collab'] : ['collab', 'yws'];
+            const shift = (rep + WARMUP) % kinds.length;
+            const order = [...kinds.slice(shift), ...kinds.slice(0, shift)];
             const label = rep < 0 ? ' (warm-up)' : '';
             for (const kind of order) {
                 await collectGarbage(hosts);
                 await sleep(300);
                 await waitQuiet([...servers.map(server => server.pid), ...hosts.map(host => host.pid)]);
+                let timing: JoinTiming;
                 if (kind === 'collab') {
-                    const timing = await collabGuest(collabServer.url, collabHost.ready);
-                    (rep < 0 ? warmup.collab : collab).push(timing);
+                    timing = await collabGuest(collabServer.url, collabHost.ready);
                     log(`${variant}, collab guest${label}: ${timing.totalMs} ms (join ${timing.connectMs} ms, open ${timing.syncMs} ms)`);
-                } else {
-                    const timing = await ywsGuest(ywsServer.url, room, ywsHost.ready);
-                    (rep < 0 ? warmup.yws : yws).push(timing);
+                } else if (kind === 'yws') {
+                    timing = await ywsGuest(ywsServer.url, room, ywsHost.ready);
                     log(`${variant}, y-websocket guest${label}: ${timing.totalMs} ms (connect ${timing.connectMs} ms, sync ${timing.syncMs} ms)`);
+                } else {
+                    timing = await floorGuest(floorServer!.url, room, floorHost!.ready);
+                    log(`${variant}, transport floor${label}: ${timing.totalMs} ms (connect ${timing.connectMs} ms, transfer ${timing.syncMs} ms)`);
                 }
+                (rep < 0 ? warmup : measured)[kind].push(timing);
             }
         }
-        const medianCollabMs = median(collab.map(t => t.totalMs));
-        const medianYwsMs = median(yws.map(t => t.totalMs));
+        const medianCollabMs = median(measured.collab.map(t => t.totalMs));
+        const medianYwsMs = median(measured.yws.map(t => t.totalMs));
         return {
             variant, chars: collabHost.ready.length,
             updateBytes: { collab: collabHost.ready.updateBytes, yws: ywsHost.ready.updateBytes },
-            collab, yws, warmup, medianCollabMs, medianYwsMs, ratio: ratio(medianCollabMs, medianYwsMs)
+            ...measured, warmup, medianCollabMs, medianYwsMs, ratio: ratio(medianCollabMs, medianYwsMs)
         };
     } finally {
         await Promise.all(hosts.map(stopHost));
@@ -178,7 +237,7 @@ export const docsync: BenchmarkDefinition = {
     name: 'docsync',
     title: `Document sync: guest joins and gets a 5 MiB document, collab (E2E) vs y-websocket`,
     async run(reporter: Reporter) {
-        reporter.note(`${DOC_CHARS.toLocaleString('en-US')} characters; 'edits' = ${DOC_EDITS.toLocaleString('en-US')} inserts at random positions, one transaction each. Hosts run in their own processes; servers are child processes; the guest is the benchmark process. collab: login + connect + joinSession (host auto-admits) + EditorGuest.acquire; y-websocket: WebSocket open + sync step 1/2. ${WARMUP} warm-up runs per side (reported, not counted), then the median of ${REPETITIONS}, alternating.`);
+        reporter.note(`${DOC_CHARS.toLocaleString('en-US')} characters; 'edits' = ${DOC_EDITS.toLocaleString('en-US')} inserts at random positions, one transaction each. Hosts run in their own processes; servers are child processes; the guest is the benchmark process. collab: login + connect + joinSession (host auto-admits) + EditorGuest.acquire; y-websocket: WebSocket open + sync step 1/2; transport floor ('at-once' only): socket.io connect + join a bare relay room, then the text's bytes from a host process in the same parts, as many in flight. ${WARMUP} warm-up runs per side (reported, not counted), then the median of ${REPETITIONS}, alternating.`);
         reporter.data.loadAverageAtStart = loadAverage();
         const results: VariantResult[] = [];
         for (const variant of ['at-once', 'edits'] as DocVariant[]) {
@@ -188,7 +247,9 @@ export const docsync: BenchmarkDefinition = {
         reporter.table('Guest gets the full 5 MiB text (median ms)', ['document', 'server', 'Yjs update MiB', 'connect/join ms', 'open/sync ms', 'total ms', 'ratio'],
             results.flatMap(r => [
                 [r.variant, 'y-websocket', round(r.updateBytes.yws / 2 ** 20, 2), med(r.yws, 'connectMs'), med(r.yws, 'syncMs'), r.medianYwsMs, 1],
-                [r.variant, 'collab (E2E)', round(r.updateBytes.collab / 2 ** 20, 2), med(r.collab, 'connectMs'), med(r.collab, 'syncMs'), r.medianCollabMs, r.ratio]
+                [r.variant, 'collab (E2E)', round(r.updateBytes.collab / 2 ** 20, 2), med(r.collab, 'connectMs'), med(r.collab, 'syncMs'), r.medianCollabMs, r.ratio],
+                ...(r.floor.length ? [[r.variant, 'transport floor: bare relay, 2 hops, no E2E/Yjs', round(r.chars / 2 ** 20, 2), med(r.floor, 'connectMs'), med(r.floor, 'syncMs'),
+                    med(r.floor, 'totalMs'), ratio(med(r.floor, 'totalMs'), r.medianYwsMs)]] : [])
             ]));
         for (const r of results) {
             reporter.target(`5 MiB document sync (${r.variant}) vs y-websocket`, '<= 2x', `${r.ratio}x (${r.medianCollabMs} vs ${r.medianYwsMs} ms)`, r.ratio <= 2);

@@ -600,12 +600,23 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         return sealed instanceof Promise ? this.sendInOrder(() => sealed) : this.connection.relay(sealed, this.connection.requestTimeout);
     }
 
-    /** Sends after everything queued before (large messages are sealed asynchronously). */
+    /**
+     * Sends after everything queued before. Sealing starts at once, so WebCrypto works on several messages at a
+     * time (the parts of a large document); the socket gets them in call order, which is sequence order.
+     */
     private sendInOrder(seal: () => ClientEnvelope | Promise<ClientEnvelope>): Promise<void> {
         this.queuedSends++;
+        let sealing: Promise<ClientEnvelope>;
+        try {
+            sealing = Promise.resolve(seal());
+        } catch (error) {
+            sealing = Promise.reject(error);
+        }
+        // Awaited in turn below; until then a failure is not unhandled.
+        sealing.catch(noop);
         const sent = this.outbound.then(async () => {
             try {
-                const envelope = await seal();
+                const envelope = await sealing;
                 this.assertConnected();
                 // Wrapped so the chain continues as soon as the envelope is emitted, not when it is acknowledged.
                 return { acknowledged: this.connection.relay(envelope, this.connection.requestTimeout) };

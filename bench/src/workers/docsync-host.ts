@@ -2,26 +2,56 @@
  * The host side of the document sync benchmark (forked, IPC), in its own process like a real host:
  * - collab: a CollaborationClient hosting a session, auto-admitting guests, with an EditorHost that has
  *   the 5 MiB document open;
- * - yws: a y-websocket client that builds the same document and uploads it to the y-websocket server.
+ * - yws: a y-websocket client that builds the same document and uploads it to the y-websocket server;
+ * - bare: the transport floor: a socket.io client in a room of the bare relay that answers each part request
+ *   with that 512 KiB part of the text's bytes (no encryption, no Yjs).
  */
 import * as Y from 'yjs';
+import type { Socket } from 'socket.io-client';
+import { EditorLimits } from '@theia-collab/extension/lib/common/editor/editor-protocol';
 import type { CollaborationClient } from '@theia-collab/protocol/lib/client';
 import { EditorHost } from '@theia-collab/extension/lib/common/editor/editor-host';
 import { TEXT_NAME } from '@theia-collab/extension/lib/common/editor/editor-document';
 import { applyEdits, corpus, DOC_CHARS, DOC_PATH, DocVariant, editScript, sha256 } from '../util/doc-text';
 import { connectClient, quietLogger } from '../util/encrypted-clients';
+import { ack, connected, openSocket } from '../util/raw-clients';
 import { now, withTimeout } from '../util/time';
 import { YWebsocketClient } from '../util/ywebsocket-client';
 
-export type HostCommand = { cmd: 'start'; kind: 'collab' | 'yws'; url: string; variant: DocVariant; room: string } | { cmd: 'gc' } | { cmd: 'stop' };
-export interface HostReady { invite?: string; length: number; sha: string; buildMs: number; updateBytes: number; error?: string }
+export type HostKind = 'collab' | 'yws' | 'bare';
+export type HostCommand = { cmd: 'start'; kind: HostKind; url: string; variant: DocVariant; room: string } | { cmd: 'gc' } | { cmd: 'stop' };
+export interface HostReady { invite?: string; length: number; sha: string; buildMs: number; updateBytes: number; parts?: number; error?: string }
+/** What the bare relay carries: a guest asks for part `need`, the host answers with `part` and its bytes. */
+export interface FloorMessage { room: string; need?: number; part?: number; data?: Uint8Array }
 
 let client: CollaborationClient | undefined;
 let host: EditorHost | undefined;
 let yws: YWebsocketClient | undefined;
+let relay: Socket | undefined;
+
+async function startBare(command: Extract<HostCommand, { cmd: 'start' }>, started: number): Promise<HostReady> {
+    const text = corpus(DOC_CHARS);
+    const bytes = Buffer.from(text);
+    const parts: Buffer[] = [];
+    for (let offset = 0; offset < bytes.length; offset += EditorLimits.chunkBytes) {
+        parts.push(bytes.subarray(offset, offset + EditorLimits.chunkBytes));
+    }
+    const socket = relay = openSocket(command.url);
+    await connected(socket);
+    await ack(socket, 'join', command.room);
+    socket.on('relay', (message: FloorMessage) => {
+        if (typeof message.need === 'number' && parts[message.need]) {
+            socket.emit('relay', { room: command.room, part: message.need, data: parts[message.need] } satisfies FloorMessage);
+        }
+    });
+    return { length: bytes.length, sha: sha256(text), buildMs: now() - started, updateBytes: bytes.length, parts: parts.length };
+}
 
 async function start(command: Extract<HostCommand, { cmd: 'start' }>): Promise<HostReady> {
     const started = now();
+    if (command.kind === 'bare') {
+        return startBare(command, started);
+    }
     if (command.kind === 'collab') {
         client = await connectClient(command.url, 'Host');
         const session = await client.createSession();
@@ -69,6 +99,7 @@ process.on('message', (command: HostCommand) => {
         host?.dispose();
         client?.dispose();
         yws?.close();
+        relay?.close();
         setTimeout(() => process.exit(0), 100);
         return;
     }
