@@ -583,35 +583,27 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         if (this._closed) {
             return Promise.reject(new CollaborationError('room-closed', 'The collaboration session has ended.'));
         }
-        const seal = () => {
-            this.assertConnected();
-            return this.codec.seal(kind, body, target, id);
-        };
-        if (this.queuedSends > 0) {
-            return this.sendInOrder(seal);
-        }
-        // Nothing waiting: a small message is sealed and handed to the socket before this returns.
+        // Sequence numbers are taken here, in call order, which is also the order the socket gets the envelopes.
         let sealed: ClientEnvelope | Promise<ClientEnvelope>;
         try {
-            sealed = seal();
+            this.assertConnected();
+            sealed = this.codec.seal(kind, body, target, id);
         } catch (error) {
             return Promise.reject(error);
         }
-        return sealed instanceof Promise ? this.sendInOrder(() => sealed) : this.connection.relay(sealed, this.connection.requestTimeout);
+        if (!(sealed instanceof Promise) && this.queuedSends === 0) {
+            // Nothing waiting: a small message is handed to the socket before this returns.
+            return this.connection.relay(sealed, this.connection.requestTimeout);
+        }
+        return this.sendInOrder(Promise.resolve(sealed));
     }
 
     /**
-     * Sends after everything queued before. Sealing starts at once, so WebCrypto works on several messages at a
-     * time (the parts of a large document); the socket gets them in call order, which is sequence order.
+     * Sends after everything queued before. Sealing has started already, so WebCrypto works on several messages
+     * at a time (the parts of a large document); the socket gets them in call order.
      */
-    private sendInOrder(seal: () => ClientEnvelope | Promise<ClientEnvelope>): Promise<void> {
+    private sendInOrder(sealing: Promise<ClientEnvelope>): Promise<void> {
         this.queuedSends++;
-        let sealing: Promise<ClientEnvelope>;
-        try {
-            sealing = Promise.resolve(seal());
-        } catch (error) {
-            sealing = Promise.reject(error);
-        }
         // Awaited in turn below; until then a failure is not unhandled.
         sealing.catch(noop);
         const sent = this.outbound.then(async () => {
