@@ -26,18 +26,11 @@ describe('co-editing (e2e)', function () {
 
     before(async function () {
         this.timeout(180_000);
-        const [hostBackend, guestBackend] = await suite.start([
-            {
-                name: 'co-editing-host', files: {
-                    'src/shared.ts': INITIAL,
-                    'src/other.ts': 'export const other = 42;\n',
-                    'README.md': '# Co-editing\n'
-                }
-            },
-            { name: 'co-editing-guest', files: { 'guest-only.txt': 'mine\n' } }
-        ]);
-        host = await suite.open(hostBackend, 'host');
-        guest = await suite.open(guestBackend, 'guest');
+        ({ host, guest } = await suite.startHostAndGuest('co-editing', {
+            'src/shared.ts': INITIAL,
+            'src/other.ts': 'export const other = 42;\n',
+            'README.md': '# Co-editing\n'
+        }));
         await suite.setUp(() => startAndJoin(host, guest));
     });
 
@@ -204,12 +197,7 @@ describe('co-editing of an editor the host opened before the session (e2e)', fun
 
     before(async function () {
         this.timeout(180_000);
-        const [hostBackend, guestBackend] = await suite.start([
-            { name: 'co-editing-early-host', files: { 'src/early.ts': INITIAL, 'README.md': '# Early\n' } },
-            { name: 'co-editing-early-guest', files: { 'guest-only.txt': 'mine\n' } }
-        ]);
-        await suite.open(hostBackend, 'host');
-        await suite.open(guestBackend, 'guest');
+        await suite.startHostAndGuest('co-editing-early', { 'src/early.ts': INITIAL, 'README.md': '# Early\n' });
     });
 
     it('the guest\'s typing reaches the host\'s already-open editor and, by auto-save, the host\'s disk', async () => {

@@ -33,17 +33,10 @@ describe('language services (e2e)', function () {
 
     before(async function () {
         this.timeout(180_000);
-        const [hostBackend, guestBackend] = await suite.start([
-            {
-                name: 'language-host', files: {
-                    'src/app.ts': 'export function hostHelper(greeting: string) {\n    return greeting;\n}\n',
-                    'src/other.ts': 'export const hostOnlyIdentifier = 42;\nexport const hostileTakeover = false;\n'
-                }
-            },
-            { name: 'language-guest', files: { 'guest-only.txt': 'mine\n' } }
-        ]);
-        host = await suite.open(hostBackend, 'host');
-        guest = await suite.open(guestBackend, 'guest');
+        ({ host, guest } = await suite.startHostAndGuest('language', {
+            'src/app.ts': 'export function hostHelper(greeting: string) {\n    return greeting;\n}\n',
+            'src/other.ts': 'export const hostOnlyIdentifier = 42;\nexport const hostileTakeover = false;\n'
+        }));
     });
 
     it('the guest joins and opens a host file; the host has another file open', async () => {

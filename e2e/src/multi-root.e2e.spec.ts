@@ -33,24 +33,17 @@ describe('multi-root shared workspace (e2e)', function () {
 
     before(async function () {
         this.timeout(240_000);
-        const [hostBackend, guestBackend] = await suite.setUp(() => suite.start([
-            {
-                name: 'multi-root-host', files: {
-                    'host-folder-only.txt': 'not in the multi-root workspace\n',
-                    // Each root holds a file and a folder, so the navigator does not compress a root and its only folder.
-                    'one/app/src/main.ts': 'export const first = 1;\n',
-                    'one/app/README.md': '# first app\n',
-                    'one/app/.env': 'SECRET=one\n',
-                    'two/app/lib/util.ts': 'export const second = 2;\n',
-                    'two/app/NOTES.md': '# second app\n',
-                    'two/app/.env': 'SECRET=two\n',
-                    'multi.theia-workspace': workspaceFileContent(['one/app', 'two/app'])
-                }
-            },
-            { name: 'multi-root-guest', files: { 'guest-only.txt': 'mine\n' } }
-        ]));
-        host = await suite.setUp(() => suite.open(hostBackend, 'host'));
-        guest = await suite.setUp(() => suite.open(guestBackend, 'guest'));
+        ({ host, guest } = await suite.setUp(() => suite.startHostAndGuest('multi-root', {
+            'host-folder-only.txt': 'not in the multi-root workspace\n',
+            // Each root holds a file and a folder, so the navigator does not compress a root and its only folder.
+            'one/app/src/main.ts': 'export const first = 1;\n',
+            'one/app/README.md': '# first app\n',
+            'one/app/.env': 'SECRET=one\n',
+            'two/app/lib/util.ts': 'export const second = 2;\n',
+            'two/app/NOTES.md': '# second app\n',
+            'two/app/.env': 'SECRET=two\n',
+            'multi.theia-workspace': workspaceFileContent(['one/app', 'two/app'])
+        })));
         await suite.setUp(async () => {
             await openWorkspace(host, suite.hostFile('multi.theia-workspace'));
             await showExplorer(host);

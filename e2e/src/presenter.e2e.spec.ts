@@ -38,19 +38,12 @@ describe('presenter mode and participant actions from the Collaborate menu (e2e)
 
     before(async function () {
         this.timeout(200_000);
-        const [hostBackend, guestBackend] = await suite.start([
-            {
-                name: 'presenter-host', files: {
-                    'src/intro.ts': 'export const intro = "INTRO";\n',
-                    'src/second.ts': 'export const second = "SECOND";\n',
-                    'src/third.ts': 'export const third = "THIRD";\n',
-                    'README.md': '# Presenting\n'
-                }
-            },
-            { name: 'presenter-guest', files: { 'guest-only.txt': 'mine\n' } }
-        ]);
-        host = await suite.open(hostBackend, 'host');
-        guest = await suite.open(guestBackend, 'guest');
+        ({ host, guest } = await suite.startHostAndGuest('presenter', {
+            'src/intro.ts': 'export const intro = "INTRO";\n',
+            'src/second.ts': 'export const second = "SECOND";\n',
+            'src/third.ts': 'export const third = "THIRD";\n',
+            'README.md': '# Presenting\n'
+        }));
     });
 
     it('Collaborate > Participants shows only in a session, host actions only to the host', async () => {

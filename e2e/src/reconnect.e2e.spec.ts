@@ -18,12 +18,7 @@ describe('reconnecting (e2e)', function () {
     before(async function () {
         this.timeout(180_000);
         // A short heartbeat, so that a few seconds offline are a dropped connection, on both sides.
-        const [hostBackend, guestBackend] = await suite.start([
-            { name: 'reconnect-host', files: { 'src/shared.ts': INITIAL } },
-            { name: 'reconnect-guest', files: { 'guest-only.txt': 'mine\n' } }
-        ], { pingIntervalMs: 1000, pingTimeoutMs: 1500 });
-        host = await suite.open(hostBackend, 'host');
-        guest = await suite.open(guestBackend, 'guest');
+        ({ host, guest } = await suite.startHostAndGuest('reconnect', { 'src/shared.ts': INITIAL }, { pingIntervalMs: 1000, pingTimeoutMs: 1500 }));
     });
 
     it('the guest goes offline mid-typing and comes back; both editors end identical, nothing lost', async () => {

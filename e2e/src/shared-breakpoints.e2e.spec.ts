@@ -44,12 +44,7 @@ describe('shared breakpoints (e2e)', function () {
 
     before(async function () {
         this.timeout(180_000);
-        const [hostBackend, guestBackend] = await suite.start([
-            { name: 'breakpoints-host', files: { 'src/main.js': 'const a = 1;\nconst b = a + 1;\nconsole.log(a, b);\n' } },
-            { name: 'breakpoints-guest', files: { 'guest-only.txt': 'mine\n' } }
-        ]);
-        host = await suite.open(hostBackend, 'host');
-        guest = await suite.open(guestBackend, 'guest');
+        ({ host, guest } = await suite.startHostAndGuest('breakpoints', { 'src/main.js': 'const a = 1;\nconst b = a + 1;\nconsole.log(a, b);\n' }));
     });
 
     it('breakpoints set on either side show on both', async () => {

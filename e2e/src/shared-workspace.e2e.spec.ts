@@ -18,20 +18,13 @@ describe('shared workspace (e2e)', function () {
 
     before(async function () {
         this.timeout(180_000);
-        const [hostBackend, guestBackend] = await suite.start([
-            {
-                name: 'shared-ws-host', files: {
-                    'README.md': '# Host workspace\n',
-                    'src/app.ts': 'console.log("host");\n',
-                    'config/settings.json': '{}\n',
-                    'config/.env': 'TOKEN=never-shared\n',
-                    '.env': 'SECRET=never-shared\n'
-                }
-            },
-            { name: 'shared-ws-guest', files: { 'guest-only.txt': 'mine\n' } }
-        ]);
-        host = await suite.open(hostBackend, 'host');
-        guest = await suite.open(guestBackend, 'guest');
+        ({ host, guest } = await suite.startHostAndGuest('shared-ws', {
+            'README.md': '# Host workspace\n',
+            'src/app.ts': 'console.log("host");\n',
+            'config/settings.json': '{}\n',
+            'config/.env': 'TOKEN=never-shared\n',
+            '.env': 'SECRET=never-shared\n'
+        }));
     });
 
     it('the guest joins read-write and its navigator shows the host\'s files instead of its own', async () => {

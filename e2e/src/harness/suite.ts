@@ -29,6 +29,20 @@ export class E2eSuite {
         return started;
     }
 
+    /**
+     * The usual pair: a host backend `<name>-host` with `hostFiles`, a guest backend `<name>-guest` whose own
+     * workspace holds only `guest-only.txt` (so its navigator shows whose files it lists), a window on each.
+     */
+    async startHostAndGuest(
+        name: string, hostFiles: Record<string, string>, serverOptions?: Parameters<typeof startCoordinationServer>[0]
+    ): Promise<{ host: TheiaWindow; guest: TheiaWindow }> {
+        const [hostBackend, guestBackend] = await this.start([
+            { name: `${name}-host`, files: hostFiles },
+            { name: `${name}-guest`, files: { 'guest-only.txt': 'mine\n' } }
+        ], serverOptions);
+        return { host: await this.open(hostBackend, 'host'), guest: await this.open(guestBackend, 'guest') };
+    }
+
     /** The path of `relative` in the workspace of the first backend (the host's). */
     hostFile(relative: string): string {
         return path.join(this.backends[0].workspace, relative);
