@@ -100,6 +100,13 @@ export interface ServerOptions {
     maxRoomsPerSocket: number;
     maxPendingJoinsPerRoom: number;
     maxPendingRequestsPerPeer: number;
+    /**
+     * Stored content (sealed parts a host leaves for its guests, see content-store.ts): bound per room, in
+     * bytes; the least recently used contents of the room are evicted to make room.
+     */
+    contentBytesPerRoom: number;
+    /** Bound of all stored content of this instance, in bytes; 0 disables stored content. */
+    contentBytes: number;
     /** Period of the cleanup timer; derived from the room timeouts when not set. */
     sweepIntervalMs?: number;
     /** Room state storage; in memory by default. */
@@ -129,6 +136,8 @@ export const DEFAULT_OPTIONS: ServerOptions = {
     maxRoomsPerSocket: 8,
     maxPendingJoinsPerRoom: 32,
     maxPendingRequestsPerPeer: 1024,
+    contentBytesPerRoom: 64 * 1024 * 1024,
+    contentBytes: 512 * 1024 * 1024,
     redisPrefix: 'collab:',
     resumeGraceMs: 60 * 1000,
     hostGraceMs: 60 * 1000,
@@ -165,6 +174,12 @@ export function resolveOptions(options: Partial<ServerOptions>): ServerOptions {
     (['roomTtlMs', 'idleRoomMs', 'emptyRoomMs', 'requestTimeoutMs', 'maxPayloadBytes', 'tokenTtlMs', 'rateLimitStrikes',
         'maxRoomsPerSocket', 'maxPendingJoinsPerRoom', 'maxPendingRequestsPerPeer', 'resumeGraceMs', 'hostGraceMs', 'guestGraceMs',
         'pingIntervalMs', 'pingTimeoutMs', 'shutdownTimeoutMs'] as const).forEach(positive);
+    if (!Number.isSafeInteger(resolved.contentBytesPerRoom) || resolved.contentBytesPerRoom <= 0) {
+        problems.push('contentBytesPerRoom must be a positive integer');
+    }
+    if (!Number.isSafeInteger(resolved.contentBytes) || resolved.contentBytes < 0) {
+        problems.push('contentBytes must be a non-negative integer (0 disables stored content)');
+    }
     if (resolved.maxPayloadBytes > Limits.maxPayloadBytes) {
         problems.push(`maxPayloadBytes may not exceed the protocol limit of ${Limits.maxPayloadBytes}`);
     }
@@ -314,6 +329,8 @@ export function loadConfigFromEnv(env: NodeJS.ProcessEnv): Partial<ServerOptions
     if (env.COLLAB_SHUTDOWN_TIMEOUT) { options.shutdownTimeoutMs = parseDuration(env.COLLAB_SHUTDOWN_TIMEOUT); }
     if (env.COLLAB_TOKEN_TTL) { options.tokenTtlMs = parseDuration(env.COLLAB_TOKEN_TTL); }
     if (env.COLLAB_MAX_PAYLOAD) { options.maxPayloadBytes = parseInteger('COLLAB_MAX_PAYLOAD', env.COLLAB_MAX_PAYLOAD); }
+    if (env.COLLAB_CONTENT_BYTES_PER_ROOM) { options.contentBytesPerRoom = parseInteger('COLLAB_CONTENT_BYTES_PER_ROOM', env.COLLAB_CONTENT_BYTES_PER_ROOM); }
+    if (env.COLLAB_CONTENT_BYTES) { options.contentBytes = parseInteger('COLLAB_CONTENT_BYTES', env.COLLAB_CONTENT_BYTES); }
     if (env.COLLAB_LOGIN_RATE) { options.loginRateLimit = parseRate(env.COLLAB_LOGIN_RATE); }
     if (env.COLLAB_JOIN_RATE) { options.joinRateLimit = parseRate(env.COLLAB_JOIN_RATE); }
     if (env.COLLAB_EVENT_RATE) { options.socketEventRateLimit = parseRate(env.COLLAB_EVENT_RATE); }
@@ -388,6 +405,8 @@ export function parseArgs(argv: string[]): ParsedArgs {
             case '--shutdown-timeout': options.shutdownTimeoutMs = parseDuration(value()); break;
             case '--token-ttl': options.tokenTtlMs = parseDuration(value()); break;
             case '--max-payload': options.maxPayloadBytes = parseInteger('--max-payload', value()); break;
+            case '--content-bytes-per-room': options.contentBytesPerRoom = parseInteger('--content-bytes-per-room', value()); break;
+            case '--content-bytes': options.contentBytes = parseInteger('--content-bytes', value()); break;
             case '--login-rate': options.loginRateLimit = parseRate(value()); break;
             case '--join-rate': options.joinRateLimit = parseRate(value()); break;
             case '--event-rate': options.socketEventRateLimit = parseRate(value()); break;

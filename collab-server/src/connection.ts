@@ -10,8 +10,9 @@ import type { Logger } from 'pino';
 import type { ZodTypeAny } from 'zod';
 import { CollaborationError, CollaborationErrorData } from '@theia-collab/protocol/lib/errors';
 import {
-    Admit, CreateRoom, Deny, Envelope, JoinRoom, LeaveRoom, Limits, Rekey, RemovePeer, SetPermission
+    Admit, ContentDelete, ContentGet, ContentPut, CreateRoom, Deny, Envelope, JoinRoom, LeaveRoom, Limits, Rekey, RemovePeer, SetPermission
 } from '@theia-collab/protocol/lib/wire';
+import type { ContentService } from './content-store';
 import type { ServerMetrics } from './metrics';
 import type { KeyedRateLimiter } from './rate-limit';
 import type { Relay } from './relay';
@@ -43,6 +44,7 @@ export class ConnectionHandler {
     constructor(
         protected readonly rooms: RoomService,
         protected readonly relay: Relay,
+        protected readonly content: ContentService,
         protected readonly joinLimiter: KeyedRateLimiter,
         protected readonly options: ConnectionOptions,
         protected readonly metrics: ServerMetrics,
@@ -57,7 +59,10 @@ export class ConnectionHandler {
             'room:remove': { schema: RemovePeer, handle: (socket, payload) => rooms.remove(socket, payload) },
             'room:rekey': { schema: Rekey, handle: (socket, payload) => rooms.rekey(socket, payload) },
             'room:leave': { schema: LeaveRoom, handle: (socket, payload) => rooms.leave(socket, payload) },
-            'relay': { schema: Envelope, handle: (socket, payload, receivedAt) => relay.relay(socket, payload, receivedAt) }
+            'relay': { schema: Envelope, handle: (socket, payload, receivedAt) => relay.relay(socket, payload, receivedAt) },
+            'content:put': { schema: ContentPut, handle: (socket, payload) => content.put(socket, payload) },
+            'content:get': { schema: ContentGet, handle: (socket, payload) => content.get(socket, payload) },
+            'content:delete': { schema: ContentDelete, handle: (socket, payload) => content.delete(socket, payload) }
         };
     }
 
@@ -205,6 +210,9 @@ function oversized(event: string, payload: unknown, maxPayloadBytes: number): st
     const record = payload as Record<string, unknown>;
     if (event === 'relay' && binaryLength(record.data) > maxPayloadBytes) {
         return `Envelope data exceeds ${maxPayloadBytes} bytes; send it in chunks.`;
+    }
+    if (event === 'content:put' && binaryLength(record.data) > maxPayloadBytes) {
+        return `A stored content part exceeds ${maxPayloadBytes} bytes; store it in more parts.`;
     }
     if (binaryLength(record.keyMaterial) > Limits.maxKeyMaterialBytes) {
         return `Key material exceeds ${Limits.maxKeyMaterialBytes} bytes.`;

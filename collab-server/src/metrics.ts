@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics (prom-client), one registry per server instance. Labels are bounded: event
  * names come from the server's allowlist, reasons are error codes, kinds are the four envelope kinds.
- * Nothing here ever sees envelope data.
+ * Nothing here ever sees envelope data or stored content.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EnvelopeKind } from '@theia-collab/protocol/lib/wire';
@@ -15,6 +15,8 @@ export interface MetricsSources {
     sockets(): number;
     /** Every room (of every instance). */
     rooms(): Promise<RoomRecord[]>;
+    /** Bytes of stored content held by this instance (see content-store.ts). */
+    contentBytes?(): number;
 }
 
 export interface MetricsOptions {
@@ -35,6 +37,8 @@ export class ServerMetrics {
     readonly requestTimeouts: Counter<'reason'>;
     readonly connections: Counter;
     readonly resumed: Counter;
+    readonly contentGets: Counter;
+    readonly contentGetBytes: Counter;
     protected scan?: { at: number; rooms: Promise<RoomRecord[] | undefined> };
 
     constructor(protected readonly sources: MetricsSources, protected readonly options: MetricsOptions) {
@@ -105,6 +109,12 @@ export class ServerMetrics {
         });
         this.connections = new Counter({ name: 'collab_connections_total', help: 'Accepted socket connections', registers });
         this.resumed = new Counter({ name: 'collab_resumed_total', help: 'Members that resumed their membership with a room token', registers });
+        new Gauge({
+            name: 'collab_content_stored_bytes', help: 'Stored content held by this instance, in bytes counted against its limits (data plus bookkeeping)', registers,
+            collect() { this.set(sources.contentBytes?.() ?? 0); }
+        });
+        this.contentGets = new Counter({ name: 'collab_content_gets_total', help: 'Stored content parts served by this instance', registers });
+        this.contentGetBytes = new Counter({ name: 'collab_content_get_bytes_total', help: 'Stored content bytes served by this instance', registers });
     }
 
     get contentType(): string {
@@ -119,6 +129,11 @@ export class ServerMetrics {
         this.relayedMessages.inc({ kind });
         this.relayedBytes.inc({ kind }, bytes);
         this.relayDuration.observe({ kind }, seconds);
+    }
+
+    contentServed(bytes: number): void {
+        this.contentGets.inc();
+        this.contentGetBytes.inc(bytes);
     }
 
     reject(event: string, reason: string): void {

@@ -13,6 +13,7 @@ import type {
 import { randomId, TokenService } from './auth';
 import type { Cluster } from './cluster';
 import type { ServerOptions } from './config';
+import type { ContentStore } from './content-store';
 import type { ServerMetrics } from './metrics';
 import type { PeerBus } from './peer-bus';
 import type { Relay } from './relay';
@@ -68,6 +69,7 @@ export class RoomService {
         protected readonly store: RoomStore,
         protected readonly tokens: TokenService,
         protected readonly relay: Relay,
+        protected readonly content: ContentStore,
         protected readonly peers: PeerBus,
         protected readonly cluster: Cluster,
         protected readonly metrics: ServerMetrics,
@@ -291,6 +293,8 @@ export class RoomService {
         const { roomId, keyId } = request;
         this.requireHost(socket, roomId);
         const room = await this.requireRoom(roomId);
+        // Content sealed under the previous key is of no use any more (and the next puts are sealed with the new one).
+        this.content.dropRoom(roomId, 'rekeyed');
         const from = room.hostPeerId;
         let delivered = 0;
         for (const { peerId, keyMaterial } of request.keys) {
@@ -531,6 +535,7 @@ export class RoomService {
         if (!room) {
             return false;
         }
+        this.content.dropRoom(roomId);
         await this.relay.roomClosed(roomId);
         const event = { roomId, reason, message };
         let audience = this.io.to(roomChannel(roomId));

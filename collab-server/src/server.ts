@@ -17,6 +17,7 @@ import { AnonymousLoginProvider, loadTokenUsers, LoginProvider, TokenLoginProvid
 import { Cluster, LocalCluster } from './cluster';
 import { resolveOptions, ServerOptions } from './config';
 import { ConnectionHandler } from './connection';
+import { ContentService, ContentStore } from './content-store';
 import { checkHealth } from './health';
 import { createHttpHandler } from './http';
 import { OidcLoginProvider } from './oidc';
@@ -44,6 +45,8 @@ export interface ServerHandle {
     /** Random per start; other instances see it in Redis. */
     readonly instanceId: string;
     readonly metrics: ServerMetrics;
+    /** Stored content held by this instance. */
+    readonly contentStore: ContentStore;
     /**
      * Stops gracefully: refuses new connections and events, sends `server:shutdown`, lets events being
      * handled finish, then alone: closes every room ('shutdown'); with Redis: leaves the rooms to the
@@ -163,12 +166,14 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         io.adapter(createAdapter(redis.publisher, redis.subscriber, { key: `${options.redisPrefix}socket.io`, requestsTimeout: 5000 }));
     }
 
+    const content = new ContentStore({ bytesPerRoom: options.contentBytesPerRoom, bytes: options.contentBytes }, logger);
     const metrics = new ServerMetrics({
         instance: cluster.instanceId,
         version: packageVersion(),
         shared: cluster.shared,
         sockets: () => io.of('/').sockets.size,
-        rooms: () => store.list()
+        rooms: () => store.list(),
+        contentBytes: () => content.bytes
     }, { defaultMetrics: options.processMetrics });
     const peers = new PeerBus(io, cluster.shared, logger);
     let reader: RoomReader = store;
@@ -178,8 +183,9 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         reader = cache;
     }
     const relay = new Relay(io, reader, store, requests, options, metrics, logger);
-    const rooms = new RoomService(io, store, tokens, relay, peers, cluster, metrics, options, logger);
-    const connections = new ConnectionHandler(rooms, relay, joinLimiter, options, metrics, logger);
+    const rooms = new RoomService(io, store, tokens, relay, content, peers, cluster, metrics, options, logger);
+    const contentService = new ContentService(content, reader, metrics, logger);
+    const connections = new ConnectionHandler(rooms, relay, contentService, joinLimiter, options, metrics, logger);
     let draining = false;
 
     io.use((socket, next) => {
@@ -270,6 +276,11 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         joinLimiter.sweep();
         oidc?.sweep();
         (async () => {
+            // Stored content is per instance: every instance drops its own stale content, and that of rooms
+            // closed elsewhere (a failing store lookup leaves the rest for the next period).
+            content.sweep();
+            await content.dropClosedRooms(async roomId => !!await store.get(roomId))
+                .catch(error => logger.warn({ err: error }, 'stored content cleanup failed'));
             // One instance per period does the sweep (every step of it is conditional anyway).
             if (await cluster.tryLock('sweep', Math.max(10, sweepMs - 10))) {
                 await rooms.sweep();
@@ -307,6 +318,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         logger.debug('rooms closed or detached');
         relay.dispose();
         rooms.dispose();
+        content.clear();
         // Let the last events reach the clients: closing discards what the transports still buffer.
         await flushed(io, 2000);
         if (!cluster.shared) {
@@ -327,5 +339,5 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         logger.info('collab-server stopped');
     })();
 
-    return { url, port, options, logger, io, instanceId: cluster.instanceId, metrics, close };
+    return { url, port, options, logger, io, instanceId: cluster.instanceId, metrics, contentStore: content, close };
 }
