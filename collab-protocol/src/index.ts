@@ -7,3 +7,4 @@ export * from './crypto';
 export * from './invite';
 export * from './client';
 export * from './login';
+export * from './stored-content';

@@ -26,6 +26,7 @@ import {
     RequestOptions, SessionClosed
 } from './session';
 import { SessionPeers } from './session-peers';
+import { StoredContent, StoredContentRef } from './stored-content';
 import { ClientEnvelope, ClientToServerEvents, EnvelopeKind, Permission, PeerInfo, PeerLeftReason } from './wire';
 
 export type ClientLogger = Pick<Console, 'warn' | 'error' | 'info'>;
@@ -71,6 +72,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     readonly roomId: string;
     readonly keys = new KeyRing();
     readonly codec: EnvelopeCodec;
+    private readonly content: StoredContent;
     /** Resolves once the session is usable (keys in place, fingerprints checked). */
     readonly ready: Promise<void>;
 
@@ -133,6 +135,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             this.roomToken = setup.admitted.roomToken;
         }
         this.codec = new EnvelopeCodec(this.roomId, this.selfId, this.keys);
+        this.content = new StoredContent(this.roomId, connection, this.keys);
         const ready = this.inbound.then(() => setup.role === 'host' ? this.initHost(setup) : this.initGuest(setup));
         // A session that failed to set up is closed before any queued event is looked at.
         this.inbound = ready.catch(error => this.close('left', CollaborationError.from(error).message));
@@ -655,6 +658,29 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     async sendRequest<P, R>(definition: Request<P, R>, params: P, options: RequestOptions = {}): Promise<R> {
         this.assertOpen();
         return this.messages.request(definition, params, this.resolveTarget(options.target), options.timeout ?? this.connection.requestTimeout);
+    }
+
+    // ---- stored content ----
+
+    async storeContent(data: Uint8Array): Promise<StoredContentRef> {
+        this.assertOpen();
+        if (!this.isHost) {
+            throw new CollaborationError('forbidden', 'Only the host stores content on the server.');
+        }
+        return this.content.store(data);
+    }
+
+    async fetchContent(ref: StoredContentRef): Promise<Uint8Array> {
+        this.assertOpen();
+        return this.content.fetch(ref);
+    }
+
+    async deleteContent(ref: StoredContentRef): Promise<void> {
+        this.assertOpen();
+        if (!this.isHost) {
+            throw new CollaborationError('forbidden', 'Only the host deletes stored content.');
+        }
+        await this.content.delete(ref);
     }
 
     // ---- host operations ----

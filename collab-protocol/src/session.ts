@@ -5,6 +5,7 @@
 import { CollaborationErrorData } from './errors';
 import { Disposable, Event } from './events';
 import { Broadcast, Notification, Request } from './messages';
+import type { StoredContentRef } from './stored-content';
 import { Permission, PeerLeftReason, RoomClosedReason, Role } from './wire';
 
 export interface Peer {
@@ -99,6 +100,18 @@ export interface CollaborationSession {
     /** Leaves the session; for the host this ends it for everyone. */
     leave(): Promise<void>;
     readonly closed: boolean;
+
+    /**
+     * Host only: stores `data` on the server, sealed with the session key, for members to fetch with
+     * `fetchContent` without the host: a large state is uploaded once, not once per guest. The server keeps
+     * it as a cache: it may evict it, drops it when the key changes, and another server instance may not have
+     * it. Whoever gets 'not-found' asks the host instead.
+     */
+    storeContent(data: Uint8Array): Promise<StoredContentRef>;
+    /** Fetches and opens stored content (the reference is validated). */
+    fetchContent(ref: StoredContentRef): Promise<Uint8Array>;
+    /** Host only. */
+    deleteContent(ref: StoredContentRef): Promise<void>;
 }
 
 export interface Invite {

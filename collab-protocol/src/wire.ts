@@ -24,7 +24,9 @@ export const Limits = {
     maxPublicKeyLength: 256,
     maxKeyMaterialBytes: 1024,
     maxReasonLength: 256,
-    maxPeersPerRoom: 256
+    maxPeersPerRoom: 256,
+    /** Parts of one stored content (see ContentPut). */
+    maxContentParts: 128
 } as const;
 
 export const Permission = z.enum(['readonly', 'readwrite']);
@@ -119,6 +121,26 @@ export const Rekey = z.object({
 }).strict();
 export const LeaveRoom = z.object({ roomId: RoomId }).strict();
 
+/**
+ * Stored content: sealed parts the host leaves on the server, for members to fetch without the host (a large
+ * document's state for each guest that opens it: the host uploads it once, not once per guest). The server
+ * cannot read it; it is a cache: evicted under its limits, dropped on rekey and when the room closes.
+ */
+export const ContentId = z.string().min(16).max(Limits.maxIdLength).regex(/^[A-Za-z0-9_-]+$/);
+const ContentIndex = z.number().int().nonnegative().max(Limits.maxContentParts - 1);
+/** Host only. Parts may arrive in any order; the content can be fetched once all `count` are in. */
+export const ContentPut = z.object({
+    roomId: RoomId,
+    contentId: ContentId,
+    index: ContentIndex,
+    count: z.number().int().min(1).max(Limits.maxContentParts),
+    data: Binary(Limits.maxPayloadBytes)
+}).strict();
+/** Members. Acknowledged with `{ data }`, or 'not-found' while the content is incomplete, evicted or unknown. */
+export const ContentGet = z.object({ roomId: RoomId, contentId: ContentId, index: ContentIndex }).strict();
+/** Host only. Acknowledged even when the content is already gone. */
+export const ContentDelete = z.object({ roomId: RoomId, contentId: ContentId }).strict();
+
 export type CreateRoom = z.infer<typeof CreateRoom>;
 export type JoinRoom = z.infer<typeof JoinRoom>;
 export type Admit = z.infer<typeof Admit>;
@@ -127,12 +149,16 @@ export type SetPermission = z.infer<typeof SetPermission>;
 export type RemovePeer = z.infer<typeof RemovePeer>;
 export type Rekey = z.infer<typeof Rekey>;
 export type LeaveRoom = z.infer<typeof LeaveRoom>;
+export type ContentPut = z.infer<typeof ContentPut>;
+export type ContentGet = z.infer<typeof ContentGet>;
+export type ContentDelete = z.infer<typeof ContentDelete>;
 
 export type Ack<T = {}> = ({ ok: true } & T) | { ok: false; error: CollaborationErrorData };
 export type AckCallback<T = {}> = (response: Ack<T>) => void;
 
 export interface CreateRoomResult { roomId: string; peer: PeerInfo; expiresAt: number; roomToken: string }
 export interface JoinRoomResult { requestId: string; peerId: string }
+export interface ContentGetResult { data: Uint8Array }
 
 // ---- server -> client events ----
 
@@ -216,6 +242,9 @@ export interface ClientToServerEvents {
     'room:rekey': (request: Rekey, ack: AckCallback) => void;
     'room:leave': (request: LeaveRoom, ack: AckCallback) => void;
     'relay': (envelope: ClientEnvelope, ack?: AckCallback) => void;
+    'content:put': (request: ContentPut, ack: AckCallback) => void;
+    'content:get': (request: ContentGet, ack: AckCallback<ContentGetResult>) => void;
+    'content:delete': (request: ContentDelete, ack: AckCallback) => void;
 }
 
 // ---- HTTP API ----

@@ -14,7 +14,7 @@ import { ChunkAssembler, concatBytes, newTransferId, splitBytes } from './editor
 import { DEFAULT_BATCH_MS, UpdateBatcher } from './update-batcher';
 import { RemoteOrigin, SharedDocument, SharedDocumentProvider } from './editor-document';
 import {
-    EditorLimits, EditorMessages, MovedParams, OpenResult, RejectedParams, RemovedParams, toUint8Array, UpdateParams
+    EditorLimits, EditorMessages, MovedParams, OpenParams, OpenResult, RejectedParams, RemovedParams, toUint8Array, UpdateParams
 } from './editor-protocol';
 
 interface GuestEntry {
@@ -267,14 +267,20 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
             }
         }
         let result: OpenResult;
-        let update: Uint8Array;
+        let updates: Uint8Array[];
         try {
-            result = await session.sendRequest(EditorMessages.Open, {
-                path,
-                stateVector: Y.encodeStateVector(entry.shared.doc),
-                generation: entry.shared.generation
-            }, { timeout: this.options.timeout });
-            update = await this.receiveState(session, result);
+            const params: OpenParams = { path, stateVector: Y.encodeStateVector(entry.shared.doc), generation: entry.shared.generation };
+            result = await session.sendRequest(EditorMessages.Open, params, { timeout: this.options.timeout });
+            try {
+                updates = await this.receiveState(session, result);
+            } catch (error) {
+                if (!result.stored || CollaborationError.from(error).code === 'disconnected') {
+                    throw error;
+                }
+                // The server no longer has the stored state (evicted, the key changed, another server instance): the host sends it.
+                result = await session.sendRequest(EditorMessages.Open, { ...params, skipStored: true }, { timeout: this.options.timeout });
+                updates = await this.receiveState(session, result);
+            }
         } catch (error) {
             if (mode === 'open' && epoch === entry.epoch) {
                 entry.openFailed = true;
@@ -297,7 +303,9 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
             this.report(path, new CollaborationError('conflict', 'The document was reloaded from the host; changes made while disconnected could not be merged.'));
         }
         entry.shared.generation = result.generation;
-        this.applyRemote(entry, update, session.host.id);
+        for (const update of updates) {
+            this.applyRemote(entry, update, session.host.id);
+        }
         entry.syncing = false;
         const missing = Y.encodeStateAsUpdate(entry.shared.doc, toUint8Array(result.stateVector));
         if (hasChanges(missing) && !this.readOnly) {
@@ -349,15 +357,27 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
         }
     }
 
-    protected async receiveState(session: CollaborationSession, result: OpenResult): Promise<Uint8Array> {
+    /** The updates that bring this window to the host's state, in the order they apply. */
+    protected async receiveState(session: CollaborationSession, result: OpenResult): Promise<Uint8Array[]> {
+        if (result.stored) {
+            if (result.stored.bytes > EditorLimits.maxUpdateBytes) {
+                throw new CollaborationError('too-large', 'The document is too large.');
+            }
+            const stored = await session.fetchContent(result.stored);
+            return result.update ? [stored, toUint8Array(result.update)] : [stored];
+        }
         if (result.update) {
-            return toUint8Array(result.update);
+            return [toUint8Array(result.update)];
         }
         if (!result.transfer) {
             throw new CollaborationError('bad-request', 'The host sent no document state.');
         }
+        return [await this.fetchTransfer(session, result.transfer)];
+    }
+
+    protected async fetchTransfer(session: CollaborationSession, transfer: NonNullable<OpenResult['transfer']>): Promise<Uint8Array> {
         // Several parts in flight at once: a large document costs a few round trips, not one per part.
-        const { id, count } = result.transfer;
+        const { id, count } = transfer;
         const parts: Uint8Array[] = new Array(count);
         let next = 0;
         let bytes = 0;

@@ -8,6 +8,7 @@ import * as Y from 'yjs';
 import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { Disposable } from '@theia-collab/protocol/lib/events';
 import { CollaborationSession, Peer } from '@theia-collab/protocol/lib/session';
+import type { StoredContentRef } from '@theia-collab/protocol/lib/stored-content';
 import { ChunkAssembler, newTransferId, splitBytes } from './editor-chunks';
 import { DEFAULT_BATCH_MS, UpdateBatcher } from './update-batcher';
 import { normalizeLineEndings, RemoteOrigin, SEED_ORIGIN, SharedDocument, SharedDocumentProvider } from './editor-document';
@@ -37,7 +38,23 @@ interface HostEntry {
     batcher: UpdateBatcher;
     /** The whole state as of the last change, kept for guests that join one after another. */
     fullState?: Uint8Array;
+    /** A large document's state as stored on the server: guests that open it fetch it from there. */
+    stored?: StoredState;
+    storing?: boolean;
+    /** No new stored state before this time (after a failure, or a moment after the last one). */
+    nextStoreAt?: number;
 }
+
+interface StoredState {
+    ref: StoredContentRef;
+    stateVector: Uint8Array;
+    /** What changed since, as of the last change (cleared with `fullState`). */
+    delta?: Uint8Array;
+}
+
+/** Bounds how often a document's state is uploaded again (changes since the last upload travel as a delta). */
+const STORE_INTERVAL_MS = 5000;
+const STORE_RETRY_MS = 60_000;
 
 interface Transfer {
     peer: string;
@@ -202,9 +219,7 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
         this.disposed = true;
         this.toDispose.forEach(d => d.dispose());
         for (const entry of this.entries.values()) {
-            entry.batcher.cancel();
-            entry.shared.doc.off('update', entry.listener);
-            entry.shared.dispose();
+            this.endEntry(entry);
         }
         this.entries.clear();
         this.transfers.clear();
@@ -232,15 +247,23 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
 
     /** Ends a document whose file is gone; the guests that have it open are told. */
     protected drop(path: string, entry: HostEntry): void {
-        entry.batcher.cancel();
-        entry.shared.doc.off('update', entry.listener);
         this.entries.delete(path);
         for (const peer of entry.peers) {
             this.session.sendNotification(EditorMessages.Removed, { path }, peer)
                 .catch(error => this.logger.warn(`collaboration: could not tell a guest that '${path}' was deleted:`, error));
         }
         entry.peers.clear();
+        this.endEntry(entry);
+    }
+
+    protected endEntry(entry: HostEntry): void {
+        entry.batcher.cancel();
+        entry.shared.doc.off('update', entry.listener);
         entry.shared.dispose();
+        if (entry.stored) {
+            this.deleteStored(entry.stored.ref);
+            entry.stored = undefined;
+        }
     }
 
     protected load(path: string): Promise<HostEntry> {
@@ -287,6 +310,9 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
             batcher: new UpdateBatcher(() => this.flush(entry), this.options.batchMs ?? DEFAULT_BATCH_MS),
             listener: (update, origin) => {
                 entry.fullState = undefined;
+                if (entry.stored) {
+                    entry.stored.delta = undefined;
+                }
                 this.forward(entry, update, origin);
             }
         };
@@ -306,9 +332,7 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
         const limit = this.now() - (this.options.idleDocumentMs ?? 10 * 60 * 1000);
         for (const [path, entry] of this.entries) {
             if (entry.idleSince !== undefined && entry.idleSince < limit) {
-                entry.batcher.cancel();
-                entry.shared.doc.off('update', entry.listener);
-                entry.shared.dispose();
+                this.endEntry(entry);
                 this.entries.delete(path);
             }
         }
@@ -397,6 +421,25 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
             generation: entry.shared.generation!,
             stateVector: Y.encodeStateVector(entry.shared.doc)
         };
+        if (!stateVector && update.byteLength > EditorLimits.chunkBytes) {
+            if (params.skipStored && entry.stored) {
+                // The server lost it (evicted, key changed): store it again now, not after the interval.
+                this.deleteStored(entry.stored.ref);
+                entry.stored = undefined;
+                entry.nextStoreAt = undefined;
+            }
+            const stored = entry.stored;
+            if (stored) {
+                stored.delta ??= Y.encodeStateAsUpdate(entry.shared.doc, stored.stateVector);
+                if (stored.delta.byteLength <= EditorLimits.chunkBytes) {
+                    result.stored = stored.ref;
+                    result.update = stored.delta;
+                    return result;
+                }
+            }
+            // This guest gets it from here; the next ones from the server.
+            this.storeState(entry);
+        }
         if (update.byteLength <= EditorLimits.chunkBytes) {
             result.update = update;
         } else {
@@ -407,6 +450,39 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
             result.transfer = { id, count: parts.length };
         }
         return result;
+    }
+
+    /** Uploads the document's whole state to the server (in the background), for guests to fetch from there. */
+    protected storeState(entry: HostEntry): void {
+        if (entry.storing || this.now() < (entry.nextStoreAt ?? 0)) {
+            return;
+        }
+        const state = entry.fullState ??= Y.encodeStateAsUpdate(entry.shared.doc);
+        const stateVector = Y.encodeStateVector(entry.shared.doc);
+        entry.storing = true;
+        this.session.storeContent(state).then(ref => {
+            entry.storing = false;
+            entry.nextStoreAt = this.now() + STORE_INTERVAL_MS;
+            if (this.disposed || this.entries.get(entry.shared.path) !== entry) {
+                this.deleteStored(ref);
+                return;
+            }
+            if (entry.stored) {
+                this.deleteStored(entry.stored.ref);
+            }
+            entry.stored = { ref, stateVector };
+        }, error => {
+            entry.storing = false;
+            entry.nextStoreAt = this.now() + STORE_RETRY_MS;
+            // Guests then get the state from this window, as without a server store.
+            this.logger.warn(`collaboration: could not store '${entry.shared.path}' on the server:`, CollaborationError.from(error).message);
+        });
+    }
+
+    protected deleteStored(ref: StoredContentRef): void {
+        if (!this.session.closed) {
+            this.session.deleteContent(ref).catch(() => { /* gone with the session, or evicted: nothing to free */ });
+        }
     }
 
     protected handleFetch(params: FetchParams, sender: Peer): FetchResult {

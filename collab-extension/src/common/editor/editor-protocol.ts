@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { Broadcast, Notification, Request } from '@theia-collab/protocol/lib/messages';
+import { StoredContentRef } from '@theia-collab/protocol/lib/stored-content';
 import { Binary, Limits, PeerId } from '@theia-collab/protocol/lib/wire';
 import { splitWorkspacePath } from '../collaboration-uri';
 
@@ -55,7 +56,9 @@ export const OpenParams = z.object({
     /** What the peer already has (Yjs state vector); empty for a fresh document. */
     stateVector: Binary(EditorLimits.maxStateVectorBytes),
     /** The host document generation the peer's state belongs to, if it has state. */
-    generation: Generation.optional()
+    generation: Generation.optional(),
+    /** The stored state named in the last answer could not be fetched: the host sends all of it. */
+    skipStored: z.literal(true).optional()
 }).strict();
 export type OpenParams = z.infer<typeof OpenParams>;
 
@@ -63,6 +66,11 @@ export const OpenResult = z.object({
     generation: Generation,
     /** The host's state vector: the peer sends what the host misses. */
     stateVector: Binary(EditorLimits.maxStateVectorBytes),
+    /**
+     * A large document's state, stored on the server by the host (`CollaborationSession.storeContent`): the
+     * peer fetches it from there, then applies `update` (what changed since).
+     */
+    stored: StoredContentRef.optional(),
     /** What the peer misses, when it fits one message... */
     update: ChunkBytes.optional(),
     /** ... otherwise fetched in parts with `editor/fetch`. */

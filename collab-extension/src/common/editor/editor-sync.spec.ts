@@ -4,6 +4,7 @@
 import * as assert from 'assert';
 import * as Y from 'yjs';
 import type { CollaborationSession } from '@theia-collab/protocol/lib/session';
+import type { StoredContentRef } from '@theia-collab/protocol/lib/stored-content';
 import { SessionAwareness } from './editor-awareness';
 import { EditorGuest } from './editor-guest';
 import { EditorHost } from './editor-host';
@@ -133,6 +134,60 @@ describe('co-editing sync through a real server', function (): void {
         await until(() => docB.text.length === line.length * lines + paste.length, 'Bob gets the large paste', 20_000);
         assert.strictEqual(docB.text.toString(), hostSync.get(PATH)!.text.toString());
         assert.strictEqual(docB.text.toString(), docA.text.toString());
+    });
+
+    it('later guests fetch a large document from the server, uploaded once by the host; when it is gone, from the host', async () => {
+        const line = 'z'.repeat(60) + '\n';
+        files.set(PATH, line.repeat(Math.ceil(EditorLimits.chunkBytes * 2.5 / line.length)));
+        const stores: Promise<StoredContentRef>[] = [];
+        const storeContent = host.storeContent.bind(host);
+        host.storeContent = data => {
+            const storing = storeContent(data);
+            stores.push(storing);
+            return storing;
+        };
+        /** A guest that records which ways the document reached it. */
+        const watched = async (name: string) => {
+            const joined = await guest(name);
+            const seen = { parts: 0, stored: 0, storedFailed: 0 };
+            const sendRequest = joined.session.sendRequest.bind(joined.session);
+            joined.session.sendRequest = ((message: { method: string }, params: never, options?: object) => {
+                seen.parts += message.method === EditorMessages.Fetch.method ? 1 : 0;
+                return sendRequest(message as never, params, options);
+            }) as typeof joined.session.sendRequest;
+            const fetchContent = joined.session.fetchContent.bind(joined.session);
+            joined.session.fetchContent = ref => {
+                seen.stored++;
+                return fetchContent(ref).catch(error => {
+                    seen.storedFailed++;
+                    throw error;
+                });
+            };
+            return { ...joined, seen };
+        };
+        const first = await watched('Ann');
+        const docA = await first.sync.acquire(PATH);
+        assert.ok(first.seen.parts > 0 && first.seen.stored === 0, 'the first guest gets it from the host');
+        await until(() => stores.length === 1, 'the host stores the document');
+        const ref = await stores[0];
+        docA.edit(text => text.insert(0, 'changed since stored\n'));
+        await until(() => hostSync.get(PATH)!.text.toString() === docA.text.toString(), 'the host has the change');
+
+        const second = await watched('Bob');
+        const docB = await second.sync.acquire(PATH);
+        assert.deepStrictEqual(second.seen, { parts: 0, stored: 1, storedFailed: 0 }, 'the second guest fetches the stored state');
+        assert.strictEqual(docB.text.toString(), hostSync.get(PATH)!.text.toString(), 'stored state plus the change since');
+        assert.strictEqual(stores.length, 1, 'stored once');
+
+        // Evicted by the server (or another instance): the guest falls back to the host, which stores it again.
+        await host.deleteContent(ref);
+        const third = await watched('Cid');
+        const docC = await third.sync.acquire(PATH);
+        assert.deepStrictEqual({ stored: third.seen.stored, storedFailed: third.seen.storedFailed }, { stored: 1, storedFailed: 1 });
+        assert.ok(third.seen.parts > 0, 'then the host sends it');
+        assert.strictEqual(docC.text.toString(), hostSync.get(PATH)!.text.toString());
+        await until(() => stores.length === 2, 'the host stores it again');
+        assert.notStrictEqual((await stores[1]).id, ref.id);
     });
 
     it('sends the first change at once and merges the changes that follow within the batch interval', async () => {

@@ -1,0 +1,106 @@
+/**
+ * Content the host stores on the server once, for members to fetch without the host (see `ContentPut` in
+ * wire.ts). Every part is sealed with the room's content key; the additional data binds it to the room, the
+ * content id, its index and the whole content's size and key, so the server can neither read, swap, reorder
+ * nor truncate parts.
+ */
+import { z } from 'zod';
+import { decrypt, encrypt, KeyRing, randomBytes, toBase64Url, toBytes } from './crypto';
+import { CollaborationError } from './errors';
+import type { SessionConnection } from './session-impl';
+import { ContentGetResult, ContentId, Limits } from './wire';
+
+/** Plaintext bytes per part: sealed, a part stays under every server's payload limit (`Limits.minPayloadBytes`). */
+export const STORED_PART_BYTES = 512 * 1024;
+/** Parts uploaded or fetched at a time. */
+const PARALLEL_PARTS = 8;
+
+/** Names stored content; plain data, so it can travel inside messages (validate it on arrival). */
+export const StoredContentRef = z.object({
+    id: ContentId,
+    bytes: z.number().int().nonnegative().max(Limits.maxContentParts * STORED_PART_BYTES),
+    /** The content key it is sealed with. */
+    key: z.number().int().nonnegative().max(2 ** 31)
+}).strict();
+export type StoredContentRef = z.infer<typeof StoredContentRef>;
+
+const encoder = new TextEncoder();
+
+function partCount(bytes: number): number {
+    return Math.max(1, Math.ceil(bytes / STORED_PART_BYTES));
+}
+
+function partAad(roomId: string, ref: StoredContentRef, index: number): Uint8Array {
+    return encoder.encode(JSON.stringify(['theia-collab/content/1', roomId, ref.id, index, partCount(ref.bytes), ref.bytes, ref.key]));
+}
+
+/** Runs `task` for 0..count-1 with at most PARALLEL_PARTS in flight. */
+async function eachPart(count: number, task: (index: number) => Promise<void>): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+        while (next < count) {
+            await task(next++);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(count, PARALLEL_PARTS) }, worker));
+}
+
+export class StoredContent {
+    constructor(
+        protected readonly roomId: string,
+        protected readonly connection: Pick<SessionConnection, 'request'>,
+        protected readonly keys: KeyRing
+    ) { }
+
+    async store(data: Uint8Array): Promise<StoredContentRef> {
+        const current = this.keys.current;
+        if (!current) {
+            throw new CollaborationError('disconnected', 'The session has ended.');
+        }
+        if (data.byteLength > Limits.maxContentParts * STORED_PART_BYTES) {
+            throw new CollaborationError('too-large', 'The content is too large to store on the server.');
+        }
+        const ref: StoredContentRef = { id: toBase64Url(randomBytes(18)), bytes: data.byteLength, key: current.id };
+        const count = partCount(data.byteLength);
+        try {
+            await eachPart(count, async index => {
+                const part = data.subarray(index * STORED_PART_BYTES, (index + 1) * STORED_PART_BYTES);
+                const sealed = await encrypt(current.key, part, partAad(this.roomId, ref, index), false);
+                await this.connection.request('content:put', { roomId: this.roomId, contentId: ref.id, index, count, data: sealed });
+            });
+        } catch (error) {
+            // The parts already sent would hold server memory until they go stale.
+            this.delete(ref).catch(() => { /* the connection is gone: so is the room's content, in time */ });
+            throw error;
+        }
+        return ref;
+    }
+
+    async fetch(candidate: StoredContentRef): Promise<Uint8Array> {
+        const parsed = StoredContentRef.safeParse(candidate);
+        if (!parsed.success) {
+            throw new CollaborationError('bad-request', 'Malformed stored content reference.');
+        }
+        const ref = parsed.data;
+        const key = this.keys.get(ref.key);
+        if (!key) {
+            throw new CollaborationError('not-found', 'The stored content is sealed with a key this session does not hold.');
+        }
+        const whole = new Uint8Array(ref.bytes);
+        const count = partCount(ref.bytes);
+        await eachPart(count, async index => {
+            const { data } = await this.connection.request<ContentGetResult>('content:get', { roomId: this.roomId, contentId: ref.id, index });
+            const part = await decrypt(key, toBytes(data), partAad(this.roomId, ref, index), false);
+            const offset = index * STORED_PART_BYTES;
+            if (part.byteLength !== Math.min(STORED_PART_BYTES, ref.bytes - offset)) {
+                throw new CollaborationError('bad-request', 'A stored content part has the wrong size.');
+            }
+            whole.set(part, offset);
+        });
+        return whole;
+    }
+
+    async delete(ref: StoredContentRef): Promise<void> {
+        await this.connection.request('content:delete', { roomId: this.roomId, contentId: ref.id });
+    }
+}
