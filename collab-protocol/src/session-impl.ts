@@ -135,7 +135,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             this.roomToken = setup.admitted.roomToken;
         }
         this.codec = new EnvelopeCodec(this.roomId, this.selfId, this.keys);
-        this.content = new StoredContent(this.roomId, connection, this.keys);
+        this.content = new StoredContent(this.roomId, connection);
         const ready = this.inbound.then(() => setup.role === 'host' ? this.initHost(setup) : this.initGuest(setup));
         // A session that failed to set up is closed before any queued event is looked at.
         this.inbound = ready.catch(error => this.close('left', CollaborationError.from(error).message));

@@ -102,10 +102,10 @@ export interface CollaborationSession {
     readonly closed: boolean;
 
     /**
-     * Host only: stores `data` on the server, sealed with the session key, for members to fetch with
-     * `fetchContent` without the host: a large state is uploaded once, not once per guest. The server keeps
-     * it as a cache: it may evict it, drops it when the key changes, and another server instance may not have
-     * it. Whoever gets 'not-found' asks the host instead.
+     * Host only: stores `data` on the server, sealed with a key of its own, for members to fetch with
+     * `fetchContent` without the host: a large state is uploaded once, not once per guest. The reference holds
+     * that key: send it only in session messages. The server keeps the content as a cache: it may evict it, and
+     * another server instance may not have it. Whoever gets 'not-found' asks the host instead.
      */
     storeContent(data: Uint8Array): Promise<StoredContentRef>;
     /** Fetches and opens stored content (the reference is validated). */

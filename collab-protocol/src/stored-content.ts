@@ -1,11 +1,13 @@
 /**
  * Content the host stores on the server once, for members to fetch without the host (see `ContentPut` in
- * wire.ts). Every part is sealed with the room's content key; the additional data binds it to the room, the
- * content id, its index and the whole content's size and key, so the server can neither read, swap, reorder
- * nor truncate parts.
+ * wire.ts). Every content is sealed with a key of its own, which travels in its reference, and references
+ * travel only inside sealed session messages: so the room key may rotate (someone left) without making stored
+ * content useless, and a peer that was removed never gets a reference to what is stored after. The additional
+ * data binds every part to the room, the content id, its index and the whole content's size, so the server can
+ * neither read, swap, reorder nor truncate parts.
  */
 import { z } from 'zod';
-import { decrypt, encrypt, KeyRing, randomBytes, toBase64Url, toBytes } from './crypto';
+import { ContentKey, decrypt, encrypt, fromBase64Url, randomBytes, toBase64Url, toBytes } from './crypto';
 import { CollaborationError } from './errors';
 import type { SessionConnection } from './session-impl';
 import { ContentGetResult, ContentId, Limits } from './wire';
@@ -15,12 +17,15 @@ export const STORED_PART_BYTES = 512 * 1024;
 /** Parts uploaded or fetched at a time. */
 const PARALLEL_PARTS = 8;
 
-/** Names stored content; plain data, so it can travel inside messages (validate it on arrival). */
+/**
+ * Names stored content and holds its key: plain data, to send inside session messages (which are sealed), never
+ * anywhere else. Validate it on arrival.
+ */
 export const StoredContentRef = z.object({
     id: ContentId,
     bytes: z.number().int().nonnegative().max(Limits.maxContentParts * STORED_PART_BYTES),
-    /** The content key it is sealed with. */
-    key: z.number().int().nonnegative().max(2 ** 31)
+    /** The AES-256-GCM key it is sealed with (base64url). */
+    key: z.string().length(43).regex(/^[A-Za-z0-9_-]+$/)
 }).strict();
 export type StoredContentRef = z.infer<typeof StoredContentRef>;
 
@@ -31,7 +36,7 @@ function partCount(bytes: number): number {
 }
 
 function partAad(roomId: string, ref: StoredContentRef, index: number): Uint8Array {
-    return encoder.encode(JSON.stringify(['theia-collab/content/1', roomId, ref.id, index, partCount(ref.bytes), ref.bytes, ref.key]));
+    return encoder.encode(JSON.stringify(['theia-collab/content/1', roomId, ref.id, index, partCount(ref.bytes), ref.bytes]));
 }
 
 /** Runs `task` for 0..count-1 with at most PARALLEL_PARTS in flight. */
@@ -48,24 +53,22 @@ async function eachPart(count: number, task: (index: number) => Promise<void>): 
 export class StoredContent {
     constructor(
         protected readonly roomId: string,
-        protected readonly connection: Pick<SessionConnection, 'request'>,
-        protected readonly keys: KeyRing
+        protected readonly connection: Pick<SessionConnection, 'request'>
     ) { }
 
     async store(data: Uint8Array): Promise<StoredContentRef> {
-        const current = this.keys.current;
-        if (!current) {
-            throw new CollaborationError('disconnected', 'The session has ended.');
-        }
         if (data.byteLength > Limits.maxContentParts * STORED_PART_BYTES) {
             throw new CollaborationError('too-large', 'The content is too large to store on the server.');
         }
-        const ref: StoredContentRef = { id: toBase64Url(randomBytes(18)), bytes: data.byteLength, key: current.id };
+        const raw = randomBytes(32);
+        const key = await ContentKey.fromRaw(raw);
+        const ref: StoredContentRef = { id: toBase64Url(randomBytes(18)), bytes: data.byteLength, key: toBase64Url(raw) };
+        raw.fill(0);
         const count = partCount(data.byteLength);
         try {
             await eachPart(count, async index => {
                 const part = data.subarray(index * STORED_PART_BYTES, (index + 1) * STORED_PART_BYTES);
-                const sealed = await encrypt(current.key, part, partAad(this.roomId, ref, index), false);
+                const sealed = await encrypt(key, part, partAad(this.roomId, ref, index), false);
                 await this.connection.request('content:put', { roomId: this.roomId, contentId: ref.id, index, count, data: sealed });
             });
         } catch (error) {
@@ -82,10 +85,7 @@ export class StoredContent {
             throw new CollaborationError('bad-request', 'Malformed stored content reference.');
         }
         const ref = parsed.data;
-        const key = this.keys.get(ref.key);
-        if (!key) {
-            throw new CollaborationError('not-found', 'The stored content is sealed with a key this session does not hold.');
-        }
+        const key = await ContentKey.fromRaw(fromBase64Url(ref.key));
         const whole = new Uint8Array(ref.bytes);
         const count = partCount(ref.bytes);
         await eachPart(count, async index => {

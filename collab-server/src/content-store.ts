@@ -7,7 +7,7 @@
  * (`contentBytes`, 0 disables it): a put that would exceed a bound first evicts the least recently used
  * (put or fetched) complete contents, or incomplete ones nobody added to for a while (of the same room for
  * the room bound, of any room for the process bound), never the one being put; when that is not enough it
- * is refused with 'too-large'. Contents are dropped when their room closes or is rekeyed, and incomplete
+ * is refused with 'too-large'. Contents are dropped when their room closes, and incomplete
  * ones after `staleMs` without a new part.
  */
 import type { Logger } from 'pino';
@@ -152,7 +152,7 @@ export class ContentStore {
         return !!entry;
     }
 
-    /** Drops every content of a room (closed, rekeyed); returns how many there were. */
+    /** Drops every content of a room (closed, or gone from the store); returns how many there were. */
     dropRoom(roomId: string, reason = 'room closed'): number {
         const room = this.rooms.get(roomId);
         if (!room) {

@@ -293,8 +293,6 @@ export class RoomService {
         const { roomId, keyId } = request;
         this.requireHost(socket, roomId);
         const room = await this.requireRoom(roomId);
-        // Content sealed under the previous key is of no use any more (and the next puts are sealed with the new one).
-        this.content.dropRoom(roomId, 'rekeyed');
         const from = room.hostPeerId;
         let delivered = 0;
         for (const { peerId, keyMaterial } of request.keys) {
