@@ -277,7 +277,7 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
                 if (!result.stored || CollaborationError.from(error).code === 'disconnected') {
                     throw error;
                 }
-                // The server no longer has the stored state (evicted, the key changed, another server instance): the host sends it.
+                // The server no longer has the stored state (evicted, or another server instance): the host sends it.
                 result = await session.sendRequest(EditorMessages.Open, { ...params, skipStored: true }, { timeout: this.options.timeout });
                 updates = await this.receiveState(session, result);
             }

@@ -62,6 +62,8 @@ interface Transfer {
     /** Parts not yet fetched: guests fetch several at once, in any order. */
     unserved: Set<number>;
     expires: number;
+    /** Runs once every part was fetched. */
+    served?: () => void;
 }
 
 export interface EditorHostOptions {
@@ -423,7 +425,7 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
         };
         if (!stateVector && update.byteLength > EditorLimits.chunkBytes) {
             if (params.skipStored && entry.stored) {
-                // The server lost it (evicted, key changed): store it again now, not after the interval.
+                // The server lost it (evicted, or this guest is on another instance): store it again now, not after the interval.
                 this.deleteStored(entry.stored.ref);
                 entry.stored = undefined;
                 entry.nextStoreAt = undefined;
@@ -437,8 +439,6 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
                     return result;
                 }
             }
-            // This guest gets it from here; the next ones from the server.
-            this.storeState(entry);
         }
         if (update.byteLength <= EditorLimits.chunkBytes) {
             result.update = update;
@@ -446,7 +446,9 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
             this.expireTransfers();
             const id = newTransferId();
             const parts = splitBytes(update);
-            this.transfers.set(id, { peer: sender.id, parts, unserved: new Set(parts.keys()), expires: this.now() + EditorLimits.transferTtlMs });
+            // This guest gets it from here (first: the upload would compete with it); the next ones from the server.
+            const served = stateVector ? undefined : () => this.storeState(entry);
+            this.transfers.set(id, { peer: sender.id, parts, unserved: new Set(parts.keys()), expires: this.now() + EditorLimits.transferTtlMs, served });
             result.transfer = { id, count: parts.length };
         }
         return result;
@@ -454,7 +456,7 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
 
     /** Uploads the document's whole state to the server (in the background), for guests to fetch from there. */
     protected storeState(entry: HostEntry): void {
-        if (entry.storing || this.now() < (entry.nextStoreAt ?? 0)) {
+        if (entry.storing || this.now() < (entry.nextStoreAt ?? 0) || this.disposed || this.entries.get(entry.shared.path) !== entry) {
             return;
         }
         const state = entry.fullState ??= Y.encodeStateAsUpdate(entry.shared.doc);
@@ -495,6 +497,7 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
         transfer.unserved.delete(params.index);
         if (!transfer.unserved.size) {
             this.transfers.delete(params.id);
+            transfer.served?.();
         }
         return { data };
     }
