@@ -137,6 +137,11 @@ export class ContentStore {
         return part;
     }
 
+    /** The ids of a room's contents, least recently used first. */
+    contentIds(roomId: string): string[] {
+        return [...this.rooms.get(roomId)?.entries.values() ?? []].map(entry => entry.contentId);
+    }
+
     /** The parts held of a content, in index order (for tests and diagnostics). */
     partsOf(roomId: string, contentId: string): Buffer[] {
         const entry = this.entries.get(`${roomId}/${contentId}`);

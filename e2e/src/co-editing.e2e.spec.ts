@@ -20,6 +20,9 @@ describe('co-editing (e2e)', function () {
     this.timeout(300_000);
 
     const INITIAL = 'export const marker = "INITIAL CONTENT";\nexport function greet(name: string) {\n    return name;\n}\n';
+    /** Over 1 MiB: more than one 512 KiB part, so the host stores it on the server for guests that open it later. */
+    const BIG_LINES = 16_000;
+    const BIG = Array.from({ length: BIG_LINES }, (_, i) => `big line ${i + 1} ${'~'.repeat(60)}`).join('\n') + '\n';
     const suite = e2eSuite('co-editing');
     let host: TheiaWindow;
     let guest: TheiaWindow;
@@ -29,6 +32,7 @@ describe('co-editing (e2e)', function () {
         ({ host, guest } = await suite.startHostAndGuest('co-editing', {
             'src/shared.ts': INITIAL,
             'src/other.ts': 'export const other = 42;\n',
+            'src/big.txt': BIG,
             'README.md': '# Co-editing\n'
         }));
         await suite.setUp(() => startAndJoin(host, guest));
@@ -182,6 +186,32 @@ describe('co-editing (e2e)', function () {
         await waitFor(async () => (await editorText(guest)).includes('changed on the host\'s disk'), 20_000, 'the disk change in the guest\'s editor');
         assert.strictEqual(occurrences(await editorText(guest), 'export const other'), 1);
         await guest.screenshot('co-editing-guest-sees-disk-change');
+    });
+
+    it('a large file reaches the guest whole: from the host the first time, then from the server, where the host stored it sealed', async () => {
+        const server = suite.server!;
+        const served = async () => (await server.metrics.contentGets.get()).values.reduce((sum, value) => sum + value.value, 0);
+        const showsWhole = async () => {
+            await waitFor(async () => (await editorText(guest)).includes('big line 1 '), 30_000, 'the start of big.txt in the guest\'s editor');
+            await activeEditor(guest).locator('.view-lines').click();
+            await guest.page.keyboard.press('Control+End');
+            await waitFor(async () => (await editorText(guest)).includes(`big line ${BIG_LINES} `), 20_000, 'the end of big.txt in the guest\'s editor');
+        };
+        const gets = await served();
+        await openFile(guest, 'big.txt');
+        await showsWhole();
+        assert.strictEqual(await served(), gets, 'the first time, the host sends it');
+        await waitFor(() => server.contentStore.size === 1 || undefined, 20_000, 'the host stores it on the server');
+        const [roomId] = server.contentStore.roomIds();
+        const stored = server.contentStore.partsOf(roomId, server.contentStore.contentIds(roomId)[0]);
+        assert.ok(stored.length >= 2 && stored.every(part => !part.includes(Buffer.from('big line 2 '))), 'the server holds sealed parts only');
+
+        await guest.page.locator('#theia-main-content-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon').click();
+        await waitFor(async () => await currentEditorTab(guest) !== 'big.txt' || undefined, 10_000, 'big.txt closed in the guest');
+        await openFile(guest, 'big.txt');
+        await showsWhole();
+        assert.ok(await served() >= gets + 2, 'the second time, the guest fetches it from the server');
+        await guest.screenshot('co-editing-guest-large-file');
     });
 });
 

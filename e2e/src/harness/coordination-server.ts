@@ -1,10 +1,14 @@
 import * as crypto from 'crypto';
 import { startServer } from '@theia-collab/server';
+import type { ServerHandle } from '@theia-collab/server/lib/server';
 import { freePort } from './wait';
 
 export interface TestCoordinationServer {
     readonly url: string;
     readonly port: number;
+    /** What tests may look at: its metrics and stored content. */
+    readonly metrics: ServerHandle['metrics'];
+    readonly contentStore: ServerHandle['contentStore'];
     close(): Promise<void>;
 }
 
@@ -16,5 +20,5 @@ export async function startCoordinationServer(options: Parameters<typeof startSe
     const logLevel = (process.env.COLLAB_LOG_LEVEL ?? 'warn') as NonNullable<typeof options.logLevel>;
     const secret = crypto.randomBytes(32).toString('base64url');
     const server = await startServer({ logLevel, secret, ...options, hostname: '127.0.0.1', port: await freePort() });
-    return { url: server.url, port: server.port, close: () => server.close() };
+    return { url: server.url, port: server.port, metrics: server.metrics, contentStore: server.contentStore, close: () => server.close() };
 }
