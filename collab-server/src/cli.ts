@@ -39,6 +39,8 @@ Options (environment variable in brackets):
       --empty-room <d>       close rooms nobody joins     [COLLAB_EMPTY_ROOM] 1h
       --token-ttl <d>        login token lifetime         [COLLAB_TOKEN_TTL] 12h
       --max-payload <bytes>  largest envelope data        [COLLAB_MAX_PAYLOAD] 1048576
+      --content-bytes-per-room <bytes>  stored content per room [COLLAB_CONTENT_BYTES_PER_ROOM] 67108864
+      --content-bytes <bytes> stored content per instance, 0 = off [COLLAB_CONTENT_BYTES] 536870912
       --login-rate <n/d>     logins per address          [COLLAB_LOGIN_RATE] 20/1m
       --join-rate <n/d>      room create/join per address [COLLAB_JOIN_RATE] 30/1m
       --event-rate <n/d>     events per socket            [COLLAB_EVENT_RATE] 500/1s
