@@ -106,10 +106,16 @@ export async function runFuzzer({ url, roomId, peerIds, seed, socketWorkers, eve
             return base;
         };
         const eventNames = ['room:create', 'room:join', 'room:admit', 'room:deny', 'room:set-permission', 'room:remove', 'room:rekey',
-            'room:leave', 'relay', 'relay', 'relay', 'connect', 'disconnect', 'error', 'newListener', '__proto__', 'constructor', 'server:error'];
+            'room:leave', 'relay', 'relay', 'relay', 'content:put', 'content:get', 'content:delete',
+            'connect', 'disconnect', 'error', 'newListener', '__proto__', 'constructor', 'server:error'];
         const payload = (event: string): unknown => {
             if (event === 'relay' && int(2)) {
                 return envelope();
+            }
+            if (event.startsWith('content:') && int(2)) {
+                return { roomId: int(3) ? roomId : junkString(), contentId: int(2) ? 'fuzzfuzzfuzzfuzz' + int(4) : junkValue(5),
+                    index: int(3) ? int(130) : junkValue(5), count: int(3) ? int(130) : junkValue(5),
+                    data: int(3) ? Buffer.from(Array.from({ length: int(2000) }, () => int(256))) : junkValue(5) };
             }
             if (int(3) === 0) {
                 return { roomId: int(2) ? roomId : junkString(), requestId: junkString(), peerId: pick(peerIds), permission: pick(['readwrite', 'admin']),
