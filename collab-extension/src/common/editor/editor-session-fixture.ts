@@ -6,7 +6,7 @@ import type { CollaborationClient } from '@theia-collab/protocol/lib/client';
 import type { CollaborationSession } from '@theia-collab/protocol/lib/session';
 import type { ServerHandle } from '@theia-collab/server/lib/server';
 import { DocumentProblem, EditorGuest } from './editor-guest';
-import { EditorHost } from './editor-host';
+import { EditorHost, EditorHostOptions } from './editor-host';
 import { connect, QuietLogger, startTestServer, until } from './editor-test-fixture';
 
 export interface EditorTestGuest {
@@ -29,7 +29,7 @@ export interface EditorSessionScope {
     guest(name: string, permission?: 'readonly' | 'readwrite'): Promise<EditorTestGuest>;
 }
 
-export function useEditorSession(initialFiles: Record<string, string>): EditorSessionScope {
+export function useEditorSession(initialFiles: Record<string, string>, hostOptions: EditorHostOptions = {}): EditorSessionScope {
     const scope = {
         clients: [] as CollaborationClient[],
         disposables: [] as { dispose(): void }[],
@@ -70,7 +70,7 @@ export function useEditorSession(initialFiles: Record<string, string>): EditorSe
                 scope.files.set(path, text);
                 return true;
             }
-        }, { logger: scope.logger });
+        }, { logger: scope.logger, ...hostOptions });
         scope.disposables.push(scope.hostSync);
     });
 

@@ -19,7 +19,10 @@ const PATH = 'project/README.md';
 describe('co-editing sync through a real server', function (): void {
     this.timeout(30_000);
 
-    const scope = useEditorSession({ [PATH]: 'line one\r\nline two\r\n' });
+    /** The host's clock runs ahead by this much (to skip its waits). */
+    let hostClockAhead = 0;
+    const scope = useEditorSession({ [PATH]: 'line one\r\nline two\r\n' }, { now: () => Date.now() + hostClockAhead });
+    beforeEach(() => hostClockAhead = 0);
     const { disposables, logger } = scope;
     let files: Map<string, string>;
     let saved: { path: string; text: string }[];
@@ -188,6 +191,21 @@ describe('co-editing sync through a real server', function (): void {
         assert.strictEqual(docC.text.toString(), hostSync.get(PATH)!.text.toString());
         await until(() => stores.length === 2, 'the host stores it again');
         assert.notStrictEqual((await stores[1]).id, ref.id);
+
+        // A change since that is too large to go with the stored state: the host sends it all, then stores it again.
+        const paste = 'p'.repeat(EditorLimits.chunkBytes + 10);
+        docA.edit(text => text.insert(0, paste));
+        await until(() => hostSync.get(PATH)!.text.length === docA.text.length, 'the host has the paste');
+        hostClockAhead = 60_000;
+        const fourth = await watched('Dee');
+        const docD = await fourth.sync.acquire(PATH);
+        assert.ok(fourth.seen.parts > 0 && fourth.seen.stored === 0, 'the host sends the document when the stored state is too far behind');
+        assert.strictEqual(docD.text.toString(), hostSync.get(PATH)!.text.toString());
+        await until(() => stores.length === 3, 'the host stores the new state');
+        const fifth = await watched('Eve');
+        const docE = await fifth.sync.acquire(PATH);
+        assert.deepStrictEqual({ parts: fifth.seen.parts, stored: fifth.seen.stored }, { parts: 0, stored: 1 });
+        assert.strictEqual(docE.text.toString(), hostSync.get(PATH)!.text.toString());
     });
 
     it('sends the first change at once and merges the changes that follow within the batch interval', async () => {
