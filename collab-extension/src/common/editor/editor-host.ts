@@ -476,8 +476,11 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
         }, error => {
             entry.storing = false;
             entry.nextStoreAt = this.now() + STORE_RETRY_MS;
-            // Guests then get the state from this window, as without a server store.
-            this.logger.warn(`collaboration: could not store '${entry.shared.path}' on the server:`, CollaborationError.from(error).message);
+            // Guests then get the state from this window, as without a server store. 'too-large': the server's
+            // store is off or full, as its admin set it: nothing to report.
+            if (CollaborationError.from(error).code !== 'too-large') {
+                this.logger.warn(`collaboration: could not store '${entry.shared.path}' on the server:`, CollaborationError.from(error).message);
+            }
         });
     }
 
