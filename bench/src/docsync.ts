@@ -9,6 +9,7 @@
  */
 import * as crypto from 'crypto';
 import * as path from 'path';
+import { forEachIndex } from '@theia-collab/protocol/lib/concurrency';
 import { EditorGuest } from '@theia-collab/extension/lib/common/editor/editor-guest';
 import { EditorLimits } from '@theia-collab/extension/lib/common/editor/editor-protocol';
 import { TEXT_NAME } from '@theia-collab/extension/lib/common/editor/editor-document';
@@ -133,20 +134,14 @@ async function floorGuest(url: string, room: string, ready: HostReady): Promise<
                 waiting.get(message.part)?.(message.data);
             }
         });
-        const count = ready.parts!;
-        let next = 0;
         let bytes = 0;
-        const fetchParts = async () => {
-            while (next < count) {
-                const index = next++;
-                const data = await withTimeout(new Promise<Uint8Array>(resolve => {
-                    waiting.set(index, resolve);
-                    socket.emit('relay', { room, need: index } satisfies FloorMessage);
-                }), 60_000, `part ${index}`);
-                bytes += data.byteLength;
-            }
-        };
-        await Promise.all(Array.from({ length: Math.min(count, EditorLimits.fetchConcurrency) }, fetchParts));
+        await forEachIndex(ready.parts!, EditorLimits.fetchConcurrency, async index => {
+            const data = await withTimeout(new Promise<Uint8Array>(resolve => {
+                waiting.set(index, resolve);
+                socket.emit('relay', { room, need: index } satisfies FloorMessage);
+            }), 60_000, `part ${index}`);
+            bytes += data.byteLength;
+        });
         const t2 = now();
         if (bytes !== ready.length) {
             throw new Error(`transport floor: got ${bytes} bytes, expected ${ready.length}`);

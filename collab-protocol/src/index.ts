@@ -8,3 +8,4 @@ export * from './invite';
 export * from './client';
 export * from './login';
 export * from './stored-content';
+export * from './concurrency';

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { ContentKey, decrypt, encrypt, fromBase64Url, randomBytes, toBase64Url, toBytes } from './crypto';
+import { forEachIndex } from './concurrency';
 import { CollaborationError } from './errors';
 import type { SessionConnection } from './session-impl';
 import { ContentGetResult, ContentId, Limits } from './wire';
@@ -39,17 +40,6 @@ function partAad(roomId: string, ref: StoredContentRef, index: number): Uint8Arr
     return encoder.encode(JSON.stringify(['theia-collab/content/1', roomId, ref.id, index, partCount(ref.bytes), ref.bytes]));
 }
 
-/** Runs `task` for 0..count-1 with at most PARALLEL_PARTS in flight. */
-async function eachPart(count: number, task: (index: number) => Promise<void>): Promise<void> {
-    let next = 0;
-    const worker = async () => {
-        while (next < count) {
-            await task(next++);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(count, PARALLEL_PARTS) }, worker));
-}
-
 export class StoredContent {
     constructor(
         protected readonly roomId: string,
@@ -66,7 +56,7 @@ export class StoredContent {
         raw.fill(0);
         const count = partCount(data.byteLength);
         try {
-            await eachPart(count, async index => {
+            await forEachIndex(count, PARALLEL_PARTS, async index => {
                 const part = data.subarray(index * STORED_PART_BYTES, (index + 1) * STORED_PART_BYTES);
                 const sealed = await encrypt(key, part, partAad(this.roomId, ref, index), false);
                 await this.connection.request('content:put', { roomId: this.roomId, contentId: ref.id, index, count, data: sealed });
@@ -88,7 +78,7 @@ export class StoredContent {
         const key = await ContentKey.fromRaw(fromBase64Url(ref.key));
         const whole = new Uint8Array(ref.bytes);
         const count = partCount(ref.bytes);
-        await eachPart(count, async index => {
+        await forEachIndex(count, PARALLEL_PARTS, async index => {
             const { data } = await this.connection.request<ContentGetResult>('content:get', { roomId: this.roomId, contentId: ref.id, index });
             const part = await decrypt(key, toBytes(data), partAad(this.roomId, ref, index), false);
             const offset = index * STORED_PART_BYTES;

@@ -1,4 +1,5 @@
 import { performance } from 'perf_hooks';
+import { forEachIndex } from '@theia-collab/protocol/lib/concurrency';
 
 export const now = (): number => performance.now();
 
@@ -28,15 +29,8 @@ export async function until(check: () => boolean | Promise<boolean>, ms: number,
 }
 
 /** Runs `task` for every item with at most `limit` running at once. */
-export async function pool<T>(items: T[], limit: number, task: (item: T, index: number) => Promise<void>): Promise<void> {
-    let next = 0;
-    const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-        while (next < items.length) {
-            const index = next++;
-            await task(items[index], index);
-        }
-    });
-    await Promise.all(workers);
+export function pool<T>(items: T[], limit: number, task: (item: T, index: number) => Promise<void>): Promise<void> {
+    return forEachIndex(items.length, limit, index => task(items[index], index));
 }
 
 /** The seeded PRNG the server's reliability tests use, so every fuzz run is reproducible from its seed. */

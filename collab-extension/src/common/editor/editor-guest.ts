@@ -7,6 +7,7 @@
  * (nothing is sent), and once both are connected again every open document re-synchronises.
  */
 import * as Y from 'yjs';
+import { forEachIndex } from '@theia-collab/protocol/lib/concurrency';
 import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { Disposable, Emitter, Event } from '@theia-collab/protocol/lib/events';
 import { CollaborationSession, Peer } from '@theia-collab/protocol/lib/session';
@@ -379,21 +380,16 @@ export class EditorGuest implements SharedDocumentProvider, Disposable {
         // Several parts in flight at once: a large document costs a few round trips, not one per part.
         const { id, count } = transfer;
         const parts: Uint8Array[] = new Array(count);
-        let next = 0;
         let bytes = 0;
-        const fetchParts = async () => {
-            while (next < count) {
-                const index = next++;
-                const { data } = await session.sendRequest(EditorMessages.Fetch, { id, index }, { timeout: this.options.timeout });
-                const part = toUint8Array(data);
-                bytes += part.byteLength;
-                if (bytes > EditorLimits.maxUpdateBytes) {
-                    throw new CollaborationError('too-large', 'The document is too large.');
-                }
-                parts[index] = part;
+        await forEachIndex(count, EditorLimits.fetchConcurrency, async index => {
+            const { data } = await session.sendRequest(EditorMessages.Fetch, { id, index }, { timeout: this.options.timeout });
+            const part = toUint8Array(data);
+            bytes += part.byteLength;
+            if (bytes > EditorLimits.maxUpdateBytes) {
+                throw new CollaborationError('too-large', 'The document is too large.');
             }
-        };
-        await Promise.all(Array.from({ length: Math.min(count, EditorLimits.fetchConcurrency) }, fetchParts));
+            parts[index] = part;
+        });
         return concatBytes(parts);
     }
 
