@@ -663,10 +663,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     // ---- stored content ----
 
     async storeContent(data: Uint8Array): Promise<StoredContentRef> {
-        this.assertOpen();
-        if (!this.isHost) {
-            throw new CollaborationError('forbidden', 'Only the host stores content on the server.');
-        }
+        this.assertHost();
         return this.content.store(data);
     }
 
@@ -676,10 +673,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     }
 
     async deleteContent(ref: StoredContentRef): Promise<void> {
-        this.assertOpen();
-        if (!this.isHost) {
-            throw new CollaborationError('forbidden', 'Only the host deletes stored content.');
-        }
+        this.assertHost();
         await this.content.delete(ref);
     }
 

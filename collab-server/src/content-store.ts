@@ -305,9 +305,6 @@ export class ContentService {
 
     async put(socket: CollabSocket, request: ContentPut): Promise<HandlerResult> {
         const membership = this.membership(socket, request.roomId, true);
-        if (!this.store.enabled) {
-            fail('too-large', 'This server does not store content (contentBytes is 0): ask the host instead.');
-        }
         await this.requireRoom(request.roomId, membership);
         this.store.put(request.roomId, request.contentId, request.index, request.count, request.data);
         return { ack: {} };
