@@ -3,7 +3,7 @@
  * boundary before anything acts on it.
  */
 import { z } from 'zod';
-import { Limits, PeerId, PeerInfo, Permission, RequestId, RoomId } from './wire';
+import { JoinProof, Limits, PeerId, PeerInfo, Permission, RequestId, RoomId } from './wire';
 
 const KeyId = z.number().int().nonnegative().max(2 ** 31);
 const KeyMaterial = z.custom<Uint8Array | ArrayBuffer>(value =>
@@ -11,7 +11,7 @@ const KeyMaterial = z.custom<Uint8Array | ArrayBuffer>(value =>
     { message: 'expected key material' });
 const Message = z.string().max(4096);
 
-export const JoinRequestEventSchema = z.object({ roomId: RoomId, requestId: RequestId, peer: PeerInfo });
+export const JoinRequestEventSchema = z.object({ roomId: RoomId, requestId: RequestId, peer: PeerInfo, proof: JoinProof.optional() });
 export const JoinCancelledEventSchema = z.object({ roomId: RoomId, requestId: RequestId });
 export const AdmittedEventSchema = z.object({
     roomId: RoomId,

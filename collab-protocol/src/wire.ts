@@ -102,7 +102,9 @@ export interface HandshakeAuth {
 // ---- client -> server requests (each acknowledged with an Ack) ----
 
 export const CreateRoom = z.object({ publicKey: PublicKey }).strict();
-export const JoinRoom = z.object({ roomId: RoomId, publicKey: PublicKey }).strict();
+/** Invite proofs: HMAC-SHA-256 over the room and the guest's key with the invite's secret, base64url (see invite.ts). */
+export const JoinProof = z.string().min(1).max(128).regex(/^[A-Za-z0-9_-]+$/);
+export const JoinRoom = z.object({ roomId: RoomId, publicKey: PublicKey, proof: JoinProof.optional() }).strict();
 export const Admit = z.object({
     roomId: RoomId,
     requestId: RequestId,
@@ -162,7 +164,7 @@ export interface ContentGetResult { data: Uint8Array }
 
 // ---- server -> client events ----
 
-export interface JoinRequestEvent { roomId: string; requestId: string; peer: PeerInfo }
+export interface JoinRequestEvent { roomId: string; requestId: string; peer: PeerInfo; proof?: string }
 export interface JoinCancelledEvent { roomId: string; requestId: string }
 export interface AdmittedEvent {
     roomId: string;

@@ -159,7 +159,7 @@ export class RoomService {
                 if (Object.keys(room.members).length + pendingCount >= Limits.maxPeersPerRoom) {
                     fail('forbidden', 'This session is full.');
                 }
-                room.pending[requestId] = { requestId, peer, socketId: socket.id, instance: this.instance, requestedAt: now };
+                room.pending[requestId] = { requestId, peer, socketId: socket.id, instance: this.instance, requestedAt: now, ...(request.proof ? { proof: request.proof } : {}) };
                 room.lastActivityAt = Math.max(room.lastActivityAt, now);
                 room.emptySince = undefined;
             });
@@ -174,7 +174,8 @@ export class RoomService {
         this.logger.info({ room: roomId, peer: peer.id, user: peer.userId, requestId }, 'join requested');
         return {
             ack: { requestId, peerId: peer.id },
-            after: () => this.io.to(peerChannel(hostPeerId)).emit('room:join-request', { roomId, requestId, peer })
+            // The proof is opaque here: only the host, which made the invite's secret, can check it.
+            after: () => this.io.to(peerChannel(hostPeerId)).emit('room:join-request', { roomId, requestId, peer, ...(request.proof ? { proof: request.proof } : {}) })
         };
     }
 
@@ -489,7 +490,9 @@ export class RoomService {
             self,
             peers: memberList(updated.room),
             expiresAt: updated.room.expiresAt,
-            pending: role === 'host' ? Object.values(updated.room.pending).map(pending => ({ roomId, requestId: pending.requestId, peer: pending.peer })) : [],
+            pending: role === 'host' ? Object.values(updated.room.pending).map(pending => ({
+                roomId, requestId: pending.requestId, peer: pending.peer, ...(pending.proof ? { proof: pending.proof } : {})
+            })) : [],
             reconnecting: Object.values(updated.room.members).filter(other => other.detachedAt !== undefined).map(other => other.info.id)
         });
         this.announceStatus(roomId, updated.room.hostPeerId, peerId, 'connected');

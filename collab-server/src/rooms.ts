@@ -26,6 +26,8 @@ export interface PendingJoinRecord {
     socketId: string;
     instance?: string;
     requestedAt: number;
+    /** The guest's proof that it holds the invite's secret, passed on to the host unread. */
+    proof?: string;
 }
 
 export interface RoomRecord {
