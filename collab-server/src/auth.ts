@@ -7,8 +7,9 @@ import * as fs from 'fs';
 import { promisify } from 'util';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
+import { normalizeDisplayName } from '@theia-collab/protocol/lib/display-name';
 import { CollaborationError } from '@theia-collab/protocol/lib/errors';
-import { DisplayName, LoginProviderId, LoginResult, Role } from '@theia-collab/protocol/lib/wire';
+import { DisplayName, Limits, LoginProviderId, LoginResult, Role } from '@theia-collab/protocol/lib/wire';
 
 export interface UserIdentity {
     id: string;
@@ -40,7 +41,12 @@ export class TokenService {
         this.key = crypto.createHash('sha256').update(`collab-server:jwt:${secret}`).digest();
     }
 
-    async issueLoginToken(user: UserIdentity): Promise<LoginResult> {
+    async issueLoginToken(identity: UserIdentity): Promise<LoginResult> {
+        // Every provider's name passes through here: the last line of defence for what others get to see.
+        const user = { ...identity, name: normalizeDisplayName(identity.name) };
+        if (!user.name) {
+            throw new CollaborationError('bad-request', 'The display name is empty once invisible and control characters are removed.');
+        }
         const expiresAt = Date.now() + this.tokenTtlMs;
         const token = await new SignJWT({ name: user.name, provider: user.provider, typ: 'user' })
             .setProtectedHeader({ alg: ALGORITHM })
@@ -56,7 +62,7 @@ export class TokenService {
 
     async verifyLoginToken(token: unknown): Promise<UserIdentity> {
         const payload = await this.verify(token, USER_AUDIENCE);
-        const name = DisplayName.safeParse(payload.name);
+        const name = DisplayName.safeParse(typeof payload.name === 'string' ? normalizeDisplayName(payload.name) : payload.name);
         if (payload.typ !== 'user' || typeof payload.sub !== 'string' || !name.success || typeof payload.provider !== 'string') {
             throw new CollaborationError('unauthorized', 'Malformed login token.');
         }
@@ -114,7 +120,8 @@ export interface LoginProvider {
     login(body: unknown): Promise<UserIdentity>;
 }
 
-const AnonymousLoginBody = z.object({ name: DisplayName }).strict();
+/** Raw input; normalised (see display-name.ts) before use. */
+const AnonymousLoginBody = z.object({ name: z.string().max(4 * 1024) }).strict();
 
 export class AnonymousLoginProvider implements LoginProvider {
     readonly id = 'anonymous';
@@ -126,7 +133,14 @@ export class AnonymousLoginProvider implements LoginProvider {
         if (!parsed.success) {
             throw new CollaborationError('bad-request', 'Expected {"name": "<display name>"}.');
         }
-        return { id: `anonymous:${randomId(12)}`, name: parsed.data.name, provider: 'anonymous' };
+        const name = normalizeDisplayName(parsed.data.name, Infinity);
+        if (!name) {
+            throw new CollaborationError('bad-request', 'The display name is empty once invisible and control characters are removed.');
+        }
+        if (name.length > Limits.maxNameLength) {
+            throw new CollaborationError('bad-request', `The display name is longer than ${Limits.maxNameLength} characters.`);
+        }
+        return { id: `anonymous:${randomId(12)}`, name, provider: 'anonymous' };
     }
 }
 
@@ -207,6 +221,6 @@ export class TokenLoginProvider implements LoginProvider {
         if (!entry || !valid) {
             throw new CollaborationError('unauthorized', 'Unknown user or wrong secret.');
         }
-        return { id: `token:${entry.user}`, name: entry.name ?? entry.user, provider: 'token' };
+        return { id: `token:${entry.user}`, name: normalizeDisplayName(entry.name ?? '') || entry.user, provider: 'token' };
     }
 }

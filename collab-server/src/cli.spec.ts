@@ -75,7 +75,7 @@ describe('cli', () => {
         assert.match(refused.output(), /production mode needs a secret/);
 
         const port = await freePort();
-        const server = run([], { COLLAB_MODE: 'production', COLLAB_PORT: String(port), COLLAB_SECRET: 'x'.repeat(40), COLLAB_LOG_LEVEL: 'warn' });
+        const server = run([], { COLLAB_MODE: 'production', COLLAB_PORT: String(port), COLLAB_SECRET: 'x'.repeat(40), COLLAB_LOG_LEVEL: 'warn', COLLAB_ALLOW_ANONYMOUS: '1' });
         running.push(server.child);
         await waitForHealth(`http://127.0.0.1:${port}/health`, Date.now() + 10_000);
         server.child.kill('SIGINT');

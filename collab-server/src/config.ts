@@ -59,6 +59,12 @@ export interface ServerOptions {
     /** Use an existing pino logger instead of creating one. */
     logger?: Logger;
     providers: EnabledProvider[];
+    /**
+     * Anonymous login (a display name, no credential). Default: on in development mode, off in production mode,
+     * where it must be switched on explicitly (`--allow-anonymous`, `COLLAB_ALLOW_ANONYMOUS=1`). When on, the
+     * `anonymous` provider is enabled; when off, `providers` may not name it.
+     */
+    allowAnonymous?: boolean;
     /** JSON file of token users (see `collab-server hash-secret`); enables the `token` provider. */
     tokenUsersFile?: string;
     /** OpenID Connect login; enables the `oidc` provider. */
@@ -95,8 +101,25 @@ export interface ServerOptions {
     metrics: boolean;
     /** Include Node.js process metrics in `/metrics`. */
     processMetrics: boolean;
+    /**
+     * When set, `GET /metrics` needs `Authorization: Bearer <metricsToken>` (401 otherwise). At least 16
+     * visible ASCII characters.
+     */
+    metricsToken?: string;
     /** Use the first X-Forwarded-For address as the remote address (only behind a trusted proxy). */
     trustProxy: boolean;
+    /**
+     * Concurrent socket.io connections per remote address (the address the rate limits use, so behind a
+     * trusted proxy the client's); further connections are refused ('rate-limited'). Engine.io handshakes
+     * (transport connections that have not yet connected a socket) are bounded at twice this.
+     */
+    maxConnectionsPerAddress: number;
+    /**
+     * When set, `GET /api/info?challenge=<nonce>` also answers `challengeResponse`, an HMAC of the nonce and
+     * this server's port with this secret (see info-challenge.ts): whoever knows the secret can tell this
+     * server from another program on the port. Used by the Theia app's embedded server.
+     */
+    infoChallengeSecret?: string;
     maxRoomsPerSocket: number;
     maxPendingJoinsPerRoom: number;
     maxPendingRequestsPerPeer: number;
@@ -107,6 +130,12 @@ export interface ServerOptions {
     contentBytesPerRoom: number;
     /** Bound of all stored content of this instance, in bytes; 0 disables stored content. */
     contentBytes: number;
+    /**
+     * Stored content each room is guaranteed: a room holding at most this much is never evicted by other
+     * rooms' puts (only by its own); rooms above it lose their least recently used contents first. Default
+     * `min(contentBytesPerRoom, contentBytes / 64)`; 0 lets any room evict any other (plain LRU).
+     */
+    contentReservedBytesPerRoom?: number;
     /** Period of the cleanup timer; derived from the room timeouts when not set. */
     sweepIntervalMs?: number;
     /** Room state storage; in memory by default. */
@@ -133,6 +162,7 @@ export const DEFAULT_OPTIONS: ServerOptions = {
     logLevel: 'info',
     providers: ['anonymous'],
     trustProxy: false,
+    maxConnectionsPerAddress: 200,
     maxRoomsPerSocket: 8,
     maxPendingJoinsPerRoom: 32,
     maxPendingRequestsPerPeer: 1024,
@@ -155,13 +185,24 @@ const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trac
 export function resolveOptions(options: Partial<ServerOptions>): ServerOptions {
     const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
     const resolved: ServerOptions = { ...DEFAULT_OPTIONS, ...defined };
+    const problems: string[] = [];
+    const anonymousAllowed = resolved.allowAnonymous ?? resolved.mode !== 'production';
+    if (defined.providers === undefined) {
+        resolved.providers = anonymousAllowed ? ['anonymous'] : [];
+    } else if (resolved.allowAnonymous === true && !resolved.providers.includes('anonymous')) {
+        resolved.providers = ['anonymous', ...resolved.providers];
+    } else if (!anonymousAllowed && resolved.providers.includes('anonymous')) {
+        problems.push(resolved.mode === 'production'
+            ? 'anonymous login is off in production mode: switch it on explicitly with --allow-anonymous (COLLAB_ALLOW_ANONYMOUS=1, "allowAnonymous": true), or remove it from the providers'
+            : 'the providers name anonymous, but allowAnonymous is false');
+    }
+    resolved.allowAnonymous = anonymousAllowed;
     if (resolved.tokenUsersFile && !resolved.providers.includes('token')) {
         resolved.providers = [...resolved.providers, 'token'];
     }
     if (resolved.oidc && !resolved.providers.includes('oidc')) {
         resolved.providers = [...resolved.providers, 'oidc'];
     }
-    const problems: string[] = [];
     const positive = (name: keyof ServerOptions) => {
         const value = resolved[name];
         if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
@@ -174,11 +215,27 @@ export function resolveOptions(options: Partial<ServerOptions>): ServerOptions {
     (['roomTtlMs', 'idleRoomMs', 'emptyRoomMs', 'requestTimeoutMs', 'maxPayloadBytes', 'tokenTtlMs', 'rateLimitStrikes',
         'maxRoomsPerSocket', 'maxPendingJoinsPerRoom', 'maxPendingRequestsPerPeer', 'resumeGraceMs', 'hostGraceMs', 'guestGraceMs',
         'pingIntervalMs', 'pingTimeoutMs', 'shutdownTimeoutMs'] as const).forEach(positive);
+    if (!Number.isSafeInteger(resolved.maxConnectionsPerAddress) || resolved.maxConnectionsPerAddress <= 0) {
+        problems.push('maxConnectionsPerAddress must be a positive integer');
+    }
     if (!Number.isSafeInteger(resolved.contentBytesPerRoom) || resolved.contentBytesPerRoom <= 0) {
         problems.push('contentBytesPerRoom must be a positive integer');
     }
     if (!Number.isSafeInteger(resolved.contentBytes) || resolved.contentBytes < 0) {
         problems.push('contentBytes must be a non-negative integer (0 disables stored content)');
+    }
+    if (resolved.contentReservedBytesPerRoom === undefined) {
+        resolved.contentReservedBytesPerRoom = Math.floor(Math.min(resolved.contentBytesPerRoom, resolved.contentBytes / 64));
+    } else if (!Number.isSafeInteger(resolved.contentReservedBytesPerRoom) || resolved.contentReservedBytesPerRoom < 0) {
+        problems.push('contentReservedBytesPerRoom must be a non-negative integer');
+    } else if (resolved.contentReservedBytesPerRoom > resolved.contentBytesPerRoom || resolved.contentReservedBytesPerRoom > resolved.contentBytes) {
+        problems.push('contentReservedBytesPerRoom may not exceed contentBytesPerRoom nor contentBytes');
+    }
+    if (resolved.metricsToken !== undefined && (typeof resolved.metricsToken !== 'string' || !/^[\x21-\x7e]{16,1024}$/.test(resolved.metricsToken))) {
+        problems.push('metricsToken must be 16 to 1024 visible ASCII characters (no spaces)');
+    }
+    if (resolved.infoChallengeSecret !== undefined && (typeof resolved.infoChallengeSecret !== 'string' || resolved.infoChallengeSecret.length < 32)) {
+        problems.push('infoChallengeSecret must be at least 32 characters');
     }
     if (resolved.maxPayloadBytes > Limits.maxPayloadBytes) {
         problems.push(`maxPayloadBytes may not exceed the protocol limit of ${Limits.maxPayloadBytes}`);
@@ -214,6 +271,10 @@ export function resolveOptions(options: Partial<ServerOptions>): ServerOptions {
     }
     if (resolved.providers.includes('oidc')) {
         problems.push(...resolved.oidc ? checkOidcOptions(resolved.oidc, resolved.mode === 'production') : ['the oidc login provider needs oidc.issuer and oidc.clientId']);
+    }
+    if (resolved.mode === 'production' && resolved.providers.length === 0) {
+        problems.push('production mode has no login provider: configure token users (COLLAB_TOKEN_USERS) or OpenID Connect (COLLAB_OIDC_ISSUER), '
+            + 'or switch anonymous login on explicitly (--allow-anonymous, COLLAB_ALLOW_ANONYMOUS=1)');
     }
     if (resolved.mode === 'production' && !resolved.secret) {
         problems.push('production mode needs a secret (COLLAB_SECRET)');
@@ -298,7 +359,7 @@ export function loadConfigFile(path: string): Partial<ServerOptions> {
         }
     }
     for (const key of Object.keys(result)) {
-        if (!(key in DEFAULT_OPTIONS) && !['secret', 'tokenUsersFile', 'oidc', 'redisUrl', 'sweepIntervalMs'].includes(key)) {
+        if (!(key in DEFAULT_OPTIONS) && !['secret', 'tokenUsersFile', 'oidc', 'redisUrl', 'sweepIntervalMs', 'allowAnonymous', 'metricsToken', 'contentReservedBytesPerRoom', 'infoChallengeSecret'].includes(key)) {
             throw new Error(`Unknown option '${key}' in config file ${path}`);
         }
     }
@@ -330,6 +391,15 @@ export function loadConfigFromEnv(env: NodeJS.ProcessEnv): Partial<ServerOptions
     if (env.COLLAB_TOKEN_TTL) { options.tokenTtlMs = parseDuration(env.COLLAB_TOKEN_TTL); }
     if (env.COLLAB_MAX_PAYLOAD) { options.maxPayloadBytes = parseInteger('COLLAB_MAX_PAYLOAD', env.COLLAB_MAX_PAYLOAD); }
     if (env.COLLAB_CONTENT_BYTES_PER_ROOM) { options.contentBytesPerRoom = parseInteger('COLLAB_CONTENT_BYTES_PER_ROOM', env.COLLAB_CONTENT_BYTES_PER_ROOM); }
+    if (env.COLLAB_CONTENT_RESERVED_BYTES_PER_ROOM) {
+        options.contentReservedBytesPerRoom = parseInteger('COLLAB_CONTENT_RESERVED_BYTES_PER_ROOM', env.COLLAB_CONTENT_RESERVED_BYTES_PER_ROOM);
+    }
+    if (env.COLLAB_MAX_CONNECTIONS_PER_ADDRESS) {
+        options.maxConnectionsPerAddress = parseInteger('COLLAB_MAX_CONNECTIONS_PER_ADDRESS', env.COLLAB_MAX_CONNECTIONS_PER_ADDRESS);
+    }
+    if (env.COLLAB_ALLOW_ANONYMOUS) { options.allowAnonymous = parseBoolean('COLLAB_ALLOW_ANONYMOUS', env.COLLAB_ALLOW_ANONYMOUS); }
+    if (env.COLLAB_METRICS_TOKEN) { options.metricsToken = env.COLLAB_METRICS_TOKEN; }
+    if (env.COLLAB_INFO_CHALLENGE_SECRET) { options.infoChallengeSecret = env.COLLAB_INFO_CHALLENGE_SECRET; }
     if (env.COLLAB_CONTENT_BYTES) { options.contentBytes = parseInteger('COLLAB_CONTENT_BYTES', env.COLLAB_CONTENT_BYTES); }
     if (env.COLLAB_LOGIN_RATE) { options.loginRateLimit = parseRate(env.COLLAB_LOGIN_RATE); }
     if (env.COLLAB_JOIN_RATE) { options.joinRateLimit = parseRate(env.COLLAB_JOIN_RATE); }
@@ -406,6 +476,11 @@ export function parseArgs(argv: string[]): ParsedArgs {
             case '--token-ttl': options.tokenTtlMs = parseDuration(value()); break;
             case '--max-payload': options.maxPayloadBytes = parseInteger('--max-payload', value()); break;
             case '--content-bytes-per-room': options.contentBytesPerRoom = parseInteger('--content-bytes-per-room', value()); break;
+            case '--content-reserved-bytes-per-room': options.contentReservedBytesPerRoom = parseInteger('--content-reserved-bytes-per-room', value()); break;
+            case '--max-connections-per-address': options.maxConnectionsPerAddress = parseInteger('--max-connections-per-address', value()); break;
+            case '--allow-anonymous': options.allowAnonymous = true; break;
+            case '--no-anonymous': options.allowAnonymous = false; break;
+            case '--metrics-token': options.metricsToken = value(); break;
             case '--content-bytes': options.contentBytes = parseInteger('--content-bytes', value()); break;
             case '--login-rate': options.loginRateLimit = parseRate(value()); break;
             case '--join-rate': options.joinRateLimit = parseRate(value()); break;

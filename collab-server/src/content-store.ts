@@ -6,9 +6,14 @@
  * 'not-found' and asks the host instead). Bounded per room (`contentBytesPerRoom`) and per process
  * (`contentBytes`, 0 disables it): a put that would exceed a bound first evicts the least recently used
  * (put or fetched) complete contents, or incomplete ones nobody added to for a while (of the same room for
- * the room bound, of any room for the process bound), never the one being put; when that is not enough it
- * is refused with 'too-large'. Contents are dropped when their room closes, and incomplete
- * ones after `staleMs` without a new part.
+ * the room bound, for the process bound of the same room or of rooms above their guaranteed share, see
+ * below), never the one being put; when that is not enough it is refused with 'too-large'. Contents are
+ * dropped when their room closes, and incomplete ones after `staleMs` without a new part.
+ *
+ * Guaranteed share (`reservedBytesPerRoom`): a room holding at most that much is never evicted by another
+ * room's puts, so that one room flooding the store cannot push everybody else's content out. Another room's
+ * content may only be evicted while that room holds more than its share (least recently used first); a put
+ * that can only fit by evicting rooms within their share is refused.
  */
 import type { Logger } from 'pino';
 import type { ContentDelete, ContentGet, ContentGetResult, ContentPut } from '@theia-collab/protocol/lib/wire';
@@ -27,6 +32,8 @@ export interface ContentStoreOptions {
     bytesPerRoom: number;
     /** Bound of all contents of this process; 0 disables stored content. */
     bytes: number;
+    /** What each room is guaranteed against other rooms' puts (data plus overhead); 0 or unset: nothing. */
+    reservedBytesPerRoom?: number;
     staleMs?: number;
 }
 
@@ -232,17 +239,29 @@ export class ContentStore {
         }
         let freed = freedInRoom;
         const chosen = new Set(victims);
+        const reserved = this.options.reservedBytesPerRoom ?? 0;
+        /** Per other room: what it still holds once the victims chosen so far are gone. */
+        const remaining = new Map<string, number>();
         for (const entry of this.entries.values()) {
             if (this.total - freed + added <= this.options.bytes) {
                 break;
             }
-            if (!chosen.has(entry) && this.evictable(entry, current, now)) {
-                victims.push(entry);
-                freed += entry.cost;
+            if (chosen.has(entry) || !this.evictable(entry, current, now)) {
+                continue;
             }
+            if (entry.roomId !== roomId) {
+                // Another room's content goes only while that room is above its guaranteed share.
+                const held = remaining.get(entry.roomId) ?? this.rooms.get(entry.roomId)!.cost;
+                if (held <= reserved) {
+                    continue;
+                }
+                remaining.set(entry.roomId, held - entry.cost);
+            }
+            victims.push(entry);
+            freed += entry.cost;
         }
         if (this.total - freed + added > this.options.bytes) {
-            return `The server's stored content is at its limit of ${this.options.bytes} bytes, with uploads in progress.`;
+            return `The server's stored content is at its limit of ${this.options.bytes} bytes (uploads in progress, or other sessions' guaranteed shares).`;
         }
         return victims;
     }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { CollaborationError, CollaborationErrorData } from '@theia-collab/protocol/lib/errors';
 import { HttpPaths, PROTOCOL_VERSION, RoomId, ServerInfo } from '@theia-collab/protocol/lib/wire';
 import type { LoginProvider, TokenService } from './auth';
+import { CHALLENGE_PATTERN, secretsEqual } from './info-challenge';
 import type { OidcLoginProvider } from './oidc';
 import type { KeyedRateLimiter } from './rate-limit';
 
@@ -24,6 +25,10 @@ export interface HttpDependencies {
     health(): Promise<{ ready: boolean; body: object }>;
     /** Prometheus text exposition; `/metrics` answers 404 without it. */
     metrics?: () => Promise<{ contentType: string; body: string }>;
+    /** When set, `/metrics` needs `Authorization: Bearer <metricsToken>`. */
+    metricsToken?: string;
+    /** When set, `/api/info?challenge=<nonce>` also answers `challengeResponse` (see info-challenge.ts). */
+    infoChallenge?: (nonce: string) => string;
     logger: Logger;
 }
 
@@ -71,12 +76,19 @@ export function createHttpHandler(deps: HttpDependencies): (request: http.Incomi
         }
 
         if (path === HttpPaths.info && method === 'GET') {
-            const info: ServerInfo = {
+            const info: ServerInfo & { challengeResponse?: string } = {
                 protocol: PROTOCOL_VERSION,
                 version: deps.version,
                 providers: [...deps.providers, ...deps.oidc ? [deps.oidc] : []].map(provider => ({ id: provider.id, label: provider.label })),
                 limits: { maxPayloadBytes: deps.maxPayloadBytes }
             };
+            const challenge = url.searchParams.get('challenge');
+            if (challenge !== null && deps.infoChallenge) {
+                if (!CHALLENGE_PATTERN.test(challenge)) {
+                    return sendError(response, 400, { code: 'bad-request', message: 'The challenge must be 16 to 128 base64url characters.' });
+                }
+                info.challengeResponse = deps.infoChallenge(challenge);
+            }
             return sendJson(response, 200, info);
         }
         const provider = loginRoutes.get(path);
@@ -105,6 +117,12 @@ export function createHttpHandler(deps: HttpDependencies): (request: http.Incomi
             return sendJson(response, 200, { status: 'ok' });
         }
         if (path === HttpPaths.metrics && method === 'GET' && deps.metrics) {
+            if (deps.metricsToken !== undefined && !bearerMatches(request.headers.authorization, deps.metricsToken)) {
+                response.setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
+                response.setHeader('Cache-Control', 'no-store');
+                deps.logger.debug({ address: deps.remoteAddress(request) }, 'metrics request without the right token');
+                return sendError(response, 401, { code: 'unauthorized', message: 'The metrics need a bearer token.' });
+            }
             const metrics = await deps.metrics();
             response.writeHead(200, { 'Content-Type': metrics.contentType, 'Content-Length': Buffer.byteLength(metrics.body), 'Cache-Control': 'no-store' });
             response.end(metrics.body);
@@ -134,6 +152,13 @@ export function createHttpHandler(deps: HttpDependencies): (request: http.Incomi
             }
         });
     };
+}
+
+/** Whether an Authorization header carries `Bearer <token>` (constant time in the token). */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+    const match = typeof header === 'string' && header.length <= 2048 ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
+    // Compared even without a match, so that the time taken says nothing about the token.
+    return secretsEqual(match ? match[1] : '', token) && !!match;
 }
 
 export async function readJson(request: http.IncomingMessage): Promise<unknown> {

@@ -250,7 +250,10 @@ describe('OpenID Connect configuration', () => {
             allowedEmailDomains: ['example.com', 'example.org'], redirectBaseUrl: 'https://collab.example.com'
         });
         const resolved = resolveOptions({ ...fromEnv, mode: 'production', secret: 'x'.repeat(40) });
-        assert.deepStrictEqual(resolved.providers, ['anonymous', 'oidc']);
+        // Production: no anonymous login unless switched on explicitly.
+        assert.deepStrictEqual(resolved.providers, ['oidc']);
+        assert.deepStrictEqual(resolveOptions({ ...fromEnv, mode: 'production', secret: 'x'.repeat(40), allowAnonymous: true }).providers, ['anonymous', 'oidc']);
+        assert.deepStrictEqual(resolveOptions({ ...fromEnv, secret: 'x'.repeat(40) }).providers, ['anonymous', 'oidc']);
 
         const merged = loadOptions(['--oidc-client-id', 'from-flag'], { COLLAB_OIDC_ISSUER: 'https://id.example.com', COLLAB_OIDC_CLIENT_SECRET: 'from-env' });
         assert.deepStrictEqual(merged.options.oidc, { issuer: 'https://id.example.com', clientSecret: 'from-env', clientId: 'from-flag' });

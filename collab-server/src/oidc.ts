@@ -19,6 +19,7 @@ import type * as http from 'http';
 import { createRemoteJWKSet, errors as joseErrors, JWTPayload, jwtVerify } from 'jose';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { normalizeDisplayName } from '@theia-collab/protocol/lib/display-name';
 import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import type { OidcPollPending, OidcStartResult } from '@theia-collab/protocol/lib/login';
 import { HttpPaths, LoginResult } from '@theia-collab/protocol/lib/wire';
@@ -172,14 +173,14 @@ function stringClaim(value: unknown, max = 256): string | undefined {
     return typeof value === 'string' && value.length > 0 && value.length <= max ? value : undefined;
 }
 
-/** A display name from the claims: name, preferred_username, e-mail, sub; cleaned and cut to 64 characters. */
+/** A display name from the claims: name, preferred_username, e-mail, sub; normalised (normalizeDisplayName: no controls, bidi or invisible characters; at most Limits.maxNameLength). */
 export function displayNameOf(claims: Record<string, unknown>): string {
     const given = [stringClaim(claims.given_name), stringClaim(claims.family_name)].filter(Boolean).join(' ');
     const candidates = [claims.name, claims.preferred_username, given, claims.nickname, claims.email, claims.sub];
     for (const candidate of candidates) {
-        const value = stringClaim(candidate, 1024)?.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, '').trim();
+        const value = normalizeDisplayName(stringClaim(candidate, 1024) ?? '');
         if (value) {
-            return [...value].slice(0, 64).join('').trim();
+            return value;
         }
     }
     return 'OIDC user';

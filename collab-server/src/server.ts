@@ -13,6 +13,7 @@ import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { HttpPaths, Limits } from '@theia-collab/protocol/lib/wire';
+import { AddressConnections } from './address-connections';
 import { AnonymousLoginProvider, loadTokenUsers, LoginProvider, TokenLoginProvider, TokenService, UserIdentity } from './auth';
 import { Cluster, LocalCluster } from './cluster';
 import { resolveOptions, ServerOptions } from './config';
@@ -20,6 +21,7 @@ import { ConnectionHandler } from './connection';
 import { ContentService, ContentStore } from './content-store';
 import { checkHealth } from './health';
 import { createHttpHandler } from './http';
+import { infoChallengeResponse } from './info-challenge';
 import { OidcLoginProvider } from './oidc';
 import { RedisOidcLoginStore } from './oidc-login-store';
 import { createLogger, Logger } from './logger';
@@ -107,6 +109,13 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         secret = crypto.randomBytes(32).toString('base64url');
         logger.warn('No secret configured (COLLAB_SECRET): using a random one for this process; tokens will not survive a restart. Set one for production.');
     }
+    if (options.mode === 'production' && options.metrics && !options.metricsToken) {
+        logger.warn('GET /metrics is served without a credential: set COLLAB_METRICS_TOKEN (or --metrics-token, "metricsToken"), '
+            + 'or keep /metrics away from the public in the reverse proxy, or switch it off (COLLAB_METRICS=false).');
+    }
+    if (options.providers.includes('anonymous') && options.mode === 'production') {
+        logger.warn('Anonymous login is switched on in production mode: anyone who can reach this server can create sessions.');
+    }
     if (options.allowedOrigins.includes('*')) {
         logger.warn('allowedOrigins contains *: any web page may use this server from a browser.');
     }
@@ -160,13 +169,32 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         maxHttpBufferSize: Math.max(options.maxPayloadBytes, Limits.maxPeersPerRoom * Limits.maxKeyMaterialBytes) + 64 * 1024,
         cors: { origin: (origin, callback) => callback(null, originAllowed(origin)) },
         // Browsers do not apply CORS to WebSocket upgrades: check the Origin on every engine request.
-        allowRequest: (request, callback) => callback(originAllowed(request.headers.origin) ? null : 'origin not allowed', originAllowed(request.headers.origin))
+        // Called for handshakes only: also bounds the transport connections per address.
+        allowRequest: (request, callback) => {
+            if (!originAllowed(request.headers.origin)) {
+                return callback('origin not allowed', false);
+            }
+            if (!transports.admits(remoteAddress(request))) {
+                metrics.reject('connect', 'rate-limited');
+                logger.warn({ address: remoteAddress(request) }, 'too many transport connections from one address');
+                return callback('too many connections', false);
+            }
+            callback(null, true);
+        }
+    });
+    // Per address: transport (engine.io) connections, and connected sockets (see the middleware below).
+    const transports = new AddressConnections(2 * options.maxConnectionsPerAddress);
+    const connectionsPerAddress = new AddressConnections(options.maxConnectionsPerAddress);
+    io.engine.on('connection', (conn: { request: http.IncomingMessage; once(event: 'close', listener: () => void): void }) => {
+        conn.once('close', transports.add(remoteAddress(conn.request)));
     });
     if (redis) {
         io.adapter(createAdapter(redis.publisher, redis.subscriber, { key: `${options.redisPrefix}socket.io`, requestsTimeout: 5000 }));
     }
 
-    const content = new ContentStore({ bytesPerRoom: options.contentBytesPerRoom, bytes: options.contentBytes }, logger);
+    const content = new ContentStore({
+        bytesPerRoom: options.contentBytesPerRoom, bytes: options.contentBytes, reservedBytesPerRoom: options.contentReservedBytesPerRoom
+    }, logger);
     const metrics = new ServerMetrics({
         instance: cluster.instanceId,
         version: packageVersion(),
@@ -190,9 +218,16 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
 
     io.use((socket, next) => {
         const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
+        const address = remoteAddress(socket.request);
+        // Taken at once (not after the token check), so that concurrent handshakes cannot overshoot the cap;
+        // given back when the socket goes, is refused, or never gets connected (its transport closed meanwhile).
+        const release = connectionsPerAddress.admits(address) ? connectionsPerAddress.add(address) : undefined;
         (async () => {
             if (draining) {
                 throw new CollaborationError('unavailable', 'The server is restarting: try again.');
+            }
+            if (!release) {
+                throw new CollaborationError('rate-limited', `Too many connections from your address (at most ${options.maxConnectionsPerAddress}): close some.`);
             }
             const roomClaims = auth.roomToken === undefined ? undefined : await tokens.verifyRoomToken(auth.roomToken);
             let user: UserIdentity;
@@ -214,11 +249,17 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
             socket.data.memberships = new Map();
             socket.data.pendingJoins = new Map();
             socket.data.limiter = new SocketRateLimiter(options.socketEventRateLimit, options.socketByteRateLimit, options.rateLimitStrikes);
-        })().then(() => next(), error => {
+        })().then(() => {
+            socket.once('disconnect', release!);
+            next();
+            // socket.io connects the socket on the next tick, unless its transport closed meanwhile.
+            setImmediate(() => socket.connected || release!());
+        }, error => {
+            release?.();
             const data = CollaborationError.from(error, 'unauthorized').toJSON();
             metrics.reject('connect', data.code);
-            logger.info({ address: remoteAddress(socket.request), code: data.code, reason: data.message }, 'connection refused');
-            next(Object.assign(new Error(data.message), { data }));
+            logger.info({ address, code: data.code, reason: data.message }, 'connection refused');
+            next(Object.assign(new Error(data.message), { data: data.code === 'rate-limited' && !release ? { ...data, reason: 'too-many-connections' } : data }));
         });
     });
     io.on('connection', socket => {
@@ -238,6 +279,10 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         remoteAddress,
         health: () => checkHealth({ cluster, store, sockets: () => io.of('/').sockets.size, draining: () => draining }),
         metrics: options.metrics ? async () => ({ contentType: metrics.contentType, body: await metrics.text() }) : undefined,
+        metricsToken: options.metricsToken,
+        infoChallenge: options.infoChallengeSecret
+            ? nonce => infoChallengeResponse(options.infoChallengeSecret!, (httpServer.address() as AddressInfo).port, nonce)
+            : undefined,
         logger
     });
     httpServer.on('clientError', (error, socket) => {
