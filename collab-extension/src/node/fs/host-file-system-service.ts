@@ -1,6 +1,6 @@
 import { injectable } from '@theia/core/shared/inversify';
 import { FileUri } from '@theia/core/lib/common/file-uri';
-import { FsCaller, FsResult, HostFileSystemConfig, HostFileSystemService } from '../../common/fs/host-file-system-protocol';
+import { FsCaller, FsResult, GuestAccess, GuestResolution, HostFileSystemConfig, HostFileSystemService } from '../../common/fs/host-file-system-protocol';
 import { FsLimits } from '../../common/fs/fs-messages';
 import { HostFileSystem, HostRoot } from './host-file-system';
 
@@ -22,7 +22,9 @@ export class HostFileSystemServiceImpl implements HostFileSystemService {
         this.fileSystem.configure({
             roots,
             exclude: Array.isArray(config?.exclude) ? config.exclude.filter(pattern => typeof pattern === 'string') : [],
-            excludeGitIgnored: config?.excludeGitIgnored === true
+            excludeGitIgnored: config?.excludeGitIgnored === true,
+            // Absent (an older frontend): the defaults, never nothing.
+            readOnly: Array.isArray(config?.readOnly) ? config.readOnly.filter(pattern => typeof pattern === 'string') : undefined
         });
     }
 
@@ -32,6 +34,10 @@ export class HostFileSystemServiceImpl implements HostFileSystemService {
 
     async filterVisible(paths: string[]): Promise<string[]> {
         return Array.isArray(paths) ? this.fileSystem.filterVisible(paths.slice(0, MAX_FILTERED_PATHS)) : [];
+    }
+
+    resolveForGuest(path: string, access: GuestAccess): Promise<FsResult<GuestResolution>> {
+        return this.fileSystem.resolveForGuest(path, access);
     }
 
     dropPeer(peerId: string): Promise<void> {

@@ -8,74 +8,30 @@
  * - Excluded files (globs, optionally `.gitignore`) are reported as not found, hidden from listings, and
  *   directories holding them can be neither deleted, moved nor copied by guests. With nested roots, a file
  *   hidden as seen from any root that holds it is hidden through every root.
- * - Read-only callers get `permission-denied` for every mutation.
+ * - Read-only callers get `permission-denied` for every mutation; files read-only for guests (`.git/`,
+ *   `.vscode/`, ...) are `forbidden` to change for every guest.
+ * - Links a guest copies or moves must still lead to a shared file inside the root at their new place.
+ * Path resolution, visibility and read-only files live in host-path-resolver.ts, folder checks in host-tree-checks.ts.
  * - Writes go to a temporary file beside the target and replace it atomically on commit.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { Minimatch } from 'minimatch';
-import ignore, { Ignore } from 'ignore';
 import type { ZodTypeAny } from 'zod';
 import { CollaborationError, CollaborationErrorData } from '@theia-collab/protocol/lib/errors';
-import { splitWorkspacePath } from '../../common/collaboration-uri';
 import {
     DeleteParams, EmptyResult, FsDirEntry, FsErrorCodes, FsLimits, FsMessages, FsStat, MoveParams, PathParams, ReaddirParams,
     ReaddirResult, ReadFileParams, ReadFileResult, RootsParams, RootsResult, UploadParams, WriteBeginParams, WriteBeginResult, WriteChunkParams,
     WriteFileParams
 } from '../../common/fs/fs-messages';
-import { FsCaller, FsResult } from '../../common/fs/host-file-system-protocol';
+import { FsCaller, FsResult, GuestAccess, GuestResolution } from '../../common/fs/host-file-system-protocol';
+import { errno, fail, fsError, HostFileSystemOptions, HostPathResolver, inside, Resolved, UPLOAD_PREFIX } from './host-path-resolver';
+import { assertTreeAllowed } from './host-tree-checks';
 
-export interface HostRoot {
-    name: string;
-    /** Absolute directory on the host. */
-    path: string;
-}
-
-export interface HostFileSystemOptions {
-    roots: readonly HostRoot[];
-    exclude?: readonly string[];
-    excludeGitIgnored?: boolean;
-    /** Defaults to true on Linux, false elsewhere. */
-    caseSensitive?: boolean;
-}
-
-/** Temporary upload files. Theia's watchers always ignore `**\/theia_upload_*`, so they cause no change events. */
-export const UPLOAD_PREFIX = 'theia_upload_collab_';
-const MAX_PATTERNS = 1000;
-const MAX_PATTERN_LENGTH = 1024;
-const MAX_GITIGNORE_BYTES = 1024 * 1024;
-const GITIGNORE_RECHECK_MS = 1000;
-const MAX_WALK_ENTRIES = 100_000;
+export { HostFileSystemOptions, HostRoot, UPLOAD_PREFIX } from './host-path-resolver';
 
 const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
 const O_NONBLOCK = fs.constants.O_NONBLOCK ?? 0;
-
-/** Another shared root whose folder holds, or lies inside, the root a path was resolved in. */
-interface OverlappingRoot {
-    name: string;
-    real: string;
-}
-
-interface Resolved {
-    rootName: string;
-    rootReal: string;
-    /** Other roots sharing some of this root's files (nested roots): what they hide stays hidden here too. */
-    others: OverlappingRoot[];
-    workspacePath: string;
-    /** Lexical segments below the root, as the guest named them. */
-    segments: string[];
-    isRoot: boolean;
-    /** The directory entry itself: real parent + base name (a symlink is not followed). */
-    entry: string;
-    /** Whether something exists at `entry`. */
-    exists: boolean;
-    isLink: boolean;
-    /** What `entry` leads to, symlinks resolved; equals `entry` when nothing exists yet. */
-    real: string;
-    /** Stats of `real` when it exists. */
-    stats?: fs.Stats;
-}
 
 interface Upload {
     id: string;
@@ -97,21 +53,6 @@ interface RequestHandler {
     run(caller: FsCaller, params: any): Promise<unknown>;
 }
 
-interface GitIgnoreEntry {
-    checkedAt: number;
-    mtimeMs: number;
-    size: number;
-    rules?: Ignore;
-}
-
-function fail(code: string, message: string): never {
-    throw new CollaborationError(code, message);
-}
-
-function inside(root: string, candidate: string): boolean {
-    return candidate === root || candidate.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
-}
-
 function toFsStat(stats: fs.Stats): FsStat {
     return {
         type: stats.isDirectory() ? 'directory' : 'file',
@@ -126,37 +67,10 @@ function bytes(data: Uint8Array | ArrayBuffer): Uint8Array {
     return data instanceof Uint8Array ? data : new Uint8Array(data);
 }
 
-function errno(error: unknown): string | undefined {
-    return typeof error === 'object' && error !== null && typeof (error as NodeJS.ErrnoException).code === 'string'
-        ? (error as NodeJS.ErrnoException).code : undefined;
-}
-
-/** Turns a Node error into a CollaborationError naming the workspace path, never the host's absolute path. */
-function fsError(error: unknown, workspacePath: string): CollaborationError {
-    if (error instanceof CollaborationError) {
-        return error;
-    }
-    switch (errno(error)) {
-        case 'ENOENT': return new CollaborationError(FsErrorCodes.notFound, `'${workspacePath}' does not exist.`);
-        case 'EEXIST': return new CollaborationError(FsErrorCodes.fileExists, `'${workspacePath}' already exists.`);
-        case 'ENOTDIR': return new CollaborationError(FsErrorCodes.notADirectory, `'${workspacePath}' is not a folder.`);
-        case 'EISDIR': return new CollaborationError(FsErrorCodes.isADirectory, `'${workspacePath}' is a folder.`);
-        case 'ENOTEMPTY': return new CollaborationError(FsErrorCodes.notEmpty, `'${workspacePath}' is not empty.`);
-        case 'EACCES':
-        case 'EPERM': return new CollaborationError(FsErrorCodes.permissionDenied, `The host's system does not allow access to '${workspacePath}'.`);
-        case 'ELOOP': return new CollaborationError(FsErrorCodes.forbidden, `'${workspacePath}' is a link that is not shared.`);
-        case 'ENOSPC': return new CollaborationError(FsErrorCodes.internal, 'The host has no space left on its disk.');
-        default: return new CollaborationError(FsErrorCodes.internal, `The host could not access '${workspacePath}' (${errno(error) ?? 'error'}).`);
-    }
-}
-
 export class HostFileSystem {
 
-    protected roots = new Map<string, HostRoot>();
-    protected excludes: Minimatch[] = [];
-    protected excludeGitIgnored = false;
-    protected caseSensitive = process.platform === 'linux';
-    protected readonly gitIgnores = new Map<string, GitIgnoreEntry>();
+    /** Where guest-named paths lead, and what guests may see and change there. */
+    readonly resolver = new HostPathResolver();
     protected readonly uploads = new Map<string, Upload>();
 
     constructor(options: HostFileSystemOptions = { roots: [] }) {
@@ -164,19 +78,30 @@ export class HostFileSystem {
     }
 
     configure(options: HostFileSystemOptions): void {
-        this.caseSensitive = options.caseSensitive ?? process.platform === 'linux';
-        this.roots = new Map();
-        for (const root of options.roots.slice(0, FsLimits.maxRoots)) {
-            if (root.name && !root.name.includes('/') && path.isAbsolute(root.path) && !this.roots.has(root.name)) {
-                this.roots.set(root.name, { name: root.name, path: path.resolve(root.path) });
-            }
+        this.resolver.configure(options);
+    }
+
+    protected get caseSensitive(): boolean {
+        return this.resolver.caseSensitive;
+    }
+
+    protected resolve(workspacePath: string, mode: 'existing' | 'create'): Promise<Resolved> {
+        return this.resolver.resolve(workspacePath, mode);
+    }
+
+    /**
+     * What editors, language requests and breakpoints call before they touch a file a guest named (see
+     * `HostPathResolver.resolveForGuest`); never throws.
+     */
+    async resolveForGuest(workspacePath: string, access: GuestAccess): Promise<FsResult<GuestResolution>> {
+        if (typeof workspacePath !== 'string' || (access !== 'read' && access !== 'write')) {
+            return { ok: false, error: { code: FsErrorCodes.badRequest, message: 'Invalid path or access.' } };
         }
-        this.excludes = (options.exclude ?? [])
-            .filter(pattern => typeof pattern === 'string' && pattern.trim().length > 0 && pattern.length <= MAX_PATTERN_LENGTH && !pattern.startsWith('!'))
-            .slice(0, MAX_PATTERNS)
-            .map(pattern => new Minimatch(pattern.trim(), { dot: true, matchBase: true, nocase: !this.caseSensitive }));
-        this.excludeGitIgnored = !!options.excludeGitIgnored;
-        this.gitIgnores.clear();
+        try {
+            return { ok: true, value: await this.resolver.resolveForGuest(workspacePath, access) };
+        } catch (error) {
+            return { ok: false, error: this.toErrorData(error) };
+        }
     }
 
     /** Runs one request: validates `caller` and `params`, never throws. */
@@ -226,7 +151,7 @@ export class HostFileSystem {
     // ---- requests ----
 
     async listRoots(): Promise<RootsResult> {
-        return { roots: [...this.roots.keys()].map(name => ({ name })), caseSensitive: this.caseSensitive };
+        return { roots: this.resolver.rootNames().map(name => ({ name })), caseSensitive: this.caseSensitive };
     }
 
     async stat(_caller: FsCaller, { path: workspacePath }: PathParams): Promise<FsStat> {
@@ -247,7 +172,7 @@ export class HostFileSystem {
         }
         dirents.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
         const page = dirents.slice(cursor, cursor + FsLimits.readdirPageSize);
-        const realSegments = this.segmentsBelow(dir.rootReal, dir.real);
+        const realSegments = this.resolver.segmentsBelow(dir.rootReal, dir.real);
         const entries = await Promise.all(page.map(dirent => this.toDirEntry(dir, realSegments, dirent)));
         const next = cursor + FsLimits.readdirPageSize;
         return {
@@ -263,12 +188,13 @@ export class HostFileSystem {
         }
         const lexical = [...dir.segments, name];
         const lexicalIsDir = dirent.isDirectory() ? true : dirent.isSymbolicLink() ? undefined : false;
-        if (await this.isHidden(dir.rootName, dir.rootReal, lexical, lexicalIsDir)
-            || await this.isHidden(dir.rootName, dir.rootReal, [...dirRealSegments, name], lexicalIsDir)) {
+        const resolver = this.resolver;
+        if (await resolver.isHidden(dir.rootName, dir.rootReal, lexical, lexicalIsDir)
+            || await resolver.isHidden(dir.rootName, dir.rootReal, [...dirRealSegments, name], lexicalIsDir)) {
             return undefined;
         }
         const childPath = path.join(dir.real, name);
-        if (await this.isHiddenElsewhere(dir.others, childPath, lexicalIsDir)) {
+        if (await resolver.isHiddenElsewhere(dir.others, childPath, lexicalIsDir)) {
             return undefined;
         }
         try {
@@ -278,9 +204,9 @@ export class HostFileSystem {
                     return undefined;
                 }
                 const stats = await fs.promises.stat(real);
-                if (await this.isHidden(dir.rootName, dir.rootReal, lexical, stats.isDirectory())
-                    || await this.isHidden(dir.rootName, dir.rootReal, this.segmentsBelow(dir.rootReal, real), stats.isDirectory())
-                    || await this.isHiddenElsewhere(dir.others, real, stats.isDirectory())) {
+                if (await resolver.isHidden(dir.rootName, dir.rootReal, lexical, stats.isDirectory())
+                    || await resolver.isHidden(dir.rootName, dir.rootReal, resolver.segmentsBelow(dir.rootReal, real), stats.isDirectory())
+                    || await resolver.isHiddenElsewhere(dir.others, real, stats.isDirectory())) {
                     return undefined;
                 }
                 return { name, ...toFsStat(stats) };
@@ -428,6 +354,7 @@ export class HostFileSystem {
         if (target.exists) {
             fail(FsErrorCodes.fileExists, `'${workspacePath}' already exists.`);
         }
+        await this.resolver.assertWritable(target, workspacePath);
         try {
             await fs.promises.mkdir(target.entry);
         } catch (error) {
@@ -442,13 +369,15 @@ export class HostFileSystem {
         if (target.isRoot) {
             fail(FsErrorCodes.forbidden, `The shared folder '${workspacePath}' itself cannot be deleted.`);
         }
+        // Deleting a link changes the link, not what it leads to.
+        await this.resolver.assertWritable(target, workspacePath, true);
         try {
             if (target.isLink || !target.stats!.isDirectory()) {
                 await fs.promises.unlink(target.entry);
             } else if (!recursive) {
                 await fs.promises.rmdir(target.entry);
             } else {
-                await this.assertNothingHidden(target, target.entry, target.segments, workspacePath);
+                await assertTreeAllowed(this.resolver, { dir: target.entry, segments: target.segments, source: target, workspacePath, hidden: true, readOnly: true });
                 await fs.promises.rm(target.entry, { recursive: true });
             }
         } catch (error) {
@@ -470,9 +399,17 @@ export class HostFileSystem {
         if (inside(source.entry, target.entry)) {
             fail(FsErrorCodes.badRequest, `Cannot move '${from}' into itself.`);
         }
+        // The entry moves (a link as a link): it leaves its place and arrives at the target's.
+        await this.resolver.assertWritable(source, from, true);
+        await this.resolver.assertWritable(target, to, true);
         const sourceIsDir = !source.isLink && source.stats!.isDirectory();
-        if (sourceIsDir) {
-            await this.assertNothingHidden(source, source.entry, source.segments, from);
+        if (source.isLink) {
+            await this.resolver.assertLinkStaysInside(target, target.entry, await fs.promises.readlink(source.entry), from);
+        } else if (sourceIsDir) {
+            await assertTreeAllowed(this.resolver, {
+                dir: source.entry, segments: source.segments, source, workspacePath: from, hidden: true, readOnly: true,
+                destination: { target, dir: target.entry }
+            });
         }
         const sameFile = target.exists && !this.caseSensitive && target.stats && source.stats
             && target.stats.ino === source.stats.ino && target.stats.dev === source.stats.dev;
@@ -525,8 +462,14 @@ export class HostFileSystem {
         if (inside(source.real, target.entry)) {
             fail(FsErrorCodes.badRequest, `Cannot copy '${from}' into itself.`);
         }
+        // The copy arrives at the target's place (a link at `from` is followed: what it leads to is copied).
+        await this.resolver.assertWritable(target, to, true);
         if (source.stats!.isDirectory()) {
-            await this.assertNothingHidden(source, source.real, this.segmentsBelow(source.rootReal, source.real), from);
+            // Links inside are copied as links: each must still lead inside the root from its new place.
+            await assertTreeAllowed(this.resolver, {
+                dir: source.real, segments: this.resolver.segmentsBelow(source.rootReal, source.real), source, workspacePath: from, hidden: true,
+                destination: { target, dir: target.entry }
+            });
         } else if (!source.stats!.isFile()) {
             fail(FsErrorCodes.forbidden, `'${from}' is not a regular file.`);
         }
@@ -544,24 +487,12 @@ export class HostFileSystem {
     // ---- visibility, for change events ----
 
     /** Whether guests may know about `workspacePath` (it need not exist any more). */
-    async isVisible(workspacePath: string): Promise<boolean> {
-        const split = splitWorkspacePath(workspacePath);
-        const root = split && this.roots.get(split.root);
-        if (!split || !root) {
-            return false;
-        }
-        try {
-            const rootReal = await fs.promises.realpath(root.path);
-            return !await this.isHidden(root.name, rootReal, split.segments, undefined)
-                && !await this.isHiddenElsewhere(await this.overlappingRoots(root.name, rootReal), path.join(rootReal, ...split.segments), undefined);
-        } catch {
-            return false;
-        }
+    isVisible(workspacePath: string): Promise<boolean> {
+        return this.resolver.isVisible(workspacePath);
     }
 
-    async filterVisible(paths: readonly string[]): Promise<string[]> {
-        const visible = await Promise.all(paths.map(p => typeof p === 'string' ? this.isVisible(p) : false));
-        return paths.filter((_, i) => visible[i]);
+    filterVisible(paths: readonly string[]): Promise<string[]> {
+        return this.resolver.filterVisible(paths);
     }
 
     // ---- uploads ----
@@ -572,7 +503,7 @@ export class HostFileSystem {
 
     async dispose(): Promise<void> {
         await Promise.all([...this.uploads.values()].map(upload => this.dropUpload(upload)));
-        this.roots = new Map();
+        this.resolver.clear();
     }
 
     protected getUpload(caller: FsCaller, uploadId: string): Upload {
@@ -619,6 +550,8 @@ export class HostFileSystem {
         } else if (!create) {
             fail(FsErrorCodes.notFound, `'${workspacePath}' does not exist.`);
         }
+        // Writes go where a link leads: both places must be writable (so a read-only file's mode is never carried over either).
+        await this.resolver.assertWritable(target, workspacePath);
         return target;
     }
 
@@ -655,254 +588,10 @@ export class HostFileSystem {
             fail(FsErrorCodes.fileExists, `'${workspacePath}' already exists.`);
         }
         if (!target.isLink && target.stats!.isDirectory()) {
-            await this.assertNothingHidden(target, target.entry, target.segments, workspacePath);
+            await assertTreeAllowed(this.resolver, { dir: target.entry, segments: target.segments, source: target, workspacePath, hidden: true, readOnly: true });
             await fs.promises.rm(target.entry, { recursive: true });
         } else {
             await fs.promises.unlink(target.entry);
         }
-    }
-
-    /** Refuses to delete, move or copy a folder that holds something the guest cannot see. */
-    protected async assertNothingHidden({ rootName, rootReal, others }: Resolved, dir: string, segments: string[], workspacePath: string): Promise<void> {
-        let visited = 0;
-        const walk = async (current: string, currentSegments: string[]): Promise<void> => {
-            let dirents: fs.Dirent[];
-            try {
-                dirents = await fs.promises.readdir(current, { withFileTypes: true });
-            } catch (error) {
-                throw fsError(error, workspacePath);
-            }
-            for (const dirent of dirents) {
-                if (++visited > MAX_WALK_ENTRIES) {
-                    fail(FsErrorCodes.tooLarge, `'${workspacePath}' holds too many files to be changed by a guest at once.`);
-                }
-                const childSegments = [...currentSegments, dirent.name];
-                if (await this.isHidden(rootName, rootReal, childSegments, dirent.isDirectory())
-                    || await this.isHiddenElsewhere(others, path.join(current, dirent.name), dirent.isDirectory())) {
-                    fail(FsErrorCodes.forbidden, `'${workspacePath}' contains files that are not shared with you.`);
-                }
-                if (dirent.isDirectory()) {
-                    await walk(path.join(current, dirent.name), childSegments);
-                }
-            }
-        };
-        await walk(dir, segments);
-    }
-
-    // ---- resolution ----
-
-    /**
-     * Resolves a workspace path on disk, refusing anything that escapes its root or is hidden.
-     * `create`: the target may be missing, but its parent folder must exist.
-     */
-    protected async resolve(workspacePath: string, mode: 'existing' | 'create'): Promise<Resolved> {
-        const split = splitWorkspacePath(workspacePath);
-        if (!split || split.segments.some(segment => segment.length > 255)) {
-            fail(FsErrorCodes.badRequest, 'Invalid workspace path.');
-        }
-        const root = this.roots.get(split.root);
-        if (!root) {
-            fail(FsErrorCodes.notFound, `No shared folder is named '${split.root}'.`);
-        }
-        const { segments } = split;
-        const notFound = (): never => fail(FsErrorCodes.notFound, `'${workspacePath}' does not exist.`);
-        const outside = (): never => fail(FsErrorCodes.forbidden, `'${workspacePath}' leads outside the shared folder.`);
-        let rootReal: string;
-        try {
-            rootReal = await fs.promises.realpath(root.path);
-        } catch {
-            return notFound();
-        }
-        if (await this.isHidden(root.name, rootReal, segments, undefined)) {
-            notFound();
-        }
-        const others = await this.overlappingRoots(root.name, rootReal);
-        const base = { rootName: root.name, rootReal, others, workspacePath, segments };
-        try {
-            if (segments.length === 0) {
-                const stats = await fs.promises.stat(rootReal);
-                return { ...base, isRoot: true, entry: rootReal, exists: true, isLink: false, real: rootReal, stats };
-            }
-            let realParent: string;
-            try {
-                realParent = await fs.promises.realpath(path.join(rootReal, ...segments.slice(0, -1)));
-            } catch (error) {
-                if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR') {
-                    notFound();
-                }
-                throw error;
-            }
-            if (!inside(rootReal, realParent)) {
-                outside();
-            }
-            const parentSegments = this.segmentsBelow(rootReal, realParent);
-            if (await this.isHidden(root.name, rootReal, parentSegments, true) || await this.isHiddenElsewhere(others, realParent, true)) {
-                notFound();
-            }
-            const entry = path.join(realParent, segments[segments.length - 1]);
-            let lstats: fs.Stats;
-            try {
-                lstats = await fs.promises.lstat(entry);
-            } catch (error) {
-                if (errno(error) === 'ENOENT' && mode === 'create') {
-                    if (await this.isHidden(root.name, rootReal, [...parentSegments, segments[segments.length - 1]], undefined)
-                        || await this.isHiddenElsewhere(others, entry, undefined)) {
-                        notFound();
-                    }
-                    return { ...base, isRoot: false, entry, exists: false, isLink: false, real: entry };
-                }
-                if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR') {
-                    notFound();
-                }
-                throw error;
-            }
-            let real = entry;
-            let stats = lstats;
-            const isLink = lstats.isSymbolicLink();
-            if (isLink) {
-                try {
-                    real = await fs.promises.realpath(entry);
-                } catch (error) {
-                    // A dangling link: do not create through it.
-                    if (errno(error) === 'ENOENT' || errno(error) === 'ELOOP') {
-                        return mode === 'create' ? outside() : notFound();
-                    }
-                    throw error;
-                }
-                if (!inside(rootReal, real)) {
-                    outside();
-                }
-                stats = await fs.promises.stat(real);
-            }
-            const isDir = stats.isDirectory();
-            if (await this.isHidden(root.name, rootReal, segments, isDir)
-                || await this.isHidden(root.name, rootReal, [...parentSegments, segments[segments.length - 1]], isDir)
-                || (isLink && await this.isHidden(root.name, rootReal, this.segmentsBelow(rootReal, real), isDir))
-                || await this.isHiddenElsewhere(others, entry, isLink ? undefined : isDir)
-                || (isLink && await this.isHiddenElsewhere(others, real, isDir))) {
-                notFound();
-            }
-            return { ...base, isRoot: false, entry, exists: true, isLink, real, stats };
-        } catch (error) {
-            throw fsError(error, workspacePath);
-        }
-    }
-
-    /** The other roots whose folder holds, or lies inside, `rootReal` (roots whose folder is gone are left out). */
-    protected async overlappingRoots(rootName: string, rootReal: string): Promise<OverlappingRoot[]> {
-        if (this.roots.size < 2) {
-            return [];
-        }
-        const others: OverlappingRoot[] = [];
-        for (const root of this.roots.values()) {
-            if (root.name === rootName) {
-                continue;
-            }
-            const real = await fs.promises.realpath(root.path).catch(() => undefined);
-            if (real !== undefined && (inside(real, rootReal) || inside(rootReal, real))) {
-                others.push({ name: root.name, real });
-            }
-        }
-        return others;
-    }
-
-    /** Whether `real` (an absolute path) is hidden as seen from any of `others` that holds it. */
-    protected async isHiddenElsewhere(others: readonly OverlappingRoot[], real: string, isDir: boolean | undefined): Promise<boolean> {
-        for (const other of others) {
-            if (inside(other.real, real) && await this.isHidden(other.name, other.real, this.segmentsBelow(other.real, real), isDir)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    protected segmentsBelow(rootReal: string, real: string): string[] {
-        const relative = path.relative(rootReal, real);
-        return relative ? relative.split(path.sep) : [];
-    }
-
-    /**
-     * Whether the path below a root (or any folder above it) is excluded, ignored by `.gitignore`, or an upload
-     * in progress. `isDir` of the last segment may be unknown.
-     */
-    protected async isHidden(rootName: string, rootReal: string, segments: readonly string[], isDir: boolean | undefined): Promise<boolean> {
-        if (segments.length === 0) {
-            return false;
-        }
-        if (segments[segments.length - 1].startsWith(UPLOAD_PREFIX)) {
-            return true;
-        }
-        for (let i = 1; i <= segments.length; i++) {
-            const prefix = segments.slice(0, i);
-            const relative = prefix.join('/');
-            const prefixIsDir = i < segments.length ? true : isDir;
-            if (this.excludes.some(matcher => matcher.match(relative) || (prefixIsDir !== false && matcher.match(relative + '/')))) {
-                return true;
-            }
-            if (this.excludeGitIgnored && await this.isGitIgnored(rootReal, prefix, prefixIsDir)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    protected async isGitIgnored(rootReal: string, segments: readonly string[], isDir: boolean | undefined): Promise<boolean> {
-        const last = segments[segments.length - 1];
-        if (this.caseSensitive ? last === '.git' : last.toLowerCase() === '.git') {
-            return true;
-        }
-        let ignored = false;
-        // Outer .gitignore files first; a deeper one, or a later rule, overrides.
-        for (let depth = 0; depth < segments.length; depth++) {
-            const rules = await this.loadGitIgnore(path.join(rootReal, ...segments.slice(0, depth), '.gitignore'));
-            if (!rules) {
-                continue;
-            }
-            const relative = segments.slice(depth).join('/');
-            const candidates = isDir === undefined ? [relative, relative + '/'] : [isDir ? relative + '/' : relative];
-            for (const candidate of candidates) {
-                const result = rules.test(candidate);
-                if (result.ignored) {
-                    ignored = true;
-                } else if (result.unignored) {
-                    ignored = false;
-                }
-            }
-        }
-        return ignored;
-    }
-
-    protected async loadGitIgnore(file: string): Promise<Ignore | undefined> {
-        const now = Date.now();
-        const cached = this.gitIgnores.get(file);
-        if (cached && now - cached.checkedAt < GITIGNORE_RECHECK_MS) {
-            return cached.rules;
-        }
-        let stats: fs.Stats | undefined;
-        try {
-            stats = await fs.promises.lstat(file);
-        } catch {
-            stats = undefined;
-        }
-        if (!stats || !stats.isFile() || stats.size > MAX_GITIGNORE_BYTES) {
-            this.gitIgnores.set(file, { checkedAt: now, mtimeMs: 0, size: -1 });
-            return undefined;
-        }
-        if (cached && cached.mtimeMs === stats.mtimeMs && cached.size === stats.size) {
-            cached.checkedAt = now;
-            return cached.rules;
-        }
-        let rules: Ignore | undefined;
-        try {
-            const content = await fs.promises.readFile(file, 'utf8');
-            rules = ignore({ ignorecase: !this.caseSensitive }).add(content);
-        } catch {
-            rules = undefined;
-        }
-        if (this.gitIgnores.size > 10_000) {
-            this.gitIgnores.clear();
-        }
-        this.gitIgnores.set(file, { checkedAt: now, mtimeMs: stats.mtimeMs, size: stats.size, rules });
-        return rules;
     }
 }
