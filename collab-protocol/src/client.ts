@@ -17,7 +17,7 @@
 import { io, Socket } from 'socket.io-client';
 import { generateContentKey, generateSessionKeyPair, SessionKeyPair, shortFingerprint } from './crypto';
 import { CollaborationError, isErrorData } from './errors';
-import { parseInvite } from './invite';
+import { joinProof, parseInvite } from './invite';
 import {
     AdmittedEventSchema, CreateRoomResultSchema, DeniedEventSchema, JoinRoomResultSchema, LoginResultSchema, RoomClosedEventSchema, ROOM_EVENT_NAMES,
     RoomEventName, ServerShutdownEventSchema
@@ -535,12 +535,17 @@ export class CollaborationClient {
         if (options.signal?.aborted) {
             throw new CollaborationError('cancelled', 'Joining was cancelled.');
         }
+        if (!parsed.secret) {
+            throw new CollaborationError('bad-request', 'This invite has no secret (it comes from an older version): ask the host for a new invite.');
+        }
         const keyPair = await generateSessionKeyPair();
-        return new Promise<CollaborationSession>((resolve, reject) => this.startJoin(parsed.roomId, parsed.fingerprint, keyPair, options, resolve, reject));
+        const proof = joinProof(parsed.secret, parsed.roomId, keyPair.publicKeyEncoded);
+        return new Promise<CollaborationSession>((resolve, reject) =>
+            this.startJoin(parsed.roomId, parsed.fingerprint, proof, keyPair, options, resolve, reject));
     }
 
     private startJoin(
-        roomId: string, hostFingerprint: string, keyPair: SessionKeyPair, options: JoinOptions,
+        roomId: string, hostFingerprint: string, proof: string, keyPair: SessionKeyPair, options: JoinOptions,
         resolve: (session: CollaborationSession) => void, reject: (error: CollaborationError) => void
     ): void {
         const leave = () => {
@@ -588,7 +593,7 @@ export class CollaborationClient {
         }, message => fail(new CollaborationError('disconnected', message), false));
         this.rooms.set(roomId, pending);
         options.signal?.addEventListener('abort', onAbort, { once: true });
-        this.request<unknown>('room:join', { roomId, publicKey: keyPair.publicKeyEncoded }).then(async ack => {
+        this.request<unknown>('room:join', { roomId, publicKey: keyPair.publicKeyEncoded, proof }).then(async ack => {
             if (!JoinRoomResultSchema.safeParse(ack).success) {
                 fail(new CollaborationError('internal', 'The collaboration server sent an invalid answer to the join request.'), true);
                 return;

@@ -8,3 +8,17 @@ export async function forEachIndex(count: number, limit: number, task: (index: n
     };
     await Promise.all(Array.from({ length: Math.min(count, limit) }, worker));
 }
+
+/** A promise with its resolve and reject at hand. */
+export class Deferred<T = void> {
+    readonly promise: Promise<T>;
+    resolve!: (value: T) => void;
+    reject!: (error: unknown) => void;
+
+    constructor() {
+        this.promise = new Promise<T>((resolve, reject) => {
+            this.resolve = resolve;
+            this.reject = reject;
+        });
+    }
+}

@@ -7,6 +7,7 @@ import {
 import { EnvelopeCodec, EnvelopeHeader, envelopeAad, LONE_MESSAGE_GAP_MS, openBody, sealBody } from './envelope-codec';
 import { CollaborationError } from './errors';
 import { createInvite, parseInvite } from './invite';
+import { PeerAuthenticator } from './sender-auth';
 import { ClientEnvelope, RelayedEnvelope } from './wire';
 
 const ROOM = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
@@ -22,6 +23,20 @@ async function rejectsWith(promise: Promise<unknown>, code: string): Promise<Col
         return error;
     }
     assert.fail(`expected a rejection with '${code}'`);
+}
+
+/** Authenticators for peers that share a random pair key with each other (what ECDH gives real peers). */
+function authenticators(...ids: string[]): Record<string, PeerAuthenticator> {
+    const result: Record<string, PeerAuthenticator> = {};
+    ids.forEach(id => result[id] = new PeerAuthenticator());
+    for (const [i, a] of ids.entries()) {
+        for (const b of ids.slice(i + 1)) {
+            const key = nodeRandomBytes(32);
+            result[a].set(b, Uint8Array.from(key));
+            result[b].set(a, Uint8Array.from(key));
+        }
+    }
+    return result;
 }
 
 function relayed(envelope: ClientEnvelope, sender: string, changes: Partial<RelayedEnvelope> = {}): RelayedEnvelope {
@@ -166,6 +181,7 @@ describe('crypto', () => {
         let host: EnvelopeCodec;
         let guest: EnvelopeCodec;
         let guest2: EnvelopeCodec;
+        let auth: Record<string, PeerAuthenticator>;
 
         beforeEach(async () => {
             key = await generateContentKey();
@@ -176,9 +192,10 @@ describe('crypto', () => {
                 keys.activate(0);
                 return keys;
             };
-            host = new EnvelopeCodec(ROOM, 'host', ring());
-            guest = new EnvelopeCodec(ROOM, 'guest', ring());
-            guest2 = new EnvelopeCodec(ROOM, 'guest2', ring());
+            auth = authenticators('host', 'guest', 'guest2');
+            host = new EnvelopeCodec(ROOM, 'host', ring(), auth.host);
+            guest = new EnvelopeCodec(ROOM, 'guest', ring(), auth.guest);
+            guest2 = new EnvelopeCodec(ROOM, 'guest2', ring(), auth.guest2);
         });
 
         afterEach(() => [host, guest, guest2].forEach(codec => codec.keys.clear()));
@@ -278,7 +295,7 @@ describe('crypto', () => {
             const stranger = new KeyRing();
             stranger.add(0, otherKey);
             stranger.activate(0);
-            const forged = await new EnvelopeCodec(ROOM, 'host', stranger).seal('broadcast', { m: 'x', p: 1 });
+            const forged = await new EnvelopeCodec(ROOM, 'host', stranger, auth.host).seal('broadcast', { m: 'x', p: 1 });
             await rejectsWith(guest.open(relayed(forged, 'host')), 'decrypt-failed');
             stranger.clear();
         });
@@ -305,7 +322,7 @@ describe('crypto', () => {
             const ring = new KeyRing(100);
             ring.add(0, key);
             ring.activate(0);
-            const receiver = new EnvelopeCodec(ROOM, 'guest', ring);
+            const receiver = new EnvelopeCodec(ROOM, 'guest', ring, auth.guest);
             const old = await host.seal('broadcast', { m: 'x', p: 'old' });
             ring.add(1, otherKey);
             ring.activate(1);
@@ -321,16 +338,21 @@ describe('crypto', () => {
 
     describe('invites', () => {
         const link = `https://collab.example.com/base/join/${ROOM}#${FP}`;
+        const SECRET = 'AbCdEfGhIjKlMnOpQrStUv';
 
         it('creates codes and links', () => {
-            const invite = createInvite('https://collab.example.com/base/', ROOM, FP);
+            const invite = createInvite('https://collab.example.com/base/', ROOM, FP, SECRET);
             assert.deepEqual(invite, {
+                id: 'default',
                 serverUrl: 'https://collab.example.com/base',
                 roomId: ROOM,
                 hostKeyFingerprint: FP,
-                code: `${ROOM}#${FP}`,
-                link
+                secret: SECRET,
+                code: `${ROOM}#${FP}.${SECRET}`,
+                link: `${link}.${SECRET}`
             });
+            assert.deepEqual(parseInvite(invite.code), { roomId: ROOM, fingerprint: FP, secret: SECRET });
+            assert.deepEqual(parseInvite(`see ${invite.link}.`), { serverUrl: 'https://collab.example.com/base', roomId: ROOM, fingerprint: FP, secret: SECRET });
         });
 
         it('parses a code and a link, with surrounding text', () => {

@@ -1,13 +1,16 @@
 /**
- * Sealing and opening of relayed envelopes. The plaintext is a msgpack-encoded body, the routing
- * headers (as the server relays them, `sender` included) are the AES-GCM additional data, and every
- * sender's `seq` must strictly increase, so tampered, misrouted and replayed envelopes are rejected.
+ * Sealing and opening of relayed envelopes. The plaintext is a msgpack-encoded body padded to a size
+ * bucket (see `paddedLength`), the routing headers (as the server relays them, `sender` included) are the
+ * AES-GCM additional data, the sender tags the ciphertext for each recipient with their pair key
+ * (sender-auth.ts), and every sender's `seq` must strictly increase, so tampered, misrouted, forged,
+ * re-attributed and replayed envelopes are rejected.
  */
 import { Packr } from 'msgpackr';
 import { z } from 'zod';
-import { ContentKey, decrypt, encrypt, encryptNow, fitsSyncCipher, IV_BYTES, KeyRing, TAG_BYTES, toBytes } from './crypto';
+import { ContentKey, decrypt, encrypt, encryptNow, fitsSyncCipher, IV_BYTES, KeyRing, TAG_BYTES } from './crypto';
 import { CollaborationError, CollaborationErrorData } from './errors';
 import { MAX_METHOD_LENGTH, METHOD_PATTERN } from './messages';
+import { PeerAuthenticator, splitAuthenticated } from './sender-auth';
 import { ClientEnvelope, EnvelopeKind, Limits, PeerId, RoomId } from './wire';
 
 export type MessageBody = { m: string; p: unknown };
@@ -45,14 +48,56 @@ const ResponseBodySchema = z.union([
     z.object({ r: z.unknown() }).strict()
 ]);
 
-export function packBody(body: SealedBody): Uint8Array {
-    return packr.pack(body);
+const LENGTH_BYTES = 4;
+const SMALLEST_BUCKET = 64;
+const PAGE = 4096;
+const PADDED_UP_TO = 64 * 1024;
+
+/**
+ * The size a body of `bytes` (plus its 4-byte length) is padded to, so that the ciphertext's length tells
+ * the server little about the plaintext's: powers of two from 64 bytes to 4 KiB (a keystroke and a short
+ * chat line look alike), then whole 4 KiB pages up to 64 KiB. Larger bodies (document transfers) are
+ * not padded: their size is not what gives a typist away, and padding them would cost bandwidth.
+ */
+export function paddedLength(bytes: number): number {
+    const total = bytes + LENGTH_BYTES;
+    if (total <= SMALLEST_BUCKET) {
+        return SMALLEST_BUCKET;
+    }
+    if (total <= PAGE) {
+        return 2 ** Math.ceil(Math.log2(total));
+    }
+    return total <= PADDED_UP_TO ? Math.ceil(total / PAGE) * PAGE : total;
 }
 
-export function unpackBody(kind: EnvelopeKind, bytes: Uint8Array): SealedBody {
+/** `body || zeros || length of body (u32, big-endian)`. */
+export function padBody(body: Uint8Array): Uint8Array {
+    const out = new Uint8Array(paddedLength(body.length));
+    out.set(body, 0);
+    new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(out.length - LENGTH_BYTES, body.length);
+    return out;
+}
+
+export function unpadBody(padded: Uint8Array): Uint8Array {
+    if (padded.length < LENGTH_BYTES) {
+        throw new CollaborationError('bad-request', 'Message body is too short.');
+    }
+    const length = new DataView(padded.buffer, padded.byteOffset, padded.byteLength).getUint32(padded.length - LENGTH_BYTES);
+    if (length > padded.length - LENGTH_BYTES) {
+        throw new CollaborationError('bad-request', 'Message body has a malformed padding.');
+    }
+    return padded.subarray(0, length);
+}
+
+/** The plaintext of a body: msgpack, padded. */
+export function packBody(body: SealedBody): Uint8Array {
+    return padBody(packr.pack(body));
+}
+
+export function unpackBody(kind: EnvelopeKind, padded: Uint8Array): SealedBody {
     let value: unknown;
     try {
-        value = packr.unpack(bytes);
+        value = packr.unpack(unpadBody(padded));
     } catch {
         throw new CollaborationError('bad-request', 'Message body is not valid msgpack.');
     }
@@ -63,12 +108,14 @@ export function unpackBody(kind: EnvelopeKind, bytes: Uint8Array): SealedBody {
     return parsed.data as SealedBody;
 }
 
+/** Seals a body with no recipient tags (what a peer that vouches for nobody would send); for specs and tools. */
 export async function sealBody(key: ContentKey, header: EnvelopeHeader, body: SealedBody): Promise<Uint8Array> {
-    return encrypt(key, packBody(body), envelopeAad(header));
+    return new PeerAuthenticator().authenticate(envelopeAad(header), await encrypt(key, packBody(body), envelopeAad(header)), []);
 }
 
+/** Opens the `data` of an envelope as relayed without checking its sender's tags (the key alone decides); for specs and tools. */
 export async function openBody(key: ContentKey, header: EnvelopeHeader, data: Uint8Array, allowNow = true): Promise<SealedBody> {
-    return unpackBody(header.kind, await decrypt(key, data, envelopeAad(header), allowNow));
+    return unpackBody(header.kind, await decrypt(key, splitAuthenticated(data).ciphertext, envelopeAad(header), allowNow));
 }
 
 /**
@@ -135,7 +182,7 @@ export class EnvelopeCodec {
     private readonly loneSeals = new LoneMessages();
     private readonly loneOpens = new LoneMessages();
 
-    constructor(readonly roomId: string, readonly selfId: string, readonly keys: KeyRing) { }
+    constructor(readonly roomId: string, readonly selfId: string, readonly keys: KeyRing, readonly peers: PeerAuthenticator) { }
 
     /**
      * Seals a body: at once when it is a small, lone message (see `LONE_MESSAGE_GAP_MS`), else as a promise
@@ -149,8 +196,11 @@ export class EnvelopeCodec {
         const header: EnvelopeHeader = { room: this.roomId, sender: this.selfId, kind, target, id, seq: ++this.seq, key: current.id };
         const plaintext = packBody(body);
         const additionalData = envelopeAad(header);
+        // A broadcast is tagged for every peer the host vouched for; anything else for its target only.
+        const recipients = target === undefined ? undefined : [target];
+        const finish = (ciphertext: Uint8Array) => envelopeOf(header, this.peers.authenticate(additionalData, ciphertext, recipients));
         const now = this.loneSeals.take(plaintext.byteLength) ? encryptNow(current.key, plaintext, additionalData) : undefined;
-        return now ? envelopeOf(header, now) : encrypt(current.key, plaintext, additionalData, false).then(data => envelopeOf(header, data));
+        return now ? finish(now) : encrypt(current.key, plaintext, additionalData, false).then(finish);
     }
 
     /**
@@ -196,8 +246,11 @@ export class EnvelopeCodec {
             seq: envelope.seq,
             key: envelope.key
         };
-        const data = toBytes(envelope.data);
-        const body = await openBody(key, header, data, this.loneOpens.take(data.byteLength - IV_BYTES - TAG_BYTES));
+        const additionalData = envelopeAad(header);
+        // Checked before anything is decrypted: only the named sender can have tagged it for us.
+        const data = this.peers.verify(envelope.sender, additionalData, envelope.data);
+        const body = unpackBody(header.kind,
+            await decrypt(key, data, additionalData, this.loneOpens.take(data.byteLength - IV_BYTES - TAG_BYTES)));
         // Checked again after the await: concurrent opens of the same envelope must not both pass.
         if (envelope.seq <= (this.lastSeq.get(envelope.sender) ?? 0)) {
             throw new CollaborationError('decrypt-failed', `Replayed or reordered message (seq ${envelope.seq}).`);

@@ -1,6 +1,14 @@
 /**
  * The client-side implementation of `CollaborationSession`: one room, seen from one peer.
  *
+ * Trust: the host is the only authority on who is in and with which permission. The host keeps its own
+ * record of the guests it admitted (with the permission it gave), and publishes it as the roster
+ * (session-roster.ts); guests believe only the roster. Server events may make a peer forget a member
+ * (the server can always drop traffic), never add one or change a permission. Every envelope is
+ * authenticated to its sender with pair keys (sender-auth.ts) derived from the public keys the roster
+ * vouches for, so neither a member nor the server can speak as someone else. Join requests reach the
+ * host's user only with a valid invite proof (invite-registry.ts).
+ *
  * Ordering: everything the server sends for the room (room events and relayed envelopes) goes
  * through one inbound queue, so decryption and handlers see messages in arrival order; everything
  * sent goes through one outbound chain, so envelopes leave sealed in call order. Key operations of
@@ -10,20 +18,24 @@ import { z } from 'zod';
 import {
     ContentKey, fingerprint, fingerprintsEqual, generateContentKey, KeyRing, SessionKeyPair, unwrapContentKey, wrapContentKey
 } from './crypto';
+import { normalizeDisplayName } from './display-name';
+import { Deferred } from './concurrency';
 import { EnvelopeCodec, OpenedEnvelope, RelayedEnvelopeSchema, SealedBody } from './envelope-codec';
 import { CollaborationError, CollaborationErrorData } from './errors';
 import { Disposable, Emitter, Event } from './events';
-import { createInvite } from './invite';
+import { InviteRegistry } from './invite-registry';
 import { Broadcast, Notification, Request } from './messages';
+import { derivePairKey, PeerAuthenticator } from './sender-auth';
 import { SessionMessages, validationMessage } from './session-messages';
+import { isSessionMethod, Roster, ROSTER_METHOD, RosterSchema } from './session-roster';
 import {
-    AdmittedEventSchema, CreateRoomResultSchema, HostStatusEventSchema, JoinRequestEventSchema, KeyEventSchema, PeerJoinedEventSchema,
-    PeerLeftEventSchema, PeerStatusEventSchema, PermissionChangedEventSchema, ResumedEventSchema, RoomClosedEventSchema, RoomEventName,
+    AdmittedEventSchema, CreateRoomResultSchema, HostStatusEventSchema, JoinRequestEventSchema, KeyEventSchema,
+    PeerLeftEventSchema, PeerStatusEventSchema, ResumedEventSchema, RoomClosedEventSchema, RoomEventName,
     RoomEventSchemas
 } from './server-events';
 import {
-    BroadcastHandler, CollaborationSession, ConnectionState, Invite, JoinRequest, NotificationHandler, Peer, PeerLeft, RequestHandler,
-    RequestOptions, SessionClosed
+    BroadcastHandler, CollaborationSession, ConnectionState, Invite, InviteOptions, JoinRequest, NotificationHandler, Peer, PeerLeft,
+    RequestHandler, RequestOptions, SessionClosed
 } from './session';
 import { SessionPeers } from './session-peers';
 import { StoredContent, StoredContentRef } from './stored-content';
@@ -65,6 +77,15 @@ export type SessionSetup =
 
 const LEAVE_TIMEOUT_MS = 5000;
 const MAX_REKEY_ATTEMPTS = 3;
+/** How long a guest waits, once admitted, for the host's roster before it gives up joining. */
+const ROSTER_TIMEOUT_MS = 15_000;
+/**
+ * Envelopes from a sender this peer does not know yet (the roster naming it is still on its way) are held
+ * this long, at most `MAX_HELD` of them, and opened once the roster arrives; then they are refused.
+ */
+const HELD_MS = 10_000;
+const MAX_HELD = 256;
+const INVALID_INVITE = 'The invite is not valid: it may have expired, been used or revoked, or the request was altered on its way. Ask the host for a new invite.';
 
 function noop(): void { }
 
@@ -77,6 +98,17 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     readonly ready: Promise<void>;
 
     private _invite?: Invite;
+    private inviteRegistry?: InviteRegistry;
+    /** Host only: the invite each waiting join request proved it holds. */
+    private readonly requestInvites = new Map<string, string>();
+    /** Pair keys of the peers this one may hear from and send to (sender-auth.ts). */
+    readonly peerAuth = new PeerAuthenticator();
+    /** Host: the version of the roster last published; guest: the version last applied. */
+    private rosterVersion = 0;
+    /** Host only: peers gone since the last published roster, with why. */
+    private readonly goneSinceRoster = new Map<string, PeerLeftReason>();
+    private readonly rosterArrived = new Deferred();
+    private held: { payload: unknown; sender: string; at: number }[] = [];
     private _closed = false;
     private _connection: ConnectionState = 'connected';
     private _hostConnection: ConnectionState = 'connected';
@@ -89,8 +121,11 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     private readonly peerList = new SessionPeers();
     /** Peers that left or were removed; never re-added, never sent keys. */
     private readonly departed = new Set<string>();
-    /** Host only: the guests this host admitted, with the public key they asked to join with. */
-    private readonly admittedGuests = new Map<string, string>();
+    /**
+     * Host only: the guests this host admitted, as it admitted them (the public key they asked to join with,
+     * the permission it gave). This, not what the server says, is what the host enforces.
+     */
+    private readonly admittedGuests = new Map<string, PeerInfo>();
     private readonly removing = new Set<string>();
     private readonly joinRequests = new Map<string, PeerInfo>();
 
@@ -134,12 +169,14 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             this.selfId = setup.admitted.self.id;
             this.roomToken = setup.admitted.roomToken;
         }
-        this.codec = new EnvelopeCodec(this.roomId, this.selfId, this.keys);
+        this.codec = new EnvelopeCodec(this.roomId, this.selfId, this.keys, this.peerAuth);
         this.content = new StoredContent(this.roomId, connection);
-        const ready = this.inbound.then(() => setup.role === 'host' ? this.initHost(setup) : this.initGuest(setup));
+        const initialized = this.inbound.then(() => setup.role === 'host' ? this.initHost(setup) : this.initGuest(setup));
         // A session that failed to set up is closed before any queued event is looked at.
-        this.inbound = ready.catch(error => this.close('left', CollaborationError.from(error).message));
-        this.ready = ready;
+        this.inbound = initialized.catch(error => this.close('left', CollaborationError.from(error).message));
+        // A guest is usable once the host's roster told it who is in (its own permission included).
+        this.ready = setup.role === 'host' ? initialized : initialized.then(() => this.waitForRoster());
+        this.ready.catch(error => this.close('left', CollaborationError.from(error).message));
     }
 
     // ---- CollaborationSession: state ----
@@ -162,6 +199,20 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
 
     get invite(): Invite | undefined {
         return this._invite;
+    }
+
+    get invites(): readonly Invite[] {
+        return this.inviteRegistry?.list() ?? [];
+    }
+
+    createInvite(options?: InviteOptions): Invite {
+        this.assertHost();
+        return this.inviteRegistry!.create(options);
+    }
+
+    revokeInvite(inviteId: string): boolean {
+        this.assertHost();
+        return this.inviteRegistry!.revoke(inviteId);
     }
 
     get closed(): boolean {
@@ -192,7 +243,8 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         this.hostId = self.id;
         this.selfPeer = this.hostPeer = await this.peerList.describe(self);
         this.peerList.set(self, this.selfPeer);
-        this._invite = createInvite(this.connection.serverUrl, this.roomId, await fingerprint(self.publicKey));
+        this.inviteRegistry = new InviteRegistry(this.connection.serverUrl, this.roomId, await fingerprint(self.publicKey));
+        this._invite = this.inviteRegistry.create({}, 'default');
     }
 
     private async initGuest(setup: Extract<SessionSetup, { role: 'guest' }>): Promise<void> {
@@ -219,13 +271,30 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         this.keys.add(admitted.keyId, key);
         this.keys.activate(admitted.keyId);
         this.hostId = hostInfo.id;
-        const all = [hostInfo, ...admitted.peers.filter(peer => peer.id !== hostInfo.id && peer.id !== this.selfId), admitted.self];
-        for (const info of all) {
-            const peer = await this.peerList.describe(info);
-            this.peerList.set(info, peer);
+        // The host's key is the invite's; every other peer (and this one's permission) comes from its roster.
+        this.peerAuth.set(hostInfo.id, await this.pairKeyWith(hostInfo));
+        for (const info of [hostInfo, { ...admitted.self, permission: 'readonly' as const }]) {
+            this.peerList.set(info, await this.peerList.describe(info));
         }
         this.selfPeer = this.peerList.get(this.selfId);
         this.hostPeer = this.peerList.get(this.hostId);
+    }
+
+    private pairKeyWith(info: PeerInfo): Promise<Uint8Array> {
+        return derivePairKey({ privateKey: this.keyPair.privateKey, selfId: this.selfId, peerId: info.id, peerPublicKey: info.publicKey, roomId: this.roomId });
+    }
+
+    private async waitForRoster(): Promise<void> {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new CollaborationError('timeout', 'The host did not confirm who is in the session; try joining again.')),
+                Math.min(ROSTER_TIMEOUT_MS, this.connection.requestTimeout));
+        });
+        try {
+            await Promise.race([this.rosterArrived.promise, timeout]);
+        } finally {
+            clearTimeout(timer);
+        }
     }
 
     // ---- inbound ----
@@ -288,9 +357,10 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         switch (event) {
             case 'room:join-request': return this.onJoinRequestEvent(parsed.data as z.infer<typeof JoinRequestEventSchema>);
             case 'room:join-cancelled': this.joinRequests.delete((parsed.data as { requestId: string }).requestId); return;
-            case 'room:peer-joined': return this.onPeerJoinedEvent((parsed.data as z.infer<typeof PeerJoinedEventSchema>).peer);
+            // Membership and permissions come from the host (admit / setPermission, the roster), not from the server.
+            case 'room:peer-joined': return;
+            case 'room:permission-changed': return;
             case 'room:peer-left': return this.onPeerLeftEvent(parsed.data as z.infer<typeof PeerLeftEventSchema>);
-            case 'room:permission-changed': return this.onPermissionChangedEvent(parsed.data as z.infer<typeof PermissionChangedEventSchema>);
             case 'room:key': return this.onKeyEvent(parsed.data as z.infer<typeof KeyEventSchema>);
             case 'room:closed': {
                 const closed = parsed.data as z.infer<typeof RoomClosedEventSchema>;
@@ -313,19 +383,12 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             this.close('disconnected', 'The server resumed this session with another identity.');
             return;
         }
+        // Peers the server no longer lists are gone (it could drop their traffic anyway); nothing else it says
+        // about peers is taken: the host knows its guests, guests get the host's roster again.
         const listed = new Set(event.peers.map(peer => peer.id));
         for (const peer of this.peerList.list()) {
-            if (peer.id !== this.selfId && !listed.has(peer.id)) {
+            if (peer.id !== this.selfId && peer.id !== this.hostId && !listed.has(peer.id)) {
                 await this.onPeerLeftEvent({ roomId: this.roomId, peerId: peer.id, reason: 'disconnected' });
-            }
-        }
-        for (const info of event.peers) {
-            if (info.id === this.selfId) {
-                await this.onPermissionChangedEvent({ roomId: this.roomId, peerId: info.id, permission: info.permission });
-            } else if (this.peerList.has(info.id)) {
-                await this.onPermissionChangedEvent({ roomId: this.roomId, peerId: info.id, permission: info.permission });
-            } else {
-                await this.onPeerJoinedEvent(info);
             }
         }
         if (this.isHost) {
@@ -348,15 +411,21 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             }
         }
         this.setConnection('connected');
+        if (this.isHost) {
+            // Guests may have missed changes while the host was away.
+            this.publishRoster();
+        }
     }
 
     private async onPeerStatusEvent(event: z.infer<typeof PeerStatusEventSchema>): Promise<void> {
         if (event.peerId === this.hostId) {
             return; // `room:host-status` says it
         } else if (this.isHost && event.status === 'connected' && this.admittedGuests.has(event.peerId) && !this.departed.has(event.peerId)) {
-            // It may have missed a key rotation while it was away.
+            // It may have missed a key rotation or a roster while it was away.
+            // The roster goes after the key: it is sealed with the current one.
             this.resendKey(event.peerId).catch(error => this.connection.logger.warn(
-                `collaboration: could not send the room key to '${event.peerId}': ${CollaborationError.from(error).message}`));
+                `collaboration: could not send the room key to '${event.peerId}': ${CollaborationError.from(error).message}`))
+                .then(() => this.publishRoster(event.peerId));
         }
     }
 
@@ -364,7 +433,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     private resendKey(peerId: string): Promise<void> {
         return this.serializeKeyOp(async () => {
             const current = this.keys.current;
-            const peerPublicKey = this.admittedGuests.get(peerId);
+            const peerPublicKey = this.admittedGuests.get(peerId)?.publicKey;
             if (this._closed || !current || peerPublicKey === undefined || current.id === 0) {
                 return;
             }
@@ -379,9 +448,21 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         if (!this.isHost) {
             return;
         }
-        const info = event.peer;
+        const info: PeerInfo = { ...event.peer, name: normalizeDisplayName(event.peer.name) || 'Guest', role: 'guest', permission: 'readonly' };
+        if (this.joinRequests.has(event.requestId)) {
+            return;
+        }
+        const invite = this.inviteRegistry?.match(info.publicKey, event.proof);
+        if (!invite) {
+            // Made without the invite's secret, or for another key than the guest's: nobody is asked.
+            this.reportMessageError(new CollaborationError('forbidden', `Refused a join request from '${info.name}': ${INVALID_INVITE}`));
+            await this.connection.request('room:deny', { roomId: this.roomId, requestId: event.requestId, reason: INVALID_INVITE.slice(0, 256) })
+                .catch(error => this.connection.logger.warn(`collaboration: could not refuse a join request: ${CollaborationError.from(error).message}`));
+            return;
+        }
         const described = await this.peerList.describe(info);
         this.joinRequests.set(event.requestId, info);
+        this.requestInvites.set(event.requestId, invite.id);
         let answered = false;
         const once = () => {
             if (answered) {
@@ -394,6 +475,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             name: info.name,
             userId: info.userId,
             fingerprint: described.fingerprint,
+            inviteId: invite.id,
             admit: async permission => {
                 once();
                 await this.admit(event.requestId, info, permission);
@@ -401,6 +483,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             deny: async reason => {
                 once();
                 this.joinRequests.delete(event.requestId);
+                this.requestInvites.delete(event.requestId);
                 await this.connection.request('room:deny', { roomId: this.roomId, requestId: event.requestId, ...(reason ? { reason: reason.slice(0, 256) } : {}) });
             }
         };
@@ -410,6 +493,13 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     private admit(requestId: string, info: PeerInfo, permission: Permission): Promise<void> {
         return this.serializeKeyOp(async () => {
             this.assertOpen();
+            const inviteId = this.requestInvites.get(requestId);
+            if (inviteId === undefined || !this.inviteRegistry!.isUsable(inviteId)) {
+                this.joinRequests.delete(requestId);
+                this.requestInvites.delete(requestId);
+                await this.connection.request('room:deny', { roomId: this.roomId, requestId, reason: INVALID_INVITE.slice(0, 256) }).catch(noop);
+                throw new CollaborationError('forbidden', 'The invite this guest asked with was revoked, expired or used up meanwhile.');
+            }
             const current = this.keys.current!;
             const keyMaterial = await wrapContentKey(current.key, {
                 privateKey: this.keyPair.privateKey,
@@ -418,32 +508,95 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
                 guestPeerId: info.id,
                 keyId: current.id
             });
-            this.admittedGuests.set(info.id, info.publicKey);
+            const admitted: PeerInfo = { ...info, role: 'guest', permission };
+            // Before the server tells the guest: its first messages must already be recognised.
+            this.peerAuth.set(info.id, await this.pairKeyWith(info));
+            this.admittedGuests.set(info.id, admitted);
             try {
                 await this.connection.request('room:admit', { roomId: this.roomId, requestId, permission, keyMaterial, keyId: current.id });
             } catch (error) {
                 this.admittedGuests.delete(info.id);
+                this.peerAuth.delete(info.id);
                 throw error;
             } finally {
                 this.joinRequests.delete(requestId);
+                this.requestInvites.delete(requestId);
             }
-            await this.upsertPeer({ ...info, role: 'guest', permission });
+            this.inviteRegistry!.consume(inviteId);
+            await this.upsertPeer(admitted);
+            this.publishRoster();
         });
     }
 
-    private async onPeerJoinedEvent(info: PeerInfo): Promise<void> {
-        if (this.isHost) {
-            const key = this.admittedGuests.get(info.id);
-            if (key === undefined || key !== info.publicKey || info.role !== 'guest') {
-                this.connection.logger.warn(`collaboration: ignored a peer '${info.id}' this host did not admit`);
+    /** Host: tells the guests (or one of them) who is in, as this host admitted them. */
+    private publishRoster(target?: string): void {
+        if (!this.isHost || this._closed) {
+            return;
+        }
+        const peers = [this.peerList.info(this.selfId)!, ...[...this.admittedGuests.values()].filter(info => !this.departed.has(info.id))];
+        const gone = [...this.goneSinceRoster].map(([id, reason]) => ({ id, reason }));
+        const roster: Roster = { v: ++this.rosterVersion, peers, ...(gone.length ? { gone } : {}) };
+        this.goneSinceRoster.clear();
+        const sent = target === undefined
+            ? this.send('broadcast', { m: ROSTER_METHOD, p: roster })
+            : this.send('notification', { m: ROSTER_METHOD, p: roster }, target);
+        sent.catch(error => this.connection.logger.warn(`collaboration: could not send the roster: ${CollaborationError.from(error).message}`));
+    }
+
+    /** Guest: takes who is in, their permissions and keys from the host's roster. */
+    private async applyRoster(params: unknown): Promise<void> {
+        const parsed = RosterSchema.safeParse(params);
+        if (!parsed.success) {
+            this.reportMessageError(new CollaborationError('invalid-params', `Malformed roster: ${validationMessage(parsed.error)}`), this.hostId);
+            return;
+        }
+        const roster = parsed.data;
+        if (roster.v < this.rosterVersion) {
+            return;
+        }
+        const self = roster.peers.find(info => info.id === this.selfId);
+        const hosts = roster.peers.filter(info => info.role === 'host');
+        if (hosts.length !== 1 || hosts[0].id !== this.hostId || hosts[0].publicKey !== this.peerList.info(this.hostId)?.publicKey
+            || (self && (self.publicKey !== this.keyPair.publicKeyEncoded || self.role !== 'guest'))) {
+            this.reportMessageError(new CollaborationError('bad-request', 'The roster contradicts the invite or this guest\'s own key.'), this.hostId);
+            return;
+        }
+        this.rosterVersion = roster.v;
+        if (!self) {
+            this.close('removed', 'The host removed you from the session.');
+            return;
+        }
+        const reasons = new Map((roster.gone ?? []).map(gone => [gone.id, gone.reason]));
+        const listed = new Set(roster.peers.map(info => info.id));
+        for (const peer of this.peerList.list()) {
+            if (!listed.has(peer.id)) {
+                this.removePeerLocally(peer.id, reasons.get(peer.id) ?? 'left');
+            }
+        }
+        for (const info of roster.peers) {
+            if (info.id !== this.selfId && info.id !== this.hostId && !this.departed.has(info.id) && !this.peerAuth.has(info.id)) {
+                this.peerAuth.set(info.id, await this.pairKeyWith(info));
+            }
+            await this.upsertPeer(info);
+            if (this._closed) {
                 return;
             }
         }
-        await this.upsertPeer(info);
+        this.rosterArrived.resolve();
+        await this.openHeld();
     }
 
     private async upsertPeer(info: PeerInfo): Promise<void> {
-        if (info.id === this.selfId || this.departed.has(info.id)) {
+        if (this.departed.has(info.id)) {
+            return;
+        }
+        if (info.id === this.selfId) {
+            const peer = await this.peerList.describe(info);
+            if (this.peerList.set(info, peer) === 'changed') {
+                this.selfPeer = peer;
+                this.onPeerChangedEmitter.fire(peer);
+            }
+            this.selfPeer = peer;
             return;
         }
         if (info.role === 'host' && info.id !== this.hostId) {
@@ -455,6 +608,9 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             return;
         }
         const change = this.peerList.set(info, peer);
+        if (info.id === this.hostId) {
+            this.hostPeer = peer;
+        }
         if (change === 'added') {
             this.onPeerJoinedEmitter.fire(peer);
         } else if (change === 'changed') {
@@ -463,38 +619,33 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     }
 
     private async onPeerLeftEvent(event: z.infer<typeof PeerLeftEventSchema>): Promise<void> {
+        if (event.peerId === this.hostId) {
+            return; // the session ends with the host: 'room:closed' says so
+        }
+        const wasAdmitted = this.admittedGuests.has(event.peerId) && !this.departed.has(event.peerId);
         this.removePeerLocally(event.peerId, event.reason);
-        if (this.isHost && event.peerId !== this.selfId && !this.removing.has(event.peerId) && this.admittedGuests.has(event.peerId)) {
-            this.rotateKey().catch(error => this.connection.logger.error('collaboration: key rotation failed', error));
+        if (this.isHost && wasAdmitted && !this.removing.has(event.peerId)) {
+            // The new roster is sealed with the new key: the peer that left cannot read who stays.
+            this.rotateKey().catch(error => this.connection.logger.error('collaboration: key rotation failed', error))
+                .then(() => this.publishRoster());
         }
     }
 
+    /** Forgets a peer at once: from now on nothing it sends is heard, nothing is sent to it. */
     private removePeerLocally(peerId: string, reason: PeerLeftReason): void {
-        if (peerId === this.selfId) {
+        if (peerId === this.selfId || peerId === this.hostId) {
             return;
         }
         this.departed.add(peerId);
+        this.peerAuth.delete(peerId);
+        if (this.isHost && this.admittedGuests.has(peerId)) {
+            this.goneSinceRoster.set(peerId, reason);
+        }
+        this.held = this.held.filter(item => item.sender !== peerId);
         const peer = this.peerList.delete(peerId);
         if (peer) {
             this.onPeerLeftEmitter.fire({ peer, reason });
         }
-    }
-
-    private async onPermissionChangedEvent(event: z.infer<typeof PermissionChangedEventSchema>): Promise<void> {
-        const info = this.peerList.info(event.peerId);
-        if (!info || info.permission === event.permission) {
-            return;
-        }
-        const changed = { ...info, permission: event.permission };
-        const peer = await this.peerList.describe(changed);
-        if (!this.peerList.has(event.peerId)) {
-            return;
-        }
-        this.peerList.set(changed, peer);
-        if (event.peerId === this.selfId) {
-            this.selfPeer = peer;
-        }
-        this.onPeerChangedEmitter.fire(peer);
     }
 
     private async onKeyEvent(event: z.infer<typeof KeyEventSchema>): Promise<void> {
@@ -534,7 +685,12 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             this.receiveServerError(payload);
             return;
         }
-        if (sender === undefined || !this.peerList.has(sender)) {
+        if (sender !== undefined && !this.peerAuth.has(sender) && !this.departed.has(sender) && sender !== this.selfId) {
+            // Maybe a guest the host admitted a moment ago, whose roster entry is still on its way.
+            this.hold(payload, sender);
+            return;
+        }
+        if (sender === undefined || !this.peerList.has(sender) || !this.peerAuth.has(sender)) {
             this.reportMessageError(new CollaborationError('not-member', `Message from '${sender}', who is not in this session.`), sender);
             return;
         }
@@ -549,7 +705,42 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         if (!peer) {
             return;
         }
+        const body = opened.body as { m?: unknown; p?: unknown };
+        if (typeof body.m === 'string' && isSessionMethod(body.m)) {
+            return this.receiveSessionMessage(body.m, body.p, peer);
+        }
         this.messages.dispatch(opened, peer);
+    }
+
+    /** The session's own messages: only the roster, only from the host, only to guests. */
+    private async receiveSessionMessage(method: string, params: unknown, sender: Peer): Promise<void> {
+        if (method === ROSTER_METHOD && sender.id === this.hostId && !this.isHost) {
+            await this.applyRoster(params);
+            return;
+        }
+        this.reportMessageError(new CollaborationError('forbidden', `'${method}' is the session's own message and '${sender.name}' may not send it.`), sender.id);
+    }
+
+    private hold(payload: unknown, sender: string): void {
+        const now = Date.now();
+        this.held = this.held.filter(item => now - item.at < HELD_MS);
+        if (this.held.length >= MAX_HELD) {
+            this.reportMessageError(new CollaborationError('not-member', `Message from '${sender}', who is not in this session.`), sender);
+            return;
+        }
+        this.held.push({ payload, sender, at: now });
+    }
+
+    /** Opens the held envelopes whose senders are known now, in arrival order. */
+    private async openHeld(): Promise<void> {
+        const now = Date.now();
+        const held = this.held.filter(item => now - item.at < HELD_MS);
+        this.held = held.filter(item => !this.peerAuth.has(item.sender));
+        for (const item of held) {
+            if (this.peerAuth.has(item.sender)) {
+                await this.receiveEnvelope(item.payload);
+            }
+        }
     }
 
     private receiveServerError(payload: unknown): void {
@@ -694,8 +885,19 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
 
     async setPermission(peerId: string, permission: Permission): Promise<void> {
         this.assertHost();
-        await this.connection.request('room:set-permission', { roomId: this.roomId, peerId, permission });
-        await this.onPermissionChangedEvent({ roomId: this.roomId, peerId, permission });
+        const info = this.admittedGuests.get(peerId);
+        if (!info || this.departed.has(peerId)) {
+            throw new CollaborationError('not-found', `There is no guest '${peerId}' in this session.`);
+        }
+        if (info.permission !== permission) {
+            // The host's own record is what its handlers enforce, at once; the server and the guests are told.
+            const changed = { ...info, permission };
+            this.admittedGuests.set(peerId, changed);
+            await this.upsertPeer(changed);
+            this.publishRoster();
+        }
+        await this.connection.request('room:set-permission', { roomId: this.roomId, peerId, permission })
+            .catch(error => this.connection.logger.warn(`collaboration: the server did not take the permission change: ${CollaborationError.from(error).message}`));
     }
 
     async removePeer(peerId: string): Promise<void> {
@@ -703,15 +905,20 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         if (peerId === this.selfId) {
             throw new CollaborationError('bad-request', 'The host cannot remove itself; leave the session instead.');
         }
-        this.removing.add(peerId);
-        try {
-            await this.connection.request('room:remove', { roomId: this.roomId, peerId });
-        } catch (error) {
-            this.removing.delete(peerId);
-            throw error;
+        if (!this.admittedGuests.has(peerId) || this.departed.has(peerId)) {
+            throw new CollaborationError('not-found', `There is no guest '${peerId}' in this session.`);
         }
+        // Gone for this host and, through the roster, for every guest, whatever the server does.
+        this.removing.add(peerId);
         this.removePeerLocally(peerId, 'removed');
-        await this.rotateKey();
+        await this.connection.request('room:remove', { roomId: this.roomId, peerId })
+            .catch(error => this.connection.logger.warn(`collaboration: the server did not take the removal: ${CollaborationError.from(error).message}`));
+        try {
+            await this.rotateKey();
+        } finally {
+            // Sealed with the new key: the removed peer cannot read who stays.
+            this.publishRoster();
+        }
     }
 
     /** Host: creates the next content key and hands it to every remaining guest this host admitted. */
@@ -721,10 +928,12 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             for (let attempt = 0; attempt < MAX_REKEY_ATTEMPTS && !this._closed; attempt++) {
                 const keyId = this.keys.currentKeyId + 1;
                 const key = await generateContentKey();
-                const recipients = [...this.admittedGuests].filter(([id]) => !this.departed.has(id));
-                const keys = await Promise.all(recipients.map(async ([peerId, peerPublicKey]) => ({
-                    peerId,
-                    keyMaterial: await wrapContentKey(key, { privateKey: this.keyPair.privateKey, peerPublicKey, roomId: this.roomId, guestPeerId: peerId, keyId })
+                const recipients = [...this.admittedGuests.values()].filter(info => !this.departed.has(info.id));
+                const keys = await Promise.all(recipients.map(async info => ({
+                    peerId: info.id,
+                    keyMaterial: await wrapContentKey(key, {
+                        privateKey: this.keyPair.privateKey, peerPublicKey: info.publicKey, roomId: this.roomId, guestPeerId: info.id, keyId
+                    })
                 })));
                 // Guests may answer with the new key before our acknowledgement arrives.
                 this.keys.add(keyId, key);
@@ -765,6 +974,11 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         const code = reason === 'disconnected' ? 'disconnected' : 'room-closed';
         this.messages.rejectAll(new CollaborationError(code, message));
         this.keys.clear();
+        this.peerAuth.clear();
+        this.held = [];
+        this.inviteRegistry?.clear();
+        this.rosterArrived.reject(new CollaborationError(code, message));
+        this.rosterArrived.promise.catch(noop);
         this.connection.detach(this.roomId, this);
         this.onCloseEmitter.fire({ reason, message });
         for (const emitter of [this.onPeerJoinedEmitter, this.onPeerLeftEmitter, this.onPeerChangedEmitter, this.onJoinRequestEmitter,

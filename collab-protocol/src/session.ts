@@ -41,12 +41,17 @@ export interface PeerLeft { peer: Peer; reason: PeerLeftReason }
 export type ConnectionState = 'connected' | 'reconnecting';
 export interface SessionClosed { reason: RoomClosedReason | 'left' | 'disconnected'; message: string }
 
-/** A guest asking to join, as the host sees it. */
+/**
+ * A guest asking to join, as the host sees it. Only requests that proved they hold one of the host's
+ * current invites (see `createInvite`) reach the host; the others are refused before anyone is asked.
+ */
 export interface JoinRequest {
     readonly requestId: string;
     readonly name: string;
     readonly userId: string;
     readonly fingerprint: string;
+    /** The id of the invite the guest joins with. */
+    readonly inviteId: string;
     admit(permission: Permission): Promise<void>;
     deny(reason?: string): Promise<void>;
 }
@@ -58,8 +63,17 @@ export interface CollaborationSession {
     readonly isHost: boolean;
     /** Everyone in the room, self included, host first. */
     readonly peers: readonly Peer[];
-    /** Host only: what a guest pastes into "Join Session". Carries the host key fingerprint. */
+    /**
+     * Host only: the session's first invite, what a guest pastes into "Join Session". Carries the host key
+     * fingerprint and the invite's secret. Valid until revoked.
+     */
     readonly invite?: Invite;
+    /** Host only: the invites guests can join with now (not revoked, not expired, not used up). */
+    readonly invites: readonly Invite[];
+    /** Host only: a further invite, e.g. one that works for one guest only or for a limited time. */
+    createInvite(options?: InviteOptions): Invite;
+    /** Host only: join requests made with this invite from now on are refused. Returns whether it was valid. */
+    revokeInvite(inviteId: string): boolean;
 
     onBroadcast<P>(definition: Broadcast<P>, handler: BroadcastHandler<P>): Disposable;
     sendBroadcast<P>(definition: Broadcast<P>, params: P): Promise<void>;
@@ -114,13 +128,27 @@ export interface CollaborationSession {
     deleteContent(ref: StoredContentRef): Promise<void>;
 }
 
+export interface InviteOptions {
+    /** The invite admits one guest: once the host admitted someone with it, it is used up. */
+    singleUse?: boolean;
+    /** Join requests made this long after the invite was created are refused. */
+    expiresInMs?: number;
+}
+
 export interface Invite {
+    /** Names the invite for `revokeInvite`; the session's first invite is 'default'. */
+    id: string;
     serverUrl: string;
     roomId: string;
     /** Full fingerprint of the host's public key (base64url SHA-256), carried in the link's fragment. */
     hostKeyFingerprint: string;
-    /** `roomId#fingerprint`, to paste into Join Session. */
+    /** The secret a guest proves it holds when it asks to join (base64url); never sent to the server. */
+    secret: string;
+    /** `roomId#fingerprint.secret`, to paste into Join Session. */
     code: string;
-    /** `${serverUrl}/join/${roomId}#${fingerprint}`: the fragment never reaches the server. */
+    /** `${serverUrl}/join/${roomId}#${fingerprint}.${secret}`: the fragment never reaches the server. */
     link: string;
+    /** Epoch milliseconds after which the invite is refused, when it expires. */
+    expiresAt?: number;
+    singleUse?: boolean;
 }

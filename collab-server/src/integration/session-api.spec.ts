@@ -62,8 +62,8 @@ describe('session API against a real server', function () {
             assert.match(host.self.fingerprint, /^[0-9A-F]{4}(-[0-9A-F]{4}){3}$/);
             const invite = host.invite!;
             assert.equal(invite.roomId, host.roomId);
-            assert.equal(invite.code, `${host.roomId}#${invite.hostKeyFingerprint}`);
-            assert.equal(invite.link, `${fixture.server.url}/join/${host.roomId}#${invite.hostKeyFingerprint}`);
+            assert.equal(invite.code, `${host.roomId}#${invite.hostKeyFingerprint}.${invite.secret}`);
+            assert.equal(invite.link, `${fixture.server.url}/join/${host.roomId}#${invite.hostKeyFingerprint}.${invite.secret}`);
             await host.leave();
             assert.equal(host.closed, true);
         });
