@@ -2,7 +2,8 @@ import * as assert from 'assert';
 import { ChildProcess, spawn } from 'child_process';
 import * as path from 'path';
 import { verifySecret } from './auth';
-import { parseArgs, parseDuration } from './config';
+import * as fs from 'fs';
+import { loadOptions, parseArgs, parseDuration, resolveOptions } from './config';
 import { freePort } from './redis-test-support';
 
 const BIN = path.join(__dirname, '..', 'bin', 'collab-server.js');
@@ -81,6 +82,64 @@ describe('cli', () => {
         server.child.kill('SIGINT');
         assert.strictEqual((await server.exited).code, 0);
         assert.ok(!server.output().includes('x'.repeat(40)), 'secret leaked to the logs');
+    });
+
+    it('in production: no anonymous login unless allowed, and a warning about /metrics without a token', async () => {
+        const secret = { COLLAB_MODE: 'production', COLLAB_PORT: '0', COLLAB_SECRET: 'x'.repeat(40) };
+        const noLogin = run([], secret);
+        running.push(noLogin.child);
+        assert.strictEqual((await noLogin.exited).code, 1);
+        assert.match(noLogin.output(), /production mode has no login provider/);
+        assert.match(noLogin.output(), /COLLAB_ALLOW_ANONYMOUS=1/);
+
+        const named = run([], { ...secret, COLLAB_PROVIDERS: 'anonymous' });
+        running.push(named.child);
+        assert.strictEqual((await named.exited).code, 1);
+        assert.match(named.output(), /anonymous login is off in production mode/);
+
+        const port = await freePort();
+        const allowed = run(['--allow-anonymous', '--port', String(port)], { ...secret, COLLAB_LOG_LEVEL: 'info' });
+        running.push(allowed.child);
+        await waitForHealth(`http://127.0.0.1:${port}/health`, Date.now() + 10_000);
+        const login = await fetch(`http://127.0.0.1:${port}/api/login/anonymous`, {
+            method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Anyone' })
+        });
+        assert.strictEqual(login.status, 200);
+        assert.match(allowed.output(), /Anonymous login is switched on in production mode/);
+        assert.match(allowed.output(), /GET \/metrics is served without a credential: set COLLAB_METRICS_TOKEN/);
+        allowed.child.kill('SIGTERM');
+        assert.strictEqual((await allowed.exited).code, 0);
+
+        // With a token: no warning, and /metrics wants it.
+        const token = 'metrics-token-0123456789';
+        const guarded = run(['--allow-anonymous', '--port', String(port)], { ...secret, COLLAB_LOG_LEVEL: 'info', COLLAB_METRICS_TOKEN: token });
+        running.push(guarded.child);
+        await waitForHealth(`http://127.0.0.1:${port}/health`, Date.now() + 10_000);
+        assert.strictEqual((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 401);
+        assert.strictEqual((await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+        assert.doesNotMatch(guarded.output(), /served without a credential/);
+        assert.ok(!guarded.output().includes(token), 'metrics token leaked to the logs');
+        guarded.child.kill('SIGTERM');
+        assert.strictEqual((await guarded.exited).code, 0);
+    });
+
+    it('the Dockerfile does not switch anonymous login on', () => {
+        const dockerfile = fs.readFileSync(path.join(__dirname, '..', 'Dockerfile'), 'utf8');
+        // The runtime environment the image sets (ENV lines of the last stage).
+        const stage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+        const env: Record<string, string> = {};
+        for (const line of stage.split('\n').filter(candidate => candidate.startsWith('ENV '))) {
+            for (const [, key, value] of line.slice(4).matchAll(/([A-Z_]+)=(\S+)/g)) {
+                env[key] = value;
+            }
+        }
+        assert.strictEqual(env.COLLAB_MODE, 'production');
+        assert.strictEqual(env.COLLAB_ALLOW_ANONYMOUS, undefined);
+        assert.doesNotMatch(stage, /--allow-anonymous|COLLAB_ALLOW_ANONYMOUS=(1|true|yes|on)/);
+        // With the image's environment and a secret plus token users, as a deployment would add them: no anonymous login.
+        const options = resolveOptions(loadOptions([], { ...env, COLLAB_SECRET: 'x'.repeat(40), COLLAB_TOKEN_USERS: path.join(__dirname, 'no-such-users.json') }).options);
+        assert.deepStrictEqual(options.providers, ['token']);
+        assert.strictEqual(options.allowAnonymous, false);
     });
 
     it('rejects unknown flags', async () => {

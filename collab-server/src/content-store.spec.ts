@@ -286,6 +286,53 @@ describe('stored content', () => {
             assert.strictEqual(server.contentStore.size, 2);
         });
 
+        it('keeps a room\'s content within its guaranteed share while another room floods the store', async () => {
+            const share = 3 * cost(3000);
+            await start({ contentBytes: 6 * cost(3000), contentReservedBytesPerRoom: share });
+            const quiet = await createRoom(server, 1, clients);
+            const flooder = await createRoom(server, 1, clients);
+            // Two contents, one of them in two parts: within the share.
+            const kept = await store(quiet, 3000);
+            const twoParts = contentId();
+            const parts = [bytes(1400), bytes(1400)];
+            assert.deepStrictEqual(await put(quiet, twoParts, 1, 2, parts[1]), { ok: true });
+            assert.deepStrictEqual(await put(quiet, twoParts, 0, 2, parts[0]), { ok: true });
+            assert.ok(server.contentStore.roomBytes(quiet.roomId) <= share);
+            // The flooder fills the store over and over, with contents large and small.
+            let accepted = 0;
+            for (let i = 0; i < 40; i++) {
+                const size = [3000, 9000, 500, 12_000][i % 4];
+                const result = await put(flooder, contentId(), 0, 1, bytes(size));
+                accepted += result.ok ? 1 : 0;
+                assert.ok(result.ok || result.error.code === 'too-large', JSON.stringify(result));
+            }
+            assert.ok(accepted >= 30, `${accepted} of the flooder's puts went through, evicting its own content`);
+            assert.ok(server.contentStore.bytes <= 6 * cost(3000));
+            // The quiet room's content is all there, byte for byte.
+            assert.deepStrictEqual(await fetched(quiet, kept.id), kept.data);
+            assert.deepStrictEqual(await fetched(quiet, twoParts, 0), parts[0]);
+            assert.deepStrictEqual(await fetched(quiet, twoParts, 1), parts[1]);
+        });
+
+        it('refuses a put that could only fit by evicting other rooms within their share', async () => {
+            const share = 2 * cost(3000);
+            await start({ contentBytes: 4 * cost(3000), contentReservedBytesPerRoom: share });
+            const first = await createRoom(server, 1, clients);
+            const second = await createRoom(server, 1, clients);
+            const third = await createRoom(server, 1, clients);
+            const held = [await store(first, 3000), await store(first, 3000), await store(second, 3000), await store(second, 3000)];
+            const refused = await put(third, contentId(), 0, 1, bytes(3000));
+            assert.strictEqual(refused.error.code, 'too-large');
+            assert.match(refused.error.message, /guaranteed shares/);
+            for (const [index, content] of held.entries()) {
+                assert.deepStrictEqual(await fetched(index < 2 ? first : second, content.id), content.data);
+            }
+            // Once a room gives something back, the newcomer fits.
+            assert.deepStrictEqual(await second.host.request('content:delete', { roomId: second.roomId, contentId: held[3].id }), { ok: true });
+            const late = await store(third, 3000);
+            assert.deepStrictEqual(await fetched(third, late.id), late.data);
+        });
+
         it('refuses every put when contentBytes is 0', async () => {
             await start({ contentBytes: 0 });
             const room = await createRoom(server, 1, clients);
@@ -380,6 +427,36 @@ describe('stored content', () => {
             assert.strictEqual(store.bytes, cost(1000));
         });
 
+        it('evicts other rooms only above their guaranteed share, least recently used first', () => {
+            const store = new ContentStore({ bytesPerRoom: 100_000, bytes: 5 * cost(1000), reservedBytesPerRoom: 2 * cost(1000) });
+            for (const id of ['x1', 'x2', 'x3', 'x4']) {
+                store.put('big', id, 0, 1, bytes(1000));
+            }
+            store.put('small', 's1', 0, 1, bytes(1000));
+            assert.strictEqual(store.bytes, 5 * cost(1000));
+            // 'big' is above its share: its least recently used contents make room, down to its share.
+            store.put('other', 'o1', 0, 1, bytes(1000));
+            assert.deepStrictEqual(store.contentIds('big'), ['x2', 'x3', 'x4']);
+            assert.ok(store.get('big', 'x2', 0));
+            store.put('other', 'o2', 0, 1, bytes(1000));
+            assert.deepStrictEqual(store.contentIds('big'), ['x4', 'x2']);
+            // Now every other room is within its share: 'other' evicts its own.
+            store.put('other', 'o3', 0, 1, bytes(1000));
+            assert.deepStrictEqual(store.contentIds('other'), ['o2', 'o3']);
+            assert.deepStrictEqual(store.contentIds('big'), ['x4', 'x2']);
+            assert.deepStrictEqual(store.contentIds('small'), ['s1']);
+            // A newcomer with nothing of its own to give is refused; nobody within the share loses anything.
+            assert.throws(() => store.put('newcomer', 'n1', 0, 1, bytes(1000)), (error: any) => error.code === 'too-large');
+            assert.deepStrictEqual([store.contentIds('big'), store.contentIds('small'), store.contentIds('other')], [['x4', 'x2'], ['s1'], ['o2', 'o3']]);
+            assert.strictEqual(store.roomBytes('newcomer'), 0);
+            // Without a share (0), the least recently used content of any room goes.
+            const plain = new ContentStore({ bytesPerRoom: 100_000, bytes: 2 * cost(1000), reservedBytesPerRoom: 0 });
+            plain.put('a', 'a1', 0, 1, bytes(1000));
+            plain.put('b', 'b1', 0, 1, bytes(1000));
+            plain.put('c', 'c1', 0, 1, bytes(1000));
+            assert.deepStrictEqual(plain.roomIds().sort(), ['b', 'c']);
+        });
+
         it('keeps its own copy of data that is a view into a larger buffer', () => {
             const store = new ContentStore({ bytesPerRoom: 100_000, bytes: 100_000 });
             const backing = new Uint8Array(64 * 1024).fill(7);
@@ -426,6 +503,27 @@ describe('stored content', () => {
             assert.throws(() => resolveOptions({ contentBytes: 1.5 }), /contentBytes must be/);
             assert.throws(() => resolveOptions({ contentBytesPerRoom: 0 }), /contentBytesPerRoom must be/);
             assert.throws(() => resolveOptions({ contentBytesPerRoom: '64MiB' as unknown as number }), /contentBytesPerRoom must be/);
+        });
+
+        it('reads contentReservedBytesPerRoom from flags, environment and config file, derives its default, and checks it', () => {
+            assert.deepStrictEqual(parseArgs(['--content-reserved-bytes-per-room', '4096']).options, { contentReservedBytesPerRoom: 4096 });
+            assert.deepStrictEqual(loadConfigFromEnv({ COLLAB_CONTENT_RESERVED_BYTES_PER_ROOM: '0' }), { contentReservedBytesPerRoom: 0 });
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'collab-content-config-'));
+            try {
+                const file = path.join(dir, 'config.json');
+                fs.writeFileSync(file, JSON.stringify({ contentReservedBytesPerRoom: 1000 }));
+                assert.deepStrictEqual(loadConfigFile(file), { contentReservedBytesPerRoom: 1000 });
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+            // Default: the instance bound split 64 ways (8 MiB of 512 MiB), at most the room bound.
+            assert.strictEqual(resolveOptions({}).contentReservedBytesPerRoom, 8 * 1024 * 1024);
+            assert.strictEqual(resolveOptions({ contentBytesPerRoom: 1000 }).contentReservedBytesPerRoom, 1000);
+            assert.strictEqual(resolveOptions({ contentBytes: 0 }).contentReservedBytesPerRoom, 0);
+            assert.strictEqual(resolveOptions({ contentReservedBytesPerRoom: 0 }).contentReservedBytesPerRoom, 0);
+            assert.throws(() => resolveOptions({ contentReservedBytesPerRoom: -1 }), /contentReservedBytesPerRoom must be/);
+            assert.throws(() => resolveOptions({ contentBytesPerRoom: 1000, contentReservedBytesPerRoom: 1001 }), /may not exceed/);
+            assert.throws(() => parseArgs(['--content-reserved-bytes-per-room', 'half']), /--content-reserved-bytes-per-room/);
         });
     });
 

@@ -1,7 +1,13 @@
 import * as assert from 'assert';
 import { io as connectClient } from 'socket.io-client';
 import type { ServerHandle } from './server';
+import { loadConfigFile, loadConfigFromEnv, parseArgs, resolveOptions } from './config';
+import { bearerMatches } from './http';
+import { createInfoChallenge, infoChallengeResponse, verifyInfoChallenge } from './info-challenge';
 import { connect, connectRefused, createRoom, login, startTestServer, TestClient } from './test-support';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 
 describe('http', () => {
     let server: ServerHandle;
@@ -79,6 +85,104 @@ describe('http', () => {
         server = await startTestServer({ allowedOrigins: ['https://theia.example.com'] });
         assert.strictEqual((await fetch(`${server.url}/api/info`, { headers: { origin: 'https://theia.example.com' } })).status, 200);
         assert.strictEqual((await fetch(`${server.url}/api/info`, { headers: { origin: 'http://localhost:3000' } })).status, 403);
+    });
+
+    describe('metrics token', () => {
+        const token = 'Zm9vYmFyLXNlY3JldC10b2tlbg-1234';
+
+        it('answers /metrics only with the bearer token, when one is set', async () => {
+            // Without a token: open (the default, as before).
+            assert.strictEqual((await fetch(`${server.url}/metrics`)).status, 200);
+            await server.close();
+            server = await startTestServer({ metricsToken: token });
+            for (const authorization of [undefined, '', 'Bearer', `Bearer ${token}x`, `Bearer ${token.slice(0, -1)}`, `Basic ${token}`, token,
+                `Bearer ${token.toUpperCase()}`, `Bearer  ${'x'.repeat(5000)}`]) {
+                const response = await fetch(`${server.url}/metrics`, { headers: authorization === undefined ? {} : { authorization } });
+                assert.strictEqual(response.status, 401, String(authorization).slice(0, 40));
+                assert.strictEqual(response.headers.get('www-authenticate'), 'Bearer realm="metrics"');
+                const body = await response.text();
+                assert.doesNotMatch(body, /collab_/);
+            }
+            const ok = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+            assert.strictEqual(ok.status, 200);
+            assert.match(await ok.text(), /collab_connections_total/);
+            assert.strictEqual((await fetch(`${server.url}/metrics`, { headers: { authorization: `bearer   ${token}` } })).status, 200);
+            // Health and info stay open.
+            assert.strictEqual((await fetch(`${server.url}/health`)).status, 200);
+            assert.strictEqual((await fetch(`${server.url}/api/info`)).status, 200);
+        });
+
+        it('compares bearer tokens exactly', () => {
+            assert.strictEqual(bearerMatches(`Bearer ${token}`, token), true);
+            assert.strictEqual(bearerMatches(undefined, token), false);
+            assert.strictEqual(bearerMatches('Bearer ', ''), false);
+            assert.strictEqual(bearerMatches(`Bearer ${token} extra`, token), false);
+        });
+
+        it('reads the token from flag, environment and config file, and checks it', () => {
+            assert.deepStrictEqual(parseArgs(['--metrics-token', token]).options, { metricsToken: token });
+            assert.deepStrictEqual(loadConfigFromEnv({ COLLAB_METRICS_TOKEN: token }), { metricsToken: token });
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'collab-metrics-config-'));
+            try {
+                const file = path.join(dir, 'config.json');
+                fs.writeFileSync(file, JSON.stringify({ metricsToken: token }));
+                assert.deepStrictEqual(loadConfigFile(file), { metricsToken: token });
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+            assert.throws(() => resolveOptions({ metricsToken: 'short' }), /metricsToken must be/);
+            assert.throws(() => resolveOptions({ metricsToken: 'has a space in it, no good' }), /metricsToken must be/);
+            assert.strictEqual(resolveOptions({}).metricsToken, undefined);
+        });
+
+        it('warns at start in production mode when /metrics has no token', async () => {
+            const lines: string[] = [];
+            const pino = (await import('pino')).default;
+            const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+            const production = { mode: 'production' as const, secret: 's'.repeat(40), allowAnonymous: true, logger };
+            const open = await startTestServer(production);
+            await open.close();
+            assert.ok(lines.some(line => /served without a credential/.test(line)), lines.join(''));
+            lines.length = 0;
+            const guarded = await startTestServer({ ...production, metricsToken: token });
+            await guarded.close();
+            assert.ok(!lines.some(line => /served without a credential/.test(line)), lines.join(''));
+            const off = await startTestServer({ ...production, metrics: false });
+            await off.close();
+            assert.ok(!lines.some(line => /served without a credential/.test(line)), lines.join(''));
+        });
+    });
+
+    describe('info challenge', () => {
+        const secret = 'c'.repeat(20) + 'an-info-challenge-secret';
+
+        it('proves a server started with the secret, bound to its port', async () => {
+            await server.close();
+            server = await startTestServer({ infoChallengeSecret: secret });
+            const nonce = createInfoChallenge();
+            const info = await (await fetch(`${server.url}/api/info?challenge=${nonce}`)).json();
+            assert.strictEqual(info.challengeResponse, infoChallengeResponse(secret, server.port, nonce));
+            assert.ok(verifyInfoChallenge(secret, server.port, nonce, info.challengeResponse));
+            assert.ok(!verifyInfoChallenge(secret, server.port + 1, nonce, info.challengeResponse), 'bound to the port');
+            assert.ok(!verifyInfoChallenge('another secret of enough length......', server.port, nonce, info.challengeResponse));
+            assert.ok(!verifyInfoChallenge(secret, server.port, createInfoChallenge(), info.challengeResponse), 'bound to the nonce');
+            // The secret itself never shows.
+            const text = await (await fetch(`${server.url}/api/info?challenge=${nonce}`)).text();
+            assert.ok(!text.includes(secret));
+            // Without a challenge: the plain description.
+            assert.strictEqual((await (await fetch(`${server.url}/api/info`)).json()).challengeResponse, undefined);
+            for (const bad of ['short', 'has spaces in it!!!!!!!!', 'x'.repeat(129)]) {
+                assert.strictEqual((await fetch(`${server.url}/api/info?challenge=${encodeURIComponent(bad)}`)).status, 400, bad);
+            }
+        });
+
+        it('is not answered by a server started without the secret', async () => {
+            const info = await (await fetch(`${server.url}/api/info?challenge=${createInfoChallenge()}`)).json();
+            assert.strictEqual(info.challengeResponse, undefined);
+            assert.strictEqual(info.protocol, 1);
+            assert.throws(() => resolveOptions({ infoChallengeSecret: 'short' }), /infoChallengeSecret/);
+            assert.deepStrictEqual(loadConfigFromEnv({ COLLAB_INFO_CHALLENGE_SECRET: secret }), { infoChallengeSecret: secret });
+        });
     });
 
     it('serves socket.io over HTTP long-polling too', async () => {
