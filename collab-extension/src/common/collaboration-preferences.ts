@@ -1,11 +1,13 @@
 import { interfaces } from '@theia/core/shared/inversify';
-import { createPreferenceProxy, PreferenceContribution, PreferenceProxy, PreferenceSchema, PreferenceService } from '@theia/core/lib/common/preferences';
+import { PreferenceContribution, PreferenceProxy, PreferenceSchema, PreferenceService } from '@theia/core/lib/common/preferences';
 import { nls } from '@theia/core/lib/common/nls';
+import { createUserScopePreferenceProxy, userScopeSchema } from './user-scope-preferences';
 
 export const COLLABORATION_SERVER_URL = 'collaboration.serverUrl';
 export const COLLABORATION_DISPLAY_NAME = 'collaboration.displayName';
 
-export const CollaborationConfigSchema: PreferenceSchema = {
+/** User scope only: collaboration settings never come from workspace files (see user-scope-preferences.ts). */
+export const CollaborationConfigSchema: PreferenceSchema = userScopeSchema({
     properties: {
         [COLLABORATION_SERVER_URL]: {
             type: 'string',
@@ -23,7 +25,7 @@ export const CollaborationConfigSchema: PreferenceSchema = {
                 'Your name as other participants of a collaboration session see it. Empty asks when you start or join a session.')
         }
     }
-};
+});
 
 export interface CollaborationConfiguration {
     [COLLABORATION_SERVER_URL]: string;
@@ -34,8 +36,9 @@ export const CollaborationPreferenceContribution = Symbol('CollaborationPreferen
 export const CollaborationPreferences = Symbol('CollaborationPreferences');
 export type CollaborationPreferences = PreferenceProxy<CollaborationConfiguration>;
 
+/** The host's user (or default) values only; a workspace or folder value is ignored. */
 export function createCollaborationPreferences(preferences: PreferenceService, schema: PreferenceSchema = CollaborationConfigSchema): CollaborationPreferences {
-    return createPreferenceProxy(preferences, schema);
+    return createUserScopePreferenceProxy(preferences, schema);
 }
 
 export function bindCollaborationPreferences(bind: interfaces.Bind): void {

@@ -10,6 +10,8 @@ import { MessageDefinition } from '@theia-collab/protocol/lib/messages';
 import { CollaborationSession } from '@theia-collab/protocol/lib/session';
 import { CollaborationContribution } from '../collaboration-contribution';
 import { HostPathMapperProvider } from '../language/language-path-mapper';
+import { HostFileSystemService } from '../../common/fs/host-file-system-protocol';
+import { withGuestResolver } from '../../common/language/language-locations';
 import { BreakpointMessages, SharedBreakpoint } from '../../common/debug/debug-breakpoint-protocol';
 import { BreakpointGuest, BreakpointHost, BreakpointStore } from '../../common/debug/debug-breakpoint-sync';
 
@@ -28,6 +30,9 @@ export class DebugBreakpointContribution implements CollaborationContribution {
     @inject(HostPathMapperProvider)
     protected readonly pathMapperProvider: HostPathMapperProvider;
 
+    @inject(HostFileSystemService)
+    protected readonly hostFileSystem: HostFileSystemService;
+
     @inject(MessageService)
     protected readonly messageService: MessageService;
 
@@ -39,7 +44,9 @@ export class DebugBreakpointContribution implements CollaborationContribution {
     async onSessionStarted(session: CollaborationSession): Promise<Disposable> {
         const store = this.createStore();
         if (session.isHost) {
-            const host = new BreakpointHost(session, store, this.pathMapperProvider.create(), { logger: this.consoleLogger });
+            // Files guests name are resolved by the host's backend (real path, links, exclusions) before breakpoints are set.
+            const paths = withGuestResolver(this.pathMapperProvider.create(), this.hostFileSystem);
+            const host = new BreakpointHost(session, store, paths, { logger: this.consoleLogger });
             host.start();
             return host;
         }

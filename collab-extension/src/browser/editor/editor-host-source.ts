@@ -5,7 +5,8 @@ import { FileOperationError, FileOperationResult } from '@theia/filesystem/lib/c
 import { MonacoTextModelService } from '@theia/monaco/lib/browser/monaco-text-model-service';
 import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { CollaborationSession } from '@theia-collab/protocol/lib/session';
-import { HostFileSystemService } from '../../common/fs/host-file-system-protocol';
+import { GuestAccess, HostFileSystemService } from '../../common/fs/host-file-system-protocol';
+import { resolveGuestPath } from '../../common/fs/guest-path-resolver';
 import { FsHostContribution } from '../fs/fs-host-contribution';
 import { HostDocumentSource } from '../../common/editor/editor-host';
 import { EditorLimits } from '../../common/editor/editor-protocol';
@@ -15,7 +16,9 @@ import { EditorPathService } from './editor-path-service';
 /**
  * The host's documents come from its open editor if there is one, else from its disk; the converged text is
  * saved through the open editor (so its dirty state and etag stay right) or written to disk, keeping the
- * file's encoding and line endings. Only what the shared file system lets guests see can be opened.
+ * file's encoding and line endings. Only what the shared file system lets guests see can be opened: every
+ * path is resolved by the backend (`resolveForGuest`: real path, link targets, exclusions, read-only files)
+ * right before the file service touches it, and the file service is given the URI the backend answered.
  */
 @injectable()
 export class EditorHostSourceFactory {
@@ -49,6 +52,16 @@ export class EditorHostSourceFactory {
             }
             return uri;
         };
+        /** The host URI of the file `path` leads to now, as the backend checked it; rejects when guests may not `access` it. */
+        const resolveForGuest = async (path: string, access: GuestAccess): Promise<URI> => {
+            resolve(path);
+            if (!this.hostFileSystem) {
+                throw new CollaborationError('not-found', `'${path}' cannot be checked on the host.`);
+            }
+            // Editors open when the session starts ask before the shared file system knows its roots.
+            await this.fsHost?.whenShared(session);
+            return new URI(await resolveGuestPath(this.hostFileSystem, path, access));
+        };
         const isVisible = async (path: string): Promise<boolean> => {
             if (!this.hostFileSystem) {
                 return true;
@@ -63,6 +76,9 @@ export class EditorHostSourceFactory {
         };
         return {
             isVisible,
+            checkGuestAccess: async (path, access) => {
+                await resolveForGuest(path, access);
+            },
             markOnDisk: (path, text) => onDisk.set(path, normalizeLineEndings(text)),
             moved: (from, to) => {
                 const uri = this.pathService.toUri(session, from);
@@ -84,8 +100,8 @@ export class EditorHostSourceFactory {
                     // Unknown, or edited since it was last on disk: like a dirty editor, the document wins.
                     return undefined;
                 }
-                const uri = resolve(path);
                 try {
+                    const uri = await resolveForGuest(path, 'read');
                     const content = await this.fileService.read(uri, { acceptTextOnly: true, limits: { size: EditorLimits.maxTextLength } });
                     const text = normalizeLineEndings(content.value);
                     if (text === known) {
@@ -100,15 +116,14 @@ export class EditorHostSourceFactory {
             },
             read: async path => {
                 const uri = resolve(path);
-                if (!await isVisible(path)) {
-                    throw new CollaborationError('not-found', `'${path}' is not shared.`);
-                }
+                // Rejects (not-found, forbidden) unless the path leads to a shared file now.
+                const fileUri = await resolveForGuest(path, 'read');
                 const model = this.textModelService.get(uri.toString());
                 if (model && !model.isDisposed() && model.isResolved() && !movedAway.has(model)) {
                     return model.getText();
                 }
                 try {
-                    const content = await this.fileService.read(uri, {
+                    const content = await this.fileService.read(fileUri, {
                         acceptTextOnly: true,
                         limits: { size: EditorLimits.maxTextLength }
                     });
@@ -121,6 +136,8 @@ export class EditorHostSourceFactory {
             },
             save: async (path, text) => {
                 const uri = resolve(path);
+                // Rejects unless guests may change what the path leads to now (links, read-only files such as .git/).
+                const fileUri = await resolveForGuest(path, 'write');
                 const model = this.textModelService.get(uri.toString());
                 // Through the host's model only when it shows the document: a model that is not bound (yet),
                 // e.g. one a guest's language request just loaded from disk, holds other text.
@@ -135,7 +152,7 @@ export class EditorHostSourceFactory {
                 const format = formats.get(path);
                 try {
                     onDisk.set(path, text);
-                    await this.fileService.write(uri, format?.crlf ? text.replace(/\n/g, '\r\n') : text, { encoding: format?.encoding });
+                    await this.fileService.write(fileUri, format?.crlf ? text.replace(/\n/g, '\r\n') : text, { encoding: format?.encoding });
                     return true;
                 } catch (error) {
                     throw toCollaborationError(error, path);

@@ -10,7 +10,9 @@ import { CollaborationSession, Disposable } from '@theia-collab/protocol';
 import { CollaborationContribution } from '../collaboration-contribution';
 import { nameRoots, SharedRoot } from '../../common/collaboration-uri';
 import { DeleteParams, FsChange, FsChangeType, FsLimits, FsMessages, MoveParams, RootsResult } from '../../common/fs/fs-messages';
-import { COLLABORATION_EXCLUDE_FILES, COLLABORATION_EXCLUDE_GIT_IGNORED, CollaborationFsPreferences } from '../../common/fs/fs-preferences';
+import {
+    COLLABORATION_EXCLUDE_FILES, COLLABORATION_EXCLUDE_GIT_IGNORED, COLLABORATION_READ_ONLY_FILES, CollaborationFsPreferences, sharingSettings
+} from '../../common/fs/fs-preferences';
 import { HostFileSystemConfig, HostFileSystemService } from '../../common/fs/host-file-system-protocol';
 import { registerFsRequestHandlers } from '../../common/fs/fs-host-handlers';
 import { workspacePathsOfHostUri } from '../../common/fs/fs-host-paths';
@@ -137,7 +139,8 @@ export class FsHostShare implements Disposable {
         })));
         this.toDispose.push(this.workspaceService.onWorkspaceChanged(() => this.reconfigure(true)));
         this.toDispose.push(this.preferences.onPreferenceChanged(event => {
-            if (event.preferenceName === COLLABORATION_EXCLUDE_FILES || event.preferenceName === COLLABORATION_EXCLUDE_GIT_IGNORED) {
+            if (event.preferenceName === COLLABORATION_EXCLUDE_FILES || event.preferenceName === COLLABORATION_EXCLUDE_GIT_IGNORED
+                || event.preferenceName === COLLABORATION_READ_ONLY_FILES) {
                 this.reconfigure(false);
             }
         }));
@@ -159,8 +162,8 @@ export class FsHostShare implements Disposable {
             this.roots = nameRoots(roots.map(root => root.resource).filter(uri => uri.scheme === 'file').map(uri => uri.toString()));
             const config: HostFileSystemConfig = {
                 roots: this.roots.map(({ name, uri }) => ({ name, uri })),
-                exclude: [...(this.preferences[COLLABORATION_EXCLUDE_FILES] ?? [])],
-                excludeGitIgnored: !!this.preferences[COLLABORATION_EXCLUDE_GIT_IGNORED]
+                // The host's user (or default) settings only: a guest can write workspace settings, never these.
+                ...sharingSettings(this.preferences)
             };
             await this.hostFileSystem.configure(config);
             this.isConfigured = true;

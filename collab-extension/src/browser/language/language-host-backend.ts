@@ -110,9 +110,13 @@ export class MonacoLanguageHostBackend implements LanguageHostBackend {
         return StandaloneServices.get(ILanguageFeaturesService);
     }
 
-    protected async withModel<T>(params: DocumentParams, signal: AbortSignal, run: (model: ITextModel, token: CancellationToken) => Promise<T>): Promise<T> {
-        const uri = this.paths.toHostUri(params.path);
-        if (!uri) {
+    /**
+     * Runs `run` on the host's model of `uri`: the file the guest's path resolved to on the host's backend
+     * (`LanguageHost` resolves it right before), never a URI derived from the guest's path again.
+     */
+    protected async withModel<T>(params: DocumentParams, signal: AbortSignal, uri: string,
+        run: (model: ITextModel, token: CancellationToken) => Promise<T>): Promise<T> {
+        if (!uri || !uri.startsWith('file:')) {
             throw new CollaborationError('not-found', `'${params.path}' is not shared.`);
         }
         return this.models.use(uri, async model => {
@@ -149,16 +153,16 @@ export class MonacoLanguageHostBackend implements LanguageHostBackend {
         return MonacoPosition.lift(model.validatePosition({ lineNumber, column }));
     }
 
-    hover(params: PositionParams, signal: AbortSignal): Promise<HoverItem[]> {
-        return this.withModel(params, signal, async (model, token) => {
+    hover(params: PositionParams, signal: AbortSignal, uri: string): Promise<HoverItem[]> {
+        return this.withModel(params, signal, uri, async (model, token) => {
             const position = await this.position(model, params, signal);
             const hovers = await getHoversPromise(this.features.hoverProvider, model, position, token);
             return hovers.map(toHoverItem).filter(hover => hover.contents.length > 0);
         });
     }
 
-    completion(params: CompletionParams, signal: AbortSignal): Promise<HostCompletionList | undefined> {
-        return this.withModel(params, signal, async (model, token) => {
+    completion(params: CompletionParams, signal: AbortSignal, uri: string): Promise<HostCompletionList | undefined> {
+        return this.withModel(params, signal, uri, async (model, token) => {
             const position = await this.position(model, params, signal);
             const registry = this.features.completionProvider;
             let providers = registry.all(model);
@@ -209,16 +213,16 @@ export class MonacoLanguageHostBackend implements LanguageHostBackend {
         });
     }
 
-    definition(params: PositionParams, signal: AbortSignal): Promise<HostLocation[]> {
-        return this.withModel(params, signal, async (model, token) => {
+    definition(params: PositionParams, signal: AbortSignal, uri: string): Promise<HostLocation[]> {
+        return this.withModel(params, signal, uri, async (model, token) => {
             const position = await this.position(model, params, signal);
             const links = await getDefinitionsAtPosition(this.features.definitionProvider, model, position, false, token);
             return links.map(toHostLocation);
         });
     }
 
-    references(params: ReferencesParams, signal: AbortSignal): Promise<HostLocation[]> {
-        return this.withModel(params, signal, async (model, token) => {
+    references(params: ReferencesParams, signal: AbortSignal, uri: string): Promise<HostLocation[]> {
+        return this.withModel(params, signal, uri, async (model, token) => {
             const position = await this.position(model, params, signal);
             const results = await Promise.all(this.features.referenceProvider.ordered(model).map(async provider => {
                 try {
@@ -231,8 +235,8 @@ export class MonacoLanguageHostBackend implements LanguageHostBackend {
         });
     }
 
-    signatureHelp(params: SignatureHelpParams, signal: AbortSignal): Promise<SignatureHelp | undefined> {
-        return this.withModel(params, signal, async (model, token) => {
+    signatureHelp(params: SignatureHelpParams, signal: AbortSignal, uri: string): Promise<SignatureHelp | undefined> {
+        return this.withModel(params, signal, uri, async (model, token) => {
             const position = await this.position(model, params, signal);
             const context: languages.SignatureHelpContext = {
                 triggerKind: params.context.triggerKind as languages.SignatureHelpTriggerKind,
@@ -248,8 +252,8 @@ export class MonacoLanguageHostBackend implements LanguageHostBackend {
         });
     }
 
-    documentSymbols(params: DocumentParams, signal: AbortSignal): Promise<DocumentSymbol[]> {
-        return this.withModel(params, signal, async (model, token) => {
+    documentSymbols(params: DocumentParams, signal: AbortSignal, uri: string): Promise<DocumentSymbol[]> {
+        return this.withModel(params, signal, uri, async (model, token) => {
             const results = await Promise.all(this.features.documentSymbolProvider.ordered(model).map(async provider => {
                 try {
                     return await provider.provideDocumentSymbols(model, token) ?? [];

@@ -7,8 +7,10 @@ import { Disposable } from '@theia-collab/protocol/lib/events';
 import { MessageDefinition } from '@theia-collab/protocol/lib/messages';
 import { CollaborationSession } from '@theia-collab/protocol/lib/session';
 import { CollaborationContribution } from '../collaboration-contribution';
+import { HostFileSystemService } from '../../common/fs/host-file-system-protocol';
 import { DiagnosticsHost, DiagnosticsSource } from '../../common/language/language-diagnostics';
 import { LanguageHost } from '../../common/language/language-host';
+import { withGuestResolver } from '../../common/language/language-locations';
 import { LanguageMessages } from '../../common/language/language-protocol';
 import { HostModelCache, MonacoLanguageHostBackend } from './language-host-backend';
 import { toDiagnostic } from './language-monaco-converter';
@@ -32,6 +34,9 @@ export class LanguageHostContribution implements CollaborationContribution {
     @inject(HostPathMapperProvider)
     protected readonly pathMapperProvider: HostPathMapperProvider;
 
+    @inject(HostFileSystemService)
+    protected readonly hostFileSystem: HostFileSystemService;
+
     @inject(ProblemManager)
     protected readonly problemManager: ProblemManager;
 
@@ -44,7 +49,8 @@ export class LanguageHostContribution implements CollaborationContribution {
         if (!session.isHost) {
             return;
         }
-        const paths = this.pathMapperProvider.create();
+        // Every file a guest names is resolved by the host's backend (real path, links, exclusions) before it is used.
+        const paths = withGuestResolver(this.pathMapperProvider.create(), this.hostFileSystem);
         const models = new HostModelCache(this.textModelService);
         const host = new LanguageHost(session, new MonacoLanguageHostBackend(models, paths), paths, { logger: this.consoleLogger, yieldToEditing: afterNextPaint });
         host.start();

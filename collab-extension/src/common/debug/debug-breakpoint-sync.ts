@@ -3,7 +3,7 @@ import { Disposable } from '@theia-collab/protocol/lib/events';
 import { CollaborationSession } from '@theia-collab/protocol/lib/session';
 import { collabUriOfWorkspacePath, COLLAB_SCHEME, splitWorkspacePath, workspacePathOfCollabUri } from '../collaboration-uri';
 import { FileStateGuest, FileStateHost, FileStateSource, FileStateSyncOptions } from '../file-state/file-state-sync';
-import { HostPathMapper } from '../language/language-locations';
+import { GuestPathMapper } from '../language/language-locations';
 import { BreakpointFiles, BreakpointLimits, BreakpointMessages, breakpointsKey, SharedBreakpoint } from './debug-breakpoint-protocol';
 
 /** A window's source breakpoints by URI (Theia's BreakpointManager in the app). */
@@ -31,18 +31,44 @@ function normalize(breakpoints: readonly SharedBreakpoint[]): SharedBreakpoint[]
 }
 
 /**
+ * A guest's breakpoints as the host takes them. A condition, hit condition or log message is an expression the
+ * host's debuggee evaluates: code a guest would run on the host. They are stripped (not refused, so the guest's
+ * plain breakpoints still arrive), except where the host's own breakpoint of the same id already has exactly that
+ * one (a guest moving or toggling one of the host's breakpoints keeps the host's expressions).
+ */
+export function withoutGuestExpressions(breakpoints: readonly SharedBreakpoint[], hostBreakpoints: readonly SharedBreakpoint[]): SharedBreakpoint[] {
+    const host = new Map(hostBreakpoints.map(bp => [bp.id, bp]));
+    return breakpoints.map(bp => {
+        const own = host.get(bp.id);
+        const { condition, hitCondition, logMessage, ...plain } = bp;
+        const kept: SharedBreakpoint = { ...plain };
+        if (condition !== undefined && own?.condition === condition) {
+            kept.condition = condition;
+        }
+        if (hitCondition !== undefined && own?.hitCondition === hitCondition) {
+            kept.hitCondition = hitCondition;
+        }
+        if (logMessage !== undefined && own?.logMessage === logMessage) {
+            kept.logMessage = logMessage;
+        }
+        return kept;
+    });
+}
+
+/**
  * Host: its breakpoints in shared, visible files are announced to guests (debounced, only what changed);
- * read-write guests replace a file's breakpoints through it. Its own store stays the one truth.
+ * read-write guests replace a file's breakpoints through it, without expressions of their own (see
+ * `withoutGuestExpressions`). Its own store stays the one truth.
  */
 export class BreakpointHost extends FileStateHost<'breakpoints', SharedBreakpoint> {
 
     constructor(
         session: CollaborationSession,
         protected readonly store: BreakpointStore,
-        paths: HostPathMapper,
+        protected readonly guestPaths: GuestPathMapper,
         options: BreakpointSyncOptions = {}
     ) {
-        super(session, BreakpointFiles, store, paths, { ...options, read: normalize, key: breakpointsKey });
+        super(session, BreakpointFiles, store, guestPaths, { ...options, read: normalize, key: breakpointsKey });
     }
 
     override start(): void {
@@ -52,14 +78,17 @@ export class BreakpointHost extends FileStateHost<'breakpoints', SharedBreakpoin
             if (peer.permission !== 'readwrite') {
                 throw new CollaborationError('permission-denied', 'You have read-only access: the host keeps its breakpoints as they are.');
             }
-            const uri = this.paths.toHostUri(path);
-            if (!uri || !(await this.paths.filterVisible([path])).includes(path)) {
+            const uri = this.guestPaths.toHostUri(path);
+            if (!uri) {
                 throw new CollaborationError('not-found', `'${path}' is not shared.`);
             }
+            // Where the path really leads (links, exclusions), checked by the host's backend now; rejects otherwise.
+            await this.guestPaths.resolveForGuest(path, 'read');
             if (this.disposed) {
                 throw new CollaborationError('room-closed', 'The session has ended.');
             }
-            this.store.set(uri, normalize(breakpoints));
+            // The store keeps breakpoints by the path's URI (what the host's editors show), now known to be shared.
+            this.store.set(uri, normalize(withoutGuestExpressions(breakpoints, this.store.get(uri))));
             return {};
         }));
     }

@@ -6,7 +6,7 @@
  */
 import { CollaborationClient, CollaborationSession, Disposable } from '@theia-collab/protocol';
 import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
-import { HostPathMapper } from '../language/language-locations';
+import { GuestPathMapper } from '../language/language-locations';
 import { createTestHostWorkspace, joinTestSession, TestHostWorkspace } from '../language/language-test-fixture';
 
 export class DebugTestSession {
@@ -22,7 +22,7 @@ export class DebugTestSession {
         return this.workspace.base;
     }
 
-    get mapper(): HostPathMapper {
+    get mapper(): GuestPathMapper {
         return this.workspace.mapper;
     }
 

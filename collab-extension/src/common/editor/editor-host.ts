@@ -9,6 +9,7 @@ import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { Disposable } from '@theia-collab/protocol/lib/events';
 import { CollaborationSession, Peer } from '@theia-collab/protocol/lib/session';
 import type { StoredContentRef } from '@theia-collab/protocol/lib/stored-content';
+import type { GuestAccess } from '../fs/host-file-system-protocol';
 import { ChunkAssembler, newTransferId, splitBytes } from './editor-chunks';
 import { DEFAULT_BATCH_MS, UpdateBatcher } from './update-batcher';
 import { normalizeLineEndings, RemoteOrigin, SEED_ORIGIN, SharedDocument, SharedDocumentProvider } from './editor-document';
@@ -22,6 +23,13 @@ export interface HostDocumentSource {
     read(path: string): Promise<string>;
     /** Writes the converged text (through the host's open editor if any). Returns whether anything was written. */
     save(path: string, text: string): Promise<boolean>;
+    /**
+     * The host's confinement check of a path a guest names (the app asks its backend's `resolveForGuest`: real
+     * path and link targets inside the root, not excluded; for `write` not read-only for guests). Rejects with a
+     * CollaborationError when the guest may not. Asked on every guest open (also of documents already shared, e.g.
+     * by the host's own editor), before every guest save, and to tell whether guests' changes may be applied.
+     */
+    checkGuestAccess?(path: string, access: GuestAccess): Promise<void>;
 }
 
 interface HostEntry {
@@ -43,6 +51,8 @@ interface HostEntry {
     storing?: boolean;
     /** No new stored state before this time (after a failure, or a moment after the last one). */
     nextStoreAt?: number;
+    /** False when guests may not change the file (read-only for guests, e.g. under `.git/`): their updates are refused. */
+    guestWritable?: boolean;
 }
 
 interface StoredState {
@@ -187,6 +197,7 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
             this.entries.delete(path);
             this.entries.set(target, entry);
             entry.shared.rename(target);
+            this.refreshGuestWritable(entry);
             if (this.movedFrom.size < EditorLimits.maxOpenDocumentsPerPeer * 4) {
                 this.movedFrom.set(path, { to: target, until: now + EditorLimits.transferTtlMs });
             }
@@ -390,6 +401,38 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
         parts.forEach((part, index) => send({ path, update: part, part: { id, index, count: parts.length } }));
     }
 
+    // ---- guests' access ----
+
+    /** Rejects unless the guest may `access` the file at `path` now (see `HostDocumentSource.checkGuestAccess`). */
+    protected async checkGuestAccess(path: string, access: GuestAccess): Promise<void> {
+        if (this.source.checkGuestAccess) {
+            await this.source.checkGuestAccess(path, access);
+        }
+    }
+
+    /** Whether guests may change the file at `path`; undefined when the source has no say. */
+    protected async guestMayWrite(path: string): Promise<boolean | undefined> {
+        if (!this.source.checkGuestAccess) {
+            return undefined;
+        }
+        try {
+            await this.source.checkGuestAccess(path, 'write');
+            return true;
+        } catch {
+            return false;
+        }
+    }
+
+    /** After a rename: whether guests may change the document is decided again for its new path. */
+    protected refreshGuestWritable(entry: HostEntry): void {
+        const path = entry.shared.path;
+        this.guestMayWrite(path).then(writable => {
+            if (writable !== undefined && entry.shared.path === path) {
+                entry.guestWritable = writable;
+            }
+        }, () => undefined);
+    }
+
     // ---- handlers ----
 
     protected async handleOpen(params: OpenParams, sender: Peer): Promise<OpenResult> {
@@ -400,9 +443,18 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
         // A synchronisation of a document renamed while it was on its way: answered by that document (same
         // lineage), not by whatever the old path holds now.
         const moved = !this.entries.has(params.path) && params.generation !== undefined ? this.entryOf(params.path) : undefined;
-        const entry = moved && moved.shared.generation === params.generation ? moved : await this.load(params.path);
+        const renamed = moved && moved.shared.generation === params.generation ? moved : undefined;
+        // Every open is checked where the path leads now, also of a document already shared (e.g. by the host's
+        // own editor, which may show a file through a link).
+        const path = renamed ? renamed.shared.path : params.path;
+        await this.checkGuestAccess(path, 'read');
+        const writable = this.session.getPeer(sender.id)?.permission === 'readwrite' ? await this.guestMayWrite(path) : undefined;
+        const entry = renamed ?? await this.load(params.path);
         if (!this.session.getPeer(sender.id)) {
             throw new CollaborationError('not-member', 'The peer has left.');
+        }
+        if (writable !== undefined && entry.shared.path === path) {
+            entry.guestWritable = writable;
         }
         const sameGeneration = params.generation !== undefined && params.generation === entry.shared.generation;
         let stateVector: Uint8Array | undefined;
@@ -537,6 +589,10 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
             this.reject(sender.id, params.path, 'permission-denied', 'You have read-only access: your change was not applied.');
             return;
         }
+        if (entry.guestWritable === false) {
+            this.reject(sender.id, params.path, 'forbidden', `'${entry.shared.path}' is read-only for guests: your change was not applied.`);
+            return;
+        }
         const authorError = this.checkAuthors(update, sender.id);
         if (authorError) {
             this.reject(sender.id, params.path, 'forbidden', authorError);
@@ -607,6 +663,8 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
         if (!peer || peer.permission !== 'readwrite') {
             throw new CollaborationError('permission-denied', 'You have read-only access.');
         }
+        // Where the path leads now: a link swapped in, or a file read-only for guests, is refused.
+        await this.checkGuestAccess(entry.shared.path, 'write');
         return { saved: await this.source.save(entry.shared.path, entry.shared.text.toString()) };
     }
 

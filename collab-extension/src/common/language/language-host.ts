@@ -2,7 +2,7 @@ import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { Disposable } from '@theia-collab/protocol/lib/events';
 import { Request } from '@theia-collab/protocol/lib/messages';
 import { CollaborationSession, Peer } from '@theia-collab/protocol/lib/session';
-import { HostPathMapper } from './language-locations';
+import { GuestPathMapper } from './language-locations';
 import {
     CompletionItem, CompletionParams, CompletionResult, DocumentParams, DocumentSymbol, DocumentSymbolsResult, HoverItem, HoverResult,
     LanguageLimits, LanguageMessages, Location, LocationsResult, PositionParams, Range, ReferencesParams, ResolveCompletionParams,
@@ -27,16 +27,17 @@ export interface HostCompletionList {
 }
 
 /**
- * Runs the host's own language providers on its copy of a shared document. Paths it gets have been checked
- * (inside a shared root, visible); results are already wire shapes except locations, which are mapped here.
+ * Runs the host's own language providers on its copy of a shared document. Paths it gets have been resolved by
+ * the host's backend (inside a shared root, links included, visible): `uri` is the host file to use, never one
+ * derived from the path again. Results are already wire shapes except locations, which are mapped here.
  */
 export interface LanguageHostBackend {
-    hover(params: PositionParams, signal: AbortSignal): Promise<HoverItem[]>;
-    completion(params: CompletionParams, signal: AbortSignal): Promise<HostCompletionList | undefined>;
-    definition(params: PositionParams, signal: AbortSignal): Promise<HostLocation[]>;
-    references(params: ReferencesParams, signal: AbortSignal): Promise<HostLocation[]>;
-    signatureHelp(params: SignatureHelpParams, signal: AbortSignal): Promise<SignatureHelp | undefined>;
-    documentSymbols(params: DocumentParams, signal: AbortSignal): Promise<DocumentSymbol[]>;
+    hover(params: PositionParams, signal: AbortSignal, uri: string): Promise<HoverItem[]>;
+    completion(params: CompletionParams, signal: AbortSignal, uri: string): Promise<HostCompletionList | undefined>;
+    definition(params: PositionParams, signal: AbortSignal, uri: string): Promise<HostLocation[]>;
+    references(params: ReferencesParams, signal: AbortSignal, uri: string): Promise<HostLocation[]>;
+    signatureHelp(params: SignatureHelpParams, signal: AbortSignal, uri: string): Promise<SignatureHelp | undefined>;
+    documentSymbols(params: DocumentParams, signal: AbortSignal, uri: string): Promise<DocumentSymbol[]>;
 }
 
 export interface LanguageHostOptions {
@@ -66,25 +67,25 @@ export class LanguageHost implements Disposable {
     constructor(
         protected readonly session: CollaborationSession,
         protected readonly backend: LanguageHostBackend,
-        protected readonly paths: HostPathMapper,
+        protected readonly paths: GuestPathMapper,
         protected readonly options: LanguageHostOptions = {}
     ) { }
 
     start(): void {
-        this.handle(LanguageMessages.Hover, async (params, signal) => {
-            const hovers = await this.backend.hover(params, signal);
+        this.handle(LanguageMessages.Hover, async (params, signal, _peer, uri) => {
+            const hovers = await this.backend.hover(params, signal, uri!);
             return { hovers: fit(hovers.slice(0, LanguageLimits.maxHovers)) } satisfies HoverResult;
         });
-        this.handle(LanguageMessages.Completion, (params, signal, peer) => this.completion(params, signal, peer));
+        this.handle(LanguageMessages.Completion, (params, signal, peer, uri) => this.completion(params, signal, peer, uri!));
         this.handle(LanguageMessages.ResolveCompletion, (params, signal, peer) => this.resolveCompletion(params, signal, peer), false);
-        this.handle(LanguageMessages.Definition, async (params, signal) => this.locations(await this.backend.definition(params, signal)));
-        this.handle(LanguageMessages.References, async (params, signal) => this.locations(await this.backend.references(params, signal)));
-        this.handle(LanguageMessages.SignatureHelp, async (params, signal) => {
-            const signatureHelp = await this.backend.signatureHelp(params, signal);
+        this.handle(LanguageMessages.Definition, async (params, signal, _peer, uri) => this.locations(await this.backend.definition(params, signal, uri!)));
+        this.handle(LanguageMessages.References, async (params, signal, _peer, uri) => this.locations(await this.backend.references(params, signal, uri!)));
+        this.handle(LanguageMessages.SignatureHelp, async (params, signal, _peer, uri) => {
+            const signatureHelp = await this.backend.signatureHelp(params, signal, uri!);
             return (signatureHelp ? { signatureHelp } : {}) satisfies SignatureHelpResult;
         });
-        this.handle(LanguageMessages.DocumentSymbols, async (params, signal) =>
-            ({ symbols: boundSymbols(await this.backend.documentSymbols(params, signal)) }) satisfies DocumentSymbolsResult);
+        this.handle(LanguageMessages.DocumentSymbols, async (params, signal, _peer, uri) =>
+            ({ symbols: boundSymbols(await this.backend.documentSymbols(params, signal, uri!)) }) satisfies DocumentSymbolsResult);
         this.toDispose.push(this.session.onNotification(LanguageMessages.Cancel, ({ requestId }, sender) => {
             this.running.get(sender.id)?.get(requestId)?.abort();
         }));
@@ -93,7 +94,8 @@ export class LanguageHost implements Disposable {
 
     protected handle<P extends { path?: string; requestId?: string }, R>(
         definition: Request<P, R>,
-        run: (params: P, signal: AbortSignal, peer: Peer) => Promise<R>,
+        /** `uri`: the host file the request's path resolved to (checked requests with a path). */
+        run: (params: P, signal: AbortSignal, peer: Peer, uri: string | undefined) => Promise<R>,
         checkPath = true
     ): void {
         this.toDispose.push(this.session.onRequest(definition, async (params, sender) => {
@@ -117,10 +119,14 @@ export class LanguageHost implements Disposable {
             running.set(key, controller);
             try {
                 await this.options.yieldToEditing?.();
-                if (checkPath && params.path !== undefined) {
-                    await this.checkPath(params.path);
+                let uri: string | undefined;
+                if (checkPath) {
+                    if (typeof params.path !== 'string') {
+                        throw new CollaborationError('bad-request', 'The request names no file.');
+                    }
+                    uri = await this.checkPath(params.path);
                 }
-                const result = await run(params, controller.signal, peer);
+                const result = await run(params, controller.signal, peer, uri);
                 if (controller.signal.aborted) {
                     throw new CollaborationError('cancelled', 'The request was cancelled.');
                 }
@@ -138,14 +144,16 @@ export class LanguageHost implements Disposable {
         }));
     }
 
-    protected async checkPath(path: string): Promise<void> {
-        if (this.paths.toHostUri(path) === undefined || !(await this.paths.filterVisible([path])).includes(path)) {
+    /** The host file a guest asks about, resolved by the host's backend now (links, exclusions); rejects otherwise. */
+    protected async checkPath(path: string): Promise<string> {
+        if (this.paths.toHostUri(path) === undefined) {
             throw new CollaborationError('not-found', `'${path}' is not shared.`);
         }
+        return this.paths.resolveForGuest(path, 'read');
     }
 
-    protected async completion(params: CompletionParams, signal: AbortSignal, peer: Peer): Promise<CompletionResult> {
-        const list = await this.backend.completion(params, signal);
+    protected async completion(params: CompletionParams, signal: AbortSignal, peer: Peer, uri: string): Promise<CompletionResult> {
+        const list = await this.backend.completion(params, signal, uri);
         if (!list) {
             return { incomplete: false, items: [] };
         }

@@ -4,6 +4,8 @@
  */
 import URI from '@theia/core/lib/common/uri';
 import { SharedRoot, splitWorkspacePath } from '../collaboration-uri';
+import { GuestPathBackend, resolveGuestPath } from '../fs/guest-path-resolver';
+import { GuestAccess } from '../fs/host-file-system-protocol';
 
 /** `file:///home/me/proj/src/a.ts` → `proj/src/a.ts` (innermost root that holds it); undefined outside the roots. */
 export function workspacePathOfHostUri(roots: readonly SharedRoot[], uri: string | URI): string | undefined {
@@ -48,4 +50,24 @@ export interface HostPathMapper {
     toHostUri(path: string): string | undefined;
     /** The paths among `paths` guests may see (not excluded). */
     filterVisible(paths: string[]): Promise<string[]>;
+}
+
+/** A host feature that touches files guests name (language requests, breakpoints) resolves them through this. */
+export interface GuestPathMapper extends HostPathMapper {
+    /**
+     * The host URI of the file the guest named `path`, as the host's backend resolves it now (real path and link
+     * targets inside the root, not excluded; for `write` not read-only for guests). Rejects with a
+     * CollaborationError (`not-found`, `forbidden`, ...) otherwise. Use its answer, not `toHostUri`, to touch the file.
+     */
+    resolveForGuest(path: string, access: GuestAccess): Promise<string>;
+}
+
+/** `mapper` with its guest-named paths resolved by `backend` (the host's HostFileSystemService). */
+export function withGuestResolver(mapper: HostPathMapper, backend: GuestPathBackend): GuestPathMapper {
+    return {
+        toWorkspacePath: uri => mapper.toWorkspacePath(uri),
+        toHostUri: path => mapper.toHostUri(path),
+        filterVisible: paths => mapper.filterVisible(paths),
+        resolveForGuest: (path, access) => resolveGuestPath(backend, path, access)
+    };
 }

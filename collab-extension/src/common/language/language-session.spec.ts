@@ -15,7 +15,7 @@ import { createTestHostWorkspace, joinTestSession } from './language-test-fixtur
 import { DiagnosticsGuest, DiagnosticsHost, DiagnosticsSource } from './language-diagnostics';
 import { LanguageGuestClient } from './language-guest';
 import { HostCompletionList, HostLocation, LanguageHost, LanguageHostBackend } from './language-host';
-import { HostPathMapper, hostUriOfWorkspacePath, workspacePathOfHostUri } from './language-locations';
+import { GuestPathMapper, HostPathMapper, hostUriOfWorkspacePath, workspacePathOfHostUri } from './language-locations';
 import { CompletionItem, Diagnostic, HoverItem, LanguageMessages, PositionParams, Range } from './language-protocol';
 
 async function rejection(promise: Promise<unknown>): Promise<CollaborationError> {
@@ -113,7 +113,7 @@ describe('language services over a real session', function () {
     let server: ServerHandle;
     let base: string;
     let outsideFile: string;
-    let mapper: HostPathMapper;
+    let mapper: GuestPathMapper;
     const clients: CollaborationClient[] = [];
     const toDispose: Disposable[] = [];
     let host: CollaborationSession;

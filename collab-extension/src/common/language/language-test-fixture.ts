@@ -12,14 +12,15 @@ import { until } from '@theia-collab/server/lib/integration/session-fixture';
 import { HostFileSystem } from '../../node/fs/host-file-system';
 import { nameRoots } from '../collaboration-uri';
 import { DEFAULT_EXCLUDED_FILES } from '../fs/host-file-system-protocol';
-import { HostPathMapper, hostUriOfWorkspacePath, workspacePathOfHostUri } from './language-locations';
+import { GuestPathMapper, hostUriOfWorkspacePath, withGuestResolver, workspacePathOfHostUri } from './language-locations';
 
 export interface TestHostWorkspace {
     /** The temp folder; `root` is its `proj` subfolder, so `base` holds files outside the workspace. */
     readonly base: string;
     readonly root: string;
     readonly hostFs: HostFileSystem;
-    readonly mapper: HostPathMapper;
+    /** The host's path mapper, guest-named paths resolved by `hostFs` as the app's backend does. */
+    readonly mapper: GuestPathMapper;
     /** Removes the temp folder. */
     dispose(): void;
 }
@@ -34,11 +35,11 @@ export function createTestHostWorkspace(prefix: string, files: Record<string, st
     }
     const hostFs = new HostFileSystem({ roots: [{ name: 'proj', path: root }], exclude: [...DEFAULT_EXCLUDED_FILES] });
     const roots = nameRoots([FileUri.create(root).toString()]);
-    const mapper: HostPathMapper = {
+    const mapper = withGuestResolver({
         toWorkspacePath: uri => workspacePathOfHostUri(roots, uri),
         toHostUri: workspacePath => hostUriOfWorkspacePath(roots, workspacePath)?.toString(),
         filterVisible: paths => hostFs.filterVisible(paths)
-    };
+    }, hostFs);
     return { base, root, hostFs, mapper, dispose: () => fs.rmSync(base, { recursive: true, force: true }) };
 }
 
