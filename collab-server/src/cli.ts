@@ -23,7 +23,8 @@ Options (environment variable in brackets):
       --ping-interval <d>, --ping-timeout <d>  heartbeat [COLLAB_PING_INTERVAL, COLLAB_PING_TIMEOUT] 25s, 20s
       --request-timeout <d>  relayed request timeout                         30s
       --allowed-origins <a,b> browser origins, * = any    [COLLAB_ALLOWED_ORIGINS] loopback
-      --providers <a,b>      anonymous, token, oidc       [COLLAB_PROVIDERS] anonymous
+      --providers <a,b>      anonymous, token, oidc       [COLLAB_PROVIDERS] anonymous (development)
+      --allow-anonymous, --no-anonymous  anonymous login  [COLLAB_ALLOW_ANONYMOUS] on in development, off in production
       --token-users <file>   token users file             [COLLAB_TOKEN_USERS]
       --oidc-issuer <url>    OpenID Connect issuer        [COLLAB_OIDC_ISSUER]
       --oidc-client-id <id>  OIDC client id               [COLLAB_OIDC_CLIENT_ID]
@@ -41,13 +42,19 @@ Options (environment variable in brackets):
       --max-payload <bytes>  largest envelope data        [COLLAB_MAX_PAYLOAD] 1048576
       --content-bytes-per-room <bytes>  stored content per room [COLLAB_CONTENT_BYTES_PER_ROOM] 67108864
       --content-bytes <bytes> stored content per instance, 0 = off [COLLAB_CONTENT_BYTES] 536870912
+      --content-reserved-bytes-per-room <bytes>  stored content no other room can evict
+                                                          [COLLAB_CONTENT_RESERVED_BYTES_PER_ROOM] content-bytes/64
+      --max-connections-per-address <n>  concurrent connections per address [COLLAB_MAX_CONNECTIONS_PER_ADDRESS] 200
       --login-rate <n/d>     logins per address          [COLLAB_LOGIN_RATE] 20/1m
       --join-rate <n/d>      room create/join per address [COLLAB_JOIN_RATE] 30/1m
       --event-rate <n/d>     events per socket            [COLLAB_EVENT_RATE] 500/1s
       --byte-rate <n/d>      inbound bytes per socket     [COLLAB_BYTE_RATE] 33554432/1s
       --no-metrics           no GET /metrics              [COLLAB_METRICS=false]
+      --metrics-token <t>    /metrics needs Authorization: Bearer <t> [COLLAB_METRICS_TOKEN]
+                             (prefer the environment: a flag shows in ps)
   The signing secret is only read from COLLAB_SECRET or the config file (never a flag),
-  the OIDC client secret likewise from COLLAB_OIDC_CLIENT_SECRET or the config file.
+  the OIDC client secret likewise from COLLAB_OIDC_CLIENT_SECRET or the config file, and the
+  /api/info challenge secret from COLLAB_INFO_CHALLENGE_SECRET or the config file.
 `;
 
 async function readStdin(): Promise<string> {
