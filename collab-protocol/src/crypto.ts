@@ -14,12 +14,12 @@ import { CollaborationError } from './errors';
 export const WRAP_INFO_PREFIX = 'theia-collab/wrap/';
 export const IV_BYTES = 12;
 /**
- * How long a rotated-out content key still opens in-flight messages. Generous on purpose: a busy
- * receiver's inbound queue can lag well behind the rotation, and accepting the old key longer costs
- * nothing, because a removed peer can no longer send through the server and everything sealed after
- * the rotation uses the new key, which it never gets.
+ * How long a rotated-out content key still opens in-flight messages. A removed peer is refused at once
+ * whatever key it uses (its pair keys are dropped, sender-auth.ts), so this matters only where the server
+ * hid the host's new roster from a member: then the removed peer's old-key messages could still be heard
+ * by that member, for this long and no longer. Long enough for a busy receiver's inbound queue to catch up.
  */
-export const KEY_GRACE_MS = 120_000;
+export const KEY_GRACE_MS = 10_000;
 /**
  * Payloads up to this size are sealed and opened by AES-GCM in JavaScript (@noble/ciphers), at once.
  * WebCrypto answers in a later task: behind an editor's input handling that held a typed character back

@@ -229,10 +229,6 @@ export class EnvelopeCodec {
         if (envelope.sender === this.selfId) {
             throw new CollaborationError('bad-request', 'Envelope claims to come from this peer.');
         }
-        const last = this.lastSeq.get(envelope.sender) ?? 0;
-        if (envelope.seq <= last) {
-            throw new CollaborationError('decrypt-failed', `Replayed or reordered message (seq ${envelope.seq} after ${last}).`);
-        }
         const key = this.keys.get(envelope.key);
         if (!key) {
             throw new CollaborationError('decrypt-failed', `Message sealed with room key ${envelope.key}, which this peer does not hold.`);
@@ -249,6 +245,10 @@ export class EnvelopeCodec {
         const additionalData = envelopeAad(header);
         // Checked before anything is decrypted: only the named sender can have tagged it for us.
         const data = this.peers.verify(envelope.sender, additionalData, envelope.data);
+        const last = this.lastSeq.get(envelope.sender) ?? 0;
+        if (envelope.seq <= last) {
+            throw new CollaborationError('decrypt-failed', `Replayed or reordered message (seq ${envelope.seq} after ${last}).`);
+        }
         const body = unpackBody(header.kind,
             await decrypt(key, data, additionalData, this.loneOpens.take(data.byteLength - IV_BYTES - TAG_BYTES)));
         // Checked again after the await: concurrent opens of the same envelope must not both pass.
