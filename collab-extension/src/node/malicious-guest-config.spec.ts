@@ -301,6 +301,14 @@ describe('a malicious guest against the host\'s authority (links, settings, code
         const setBreakpoint = await attempt(writer, BreakpointMessages.Set.method, { path: 'proj/src/env-link', breakpoints: [{ id: 'b1', line: 1, enabled: true }] });
         assertRefused(setBreakpoint, ['forbidden', 'not-found'], 'breakpoints in a link to .env');
         assert.deepStrictEqual(store.uris(), []);
+        // What the host announces (per-file state: breakpoints, diagnostics) is filtered where the links lead, too.
+        store.set(mapper.toHostUri('proj/src/env-link')!, [{ id: 'h1', line: 1, enabled: true }]);
+        store.set(mapper.toHostUri('proj/src/leak.txt')!, [{ id: 'h2', line: 1, enabled: true }]);
+        store.set(mapper.toHostUri('proj/src/main.ts')!, [{ id: 'h3', line: 1, enabled: true }]);
+        const page = await reader.sendRequest(BreakpointMessages.All, {});
+        assert.deepStrictEqual(page.files.map(file => file.path), ['proj/src/main.ts']);
+        assert.deepStrictEqual(await hostFs.filterVisible(['proj/src/leak.txt', 'proj/src/env-link', 'proj/src/out-write.txt', 'proj/src/main.ts', 'proj/src/gone.ts']),
+            ['proj/src/main.ts', 'proj/src/gone.ts'], 'a link is judged where it leads; a path that is gone by its name');
 
         // A read-write guest opens an honest file, and it is swapped for a link before the save: checked again, refused.
         const opened = await writer.sendRequest(EditorMessages.Open, { path: 'proj/src/main.ts', stateVector: new Uint8Array(0) });
