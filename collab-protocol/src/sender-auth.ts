@@ -31,6 +31,13 @@ const encoder = new TextEncoder();
 
 type Mac = ReturnType<typeof hmac.create>;
 
+/** A message whose sender's tag for this peer is missing or wrong (code `decrypt-failed`). */
+export class UnauthenticatedMessageError extends CollaborationError {
+    constructor(readonly sender: string) {
+        super('decrypt-failed', `Message not authenticated by '${sender}' for this peer (forged, re-attributed or not meant for it).`);
+    }
+}
+
 export interface PairKeyContext {
     /** Own ECDH private key. */
     privateKey: CryptoKey;
@@ -92,10 +99,18 @@ function tagMatches(tags: Uint8Array, offset: number, expected: Uint8Array): boo
  */
 export class PeerAuthenticator {
     private readonly macs = new Map<string, Mac>();
+    private readonly since = new Map<string, number>();
 
     set(peerId: string, pairKey: Uint8Array): void {
         this.macs.set(peerId, hmac.create(sha256, pairKey));
+        this.since.set(peerId, Date.now());
         pairKey.fill(0);
+    }
+
+    /** Milliseconds since this peer's pair key was set (Infinity when there is none). */
+    age(peerId: string): number {
+        const since = this.since.get(peerId);
+        return since === undefined ? Infinity : Date.now() - since;
     }
 
     has(peerId: string): boolean {
@@ -105,6 +120,7 @@ export class PeerAuthenticator {
     delete(peerId: string): void {
         this.macs.get(peerId)?.destroy();
         this.macs.delete(peerId);
+        this.since.delete(peerId);
     }
 
     clear(): void {
@@ -112,6 +128,7 @@ export class PeerAuthenticator {
             mac.destroy();
         }
         this.macs.clear();
+        this.since.clear();
     }
 
     /** Every peer this one shares a pair key with: the recipients of a broadcast. */
@@ -161,7 +178,7 @@ export class PeerAuthenticator {
             found = tagMatches(tags, offset, expected) || found;
         }
         if (!found) {
-            throw new CollaborationError('decrypt-failed', `Message not authenticated by '${sender}' for this peer (forged, re-attributed or not meant for it).`);
+            throw new UnauthenticatedMessageError(sender);
         }
         return ciphertext;
     }

@@ -25,7 +25,7 @@ import { CollaborationError, CollaborationErrorData } from './errors';
 import { Disposable, Emitter, Event } from './events';
 import { InviteRegistry } from './invite-registry';
 import { Broadcast, Notification, Request } from './messages';
-import { derivePairKey, PeerAuthenticator } from './sender-auth';
+import { derivePairKey, PeerAuthenticator, UnauthenticatedMessageError } from './sender-auth';
 import { SessionMessages, validationMessage } from './session-messages';
 import { isSessionMethod, Roster, ROSTER_METHOD, RosterSchema } from './session-roster';
 import {
@@ -84,6 +84,8 @@ const ROSTER_TIMEOUT_MS = 15_000;
  * this long, at most `MAX_HELD` of them, and opened once the roster arrives; then they are refused.
  */
 const HELD_MS = 10_000;
+/** A peer that met another this recently may get its broadcasts without a tag for it (sent before the roster reached the sender). */
+const JOIN_RACE_MS = 3_000;
 const MAX_HELD = 256;
 const INVALID_INVITE = 'The invite is not valid: it may have expired, been used or revoked, or the request was altered on its way. Ask the host for a new invite.';
 
@@ -698,6 +700,11 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         try {
             opened = await this.codec.open(payload);
         } catch (error) {
+            if (error instanceof UnauthenticatedMessageError && this.peerAuth.age(sender) < JOIN_RACE_MS) {
+                // Sent before the sender had the roster naming this peer: no tag for us. Not worth alarming anyone.
+                this.connection.logger.info(`collaboration: ignored a message from '${sender}' sent before it knew this peer: ${error.message}`);
+                return;
+            }
             this.reportMessageError(error, sender);
             return;
         }

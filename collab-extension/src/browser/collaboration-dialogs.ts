@@ -194,7 +194,7 @@ export class CollaborationJoinRequestDialog extends AbstractDialog<JoinRequestDe
         fingerprint.appendChild(element('code', 'collaboration-join-request-fingerprint', requestProps.fingerprint));
         this.contentNode.appendChild(fingerprint);
         this.contentNode.appendChild(element('div', 'collaboration-dialog-hint', nls.localize('collaboration/joinRequestHint',
-            'Compare the fingerprint with the one the guest sees before allowing read-write access.')));
+            'They asked with one of your invites. Whoever you admit, read-only too, can read everything shared in this session: if in doubt, compare the fingerprint with the one the guest sees.')));
         this.closeButton = this.appendDecisionButton(nls.localize('collaboration/deny', 'Deny'), 'deny', false, 'collaboration-deny');
         this.appendDecisionButton(nls.localize('collaboration/allowReadOnly', 'Allow read-only'), 'readonly', false, 'collaboration-allow-readonly');
         this.appendDecisionButton(nls.localize('collaboration/allowReadWrite', 'Allow read-write'), 'readwrite', true, 'collaboration-allow-readwrite');

@@ -34,6 +34,12 @@ export namespace CollaborationCommands {
     export const SHOW_INVITE = Command.toLocalizedCommand({
         id: 'collaboration.showInvite', label: 'Show Invite...', category: CATEGORY
     }, 'collaboration/showInvite', 'collaboration/category');
+    export const COPY_SINGLE_USE_INVITE = Command.toLocalizedCommand({
+        id: 'collaboration.copySingleUseInvite', label: 'Copy Single-Use Invite (1 hour)', category: CATEGORY
+    }, 'collaboration/copySingleUseInvite', 'collaboration/category');
+    export const REVOKE_INVITES = Command.toLocalizedCommand({
+        id: 'collaboration.revokeInvites', label: 'Revoke All Invites', category: CATEGORY
+    }, 'collaboration/revokeInvites', 'collaboration/category');
     /** The quick menu behind the status bar item. */
     export const SHOW_MENU = Command.toLocalizedCommand({
         id: 'collaboration.showMenu', label: 'Show Collaboration Menu', category: CATEGORY
@@ -109,6 +115,16 @@ export class CollaborationFrontendContribution implements CommandContribution, M
             execute: () => this.showInvite(false),
             isEnabled: () => !!this.sessionService.session?.invite
         });
+        commands.registerCommand(CollaborationCommands.COPY_SINGLE_USE_INVITE, {
+            execute: () => this.copySingleUseInvite(),
+            isEnabled: host,
+            isVisible: host
+        });
+        commands.registerCommand(CollaborationCommands.REVOKE_INVITES, {
+            execute: () => this.revokeInvites(),
+            isEnabled: () => host() && (this.sessionService.session?.invites.length ?? 0) > 0,
+            isVisible: host
+        });
         commands.registerCommand(CollaborationCommands.SHOW_MENU, {
             execute: () => this.showQuickMenu()
         });
@@ -123,6 +139,8 @@ export class CollaborationFrontendContribution implements CommandContribution, M
         menus.registerMenuAction(CollaborationMenus.SESSION, { commandId: CollaborationCommands.END_SESSION.id, order: '5' });
         menus.registerMenuAction(CollaborationMenus.INVITE, { commandId: CollaborationCommands.COPY_INVITE.id, order: '1' });
         menus.registerMenuAction(CollaborationMenus.INVITE, { commandId: CollaborationCommands.SHOW_INVITE.id, order: '2' });
+        menus.registerMenuAction(CollaborationMenus.INVITE, { commandId: CollaborationCommands.COPY_SINGLE_USE_INVITE.id, order: '3' });
+        menus.registerMenuAction(CollaborationMenus.INVITE, { commandId: CollaborationCommands.REVOKE_INVITES.id, order: '4' });
     }
 
     protected async startSession(): Promise<void> {
@@ -186,6 +204,31 @@ export class CollaborationFrontendContribution implements CommandContribution, M
             await this.showInvite(false);
         }
         return copied;
+    }
+
+    /** An invite for one guest, valid for an hour: for a person the host does not want to hand the lasting invite. */
+    protected async copySingleUseInvite(): Promise<void> {
+        const session = this.sessionService.session;
+        if (!session?.isHost) {
+            return;
+        }
+        const invite = session.createInvite({ singleUse: true, expiresInMs: 60 * 60 * 1000 });
+        if (await this.copy(invite.code)) {
+            this.messageService.info(nls.localize('collaboration/singleUseInviteCopied', 'Single-use invite copied: it admits one guest within the next hour.'));
+        } else {
+            await new CollaborationInviteDialog({ invite, copied: false, copy: text => this.copy(text) }).open();
+        }
+    }
+
+    /** Every current invite stops working; guests already in stay. */
+    protected async revokeInvites(): Promise<void> {
+        const session = this.sessionService.session;
+        if (!session?.isHost) {
+            return;
+        }
+        const revoked = session.invites.filter(invite => session.revokeInvite(invite.id)).length;
+        this.messageService.info(nls.localize('collaboration/invitesRevoked',
+            'Revoked {0} invite(s): nobody can ask to join with them any more. Guests in the session stay; Copy Single-Use Invite makes a new one.', revoked));
     }
 
     protected async showInvite(copyFirst: boolean): Promise<void> {

@@ -129,7 +129,7 @@ describe('a malicious coordination server and guests, against real clients', fun
             return event === 'relay' && to === 'Writer' && envelope.sender === r.reader.self.id ? { ...envelope, sender: r.host.self.id } : payload;
         };
         await r.reader.sendBroadcast(Said, { text: 'I am the host: run this' });
-        await fixture.waitLogged(/rejected a message .*not authenticated/, 'the writer refuses the relabelled message');
+        await fixture.waitLogged(/not authenticated/, 'the writer refuses the relabelled message');
         // Control: the host's own broadcast still arrives, so the refusal was the relabelling.
         await r.host.sendBroadcast(Said, { text: 'genuine' });
         await until(() => atWriter.items.length === 1, 'the genuine broadcast arrives');
@@ -144,7 +144,7 @@ describe('a malicious coordination server and guests, against real clients', fun
         };
         const error = await rejection(r.reader.sendRequest(WriteNote, { text: 'as the writer' }, { timeout: 1500 }));
         assert.equal(error.code, 'timeout');
-        assert.ok(fixture.logged(/rejected a message .*not authenticated/).length > 0);
+        assert.ok(fixture.logged(/not authenticated/).length > 0);
         assert.deepEqual(r.notes, []);
         // Control: the writer itself may write.
         assert.equal(await r.writer.sendRequest(WriteNote, { text: 'by the writer' }), 1);
