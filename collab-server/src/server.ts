@@ -176,7 +176,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
             }
             if (!transports.admits(remoteAddress(request))) {
                 metrics.reject('connect', 'rate-limited');
-                logger.warn({ address: remoteAddress(request) }, 'too many transport connections from one address');
+                logger.info({ address: remoteAddress(request) }, 'connection refused: too many transport connections from one address');
                 return callback('too many connections', false);
             }
             callback(null, true);
