@@ -9,3 +9,4 @@ export * from './client';
 export * from './login';
 export * from './stored-content';
 export * from './concurrency';
+export * from './display-name';

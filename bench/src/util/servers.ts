@@ -28,6 +28,8 @@ export const BENCH_SERVER_CONFIG = {
     joinRateLimit: { max: 1_000_000, windowMs: 1000 },
     socketEventRateLimit: { max: 1_000_000, windowMs: 1000 },
     socketByteRateLimit: { max: 10_000_000_000, windowMs: 1000 },
+    /** Every load client connects from 127.0.0.1. */
+    maxConnectionsPerAddress: 1_000_000,
     logLevel: 'warn'
 };
 
