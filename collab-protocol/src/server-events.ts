@@ -43,6 +43,20 @@ export const ResumedEventSchema = z.object({
 export const ConnectionStatusSchema = z.enum(['reconnecting', 'connected']);
 export const HostStatusEventSchema = z.object({ roomId: RoomId, status: ConnectionStatusSchema });
 export const PeerStatusEventSchema = z.object({ roomId: RoomId, peerId: PeerId, status: ConnectionStatusSchema });
+const RateSchema = z.object({ max: z.number().int().positive(), windowMs: z.number().int().positive() });
+export const ServerHelloEventSchema = z.object({
+    protocol: z.number().int(),
+    limits: z.object({
+        maxPayloadBytes: z.number().int().positive(),
+        events: RateSchema,
+        bytes: RateSchema,
+        replayWindowMs: z.number().int().nonnegative()
+    })
+});
+export const ReplayResultSchema = z.object({
+    envelopes: z.array(z.unknown()).max(1_000_000),
+    complete: z.boolean()
+});
 export const ServerShutdownEventSchema = z.object({ resume: z.boolean(), message: Message.optional() });
 export const ErrorDataSchema = z.object({ code: z.string().min(1).max(64), message: Message });
 export const CreateRoomResultSchema = z.object({ roomId: RoomId, peer: PeerInfo, expiresAt: z.number().optional(), roomToken: z.string().max(8192).optional() });

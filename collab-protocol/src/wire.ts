@@ -122,6 +122,15 @@ export const Rekey = z.object({
     keys: z.array(z.object({ peerId: PeerId, keyMaterial: Binary(Limits.maxKeyMaterialBytes) }).strict()).max(Limits.maxPeersPerRoom)
 }).strict();
 export const LeaveRoom = z.object({ roomId: RoomId }).strict();
+/**
+ * Asks for what this member missed while its connection was down (see `ReplayResult`). `after` holds, per
+ * sender, the highest sequence number this member has opened; envelopes of senders not listed are all sent.
+ */
+export const Replay = z.object({
+    roomId: RoomId,
+    after: z.record(PeerId, z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER))
+        .refine(after => Object.keys(after).length <= Limits.maxPeersPerRoom, { message: 'too many senders' })
+}).strict();
 
 /**
  * Stored content: sealed parts the host leaves on the server, for members to fetch without the host (a large
@@ -151,6 +160,7 @@ export type SetPermission = z.infer<typeof SetPermission>;
 export type RemovePeer = z.infer<typeof RemovePeer>;
 export type Rekey = z.infer<typeof Rekey>;
 export type LeaveRoom = z.infer<typeof LeaveRoom>;
+export type Replay = z.infer<typeof Replay>;
 export type ContentPut = z.infer<typeof ContentPut>;
 export type ContentGet = z.infer<typeof ContentGet>;
 export type ContentDelete = z.infer<typeof ContentDelete>;
@@ -161,6 +171,30 @@ export type AckCallback<T = {}> = (response: Ack<T>) => void;
 export interface CreateRoomResult { roomId: string; peer: PeerInfo; expiresAt: number; roomToken: string }
 export interface JoinRoomResult { requestId: string; peerId: string }
 export interface ContentGetResult { data: Uint8Array }
+/**
+ * The answer to `room:replay`: the envelopes the server relayed in this room within its replay window that
+ * were meant for the asking member (broadcasts from others, and messages targeted at it) with a sequence
+ * number above `after[sender]`, in the order the server relayed them, still sealed end to end. `complete`:
+ * nothing relayed since this member's connection dropped has left the window (otherwise it missed messages
+ * for good, and its features re-synchronise their state).
+ */
+export interface ReplayResult { envelopes: RelayedEnvelope[]; complete: boolean }
+
+/**
+ * What the server allows one connection, sent in `server:hello` right after it connected: clients pace
+ * themselves under these so that legitimate work (a host storing large documents) is never rate-limited.
+ */
+export interface ClientLimits {
+    /** Largest relayed envelope `data` (and stored content part), in bytes. */
+    maxPayloadBytes: number;
+    /** Events (relay, content:*, room:*) a connection may send per window. */
+    events: { max: number; windowMs: number };
+    /** Bytes a connection may send per window. */
+    bytes: { max: number; windowMs: number };
+    /** How long the server keeps relayed envelopes for members that reconnect (0: no replay). */
+    replayWindowMs: number;
+}
+export interface ServerHelloEvent { protocol: number; limits: ClientLimits }
 
 // ---- server -> client events ----
 
@@ -229,6 +263,7 @@ export interface ServerToClientEvents {
     'room:host-status': (event: HostStatusEvent) => void;
     'room:peer-status': (event: PeerStatusEvent) => void;
     'server:shutdown': (event: ServerShutdownEvent) => void;
+    'server:hello': (event: ServerHelloEvent) => void;
     'relay': (envelope: RelayedEnvelope) => void;
     /** Sent for events that carried no ack callback but were refused. */
     'server:error': (error: CollaborationErrorData) => void;
@@ -243,6 +278,7 @@ export interface ClientToServerEvents {
     'room:remove': (request: RemovePeer, ack: AckCallback) => void;
     'room:rekey': (request: Rekey, ack: AckCallback) => void;
     'room:leave': (request: LeaveRoom, ack: AckCallback) => void;
+    'room:replay': (request: Replay, ack: AckCallback<ReplayResult>) => void;
     'relay': (envelope: ClientEnvelope, ack?: AckCallback) => void;
     'content:put': (request: ContentPut, ack: AckCallback) => void;
     'content:get': (request: ContentGet, ack: AckCallback<ContentGetResult>) => void;
