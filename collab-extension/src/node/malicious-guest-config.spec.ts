@@ -26,6 +26,7 @@ import { nameRoots } from '../common/collaboration-uri';
 import { BreakpointMessages, SharedBreakpoint } from '../common/debug/debug-breakpoint-protocol';
 import { BreakpointHost, BreakpointStore } from '../common/debug/debug-breakpoint-sync';
 import { EditorHost, HostDocumentSource } from '../common/editor/editor-host';
+import { TEXT_NAME } from '../common/editor/editor-document';
 import { EditorMessages, RejectedParams } from '../common/editor/editor-protocol';
 import { registerFsRequestHandlers } from '../common/fs/fs-host-handlers';
 import { FsMessages } from '../common/fs/fs-messages';
@@ -253,7 +254,7 @@ describe('a malicious guest against the host\'s authority (links, settings, code
             Y.applyUpdate(doc, opened.update instanceof Uint8Array ? opened.update : new Uint8Array(opened.update as ArrayBuffer));
         }
         const before = Y.encodeStateVector(doc);
-        doc.getText('text').insert(0, text);
+        doc.getText(TEXT_NAME).insert(0, text);
         await guest.sendNotification(EditorMessages.Update, { path: workspacePath, update: Y.encodeStateAsUpdate(doc, before) });
     }
 
@@ -367,6 +368,8 @@ describe('a malicious guest against the host\'s authority (links, settings, code
         fs.mkdirSync(path.join(root, 'vendor', 'lib', '.git', 'hooks'), { recursive: true });
         fs.writeFileSync(path.join(root, 'vendor', 'lib', '.git', 'hooks', 'post-checkout'), HOOK_SAMPLE);
         fs.symlinkSync('../.git/hooks', path.join(root, 'src', 'hooks'));
+        fs.mkdirSync(path.join(root, '.vscode'));
+        fs.writeFileSync(path.join(root, '.vscode', 'tasks.json'), '{ "version": "2.0.0", "tasks": [] }\n');
         const editor = editorHost();
         const store = new MemoryBreakpointStore();
         const breakpoints = new BreakpointHost(host, store, mapper, { debounceMs: 20 });
@@ -392,9 +395,10 @@ describe('a malicious guest against the host\'s authority (links, settings, code
             ['fs/delete', { path: 'proj/.git/hooks/pre-commit.sample', recursive: false }],
             ['fs/delete', { path: 'proj/.git', recursive: true }],
             ['fs/delete', { path: 'proj/vendor', recursive: true }],
-            ['fs/mkdir', { path: 'proj/.vscode' }],
+            ['fs/mkdir', { path: 'proj/.idea' }],
             ['fs/mkdir', { path: 'proj/src/.git' }],
             ['fs/writeFile', { path: 'proj/.vscode/tasks.json', data: evil, create: true, overwrite: true }],
+            ['fs/delete', { path: 'proj/.vscode', recursive: true }],
             ['fs/writeFile', { path: 'proj/.idea/workspace.xml', data: evil, create: true, overwrite: true }],
             ['fs/rename', { from: 'proj/evil.sh', to: 'proj/.theia', overwrite: true }]
         ];
@@ -409,6 +413,22 @@ describe('a malicious guest against the host\'s authority (links, settings, code
         assert.strictEqual(rejected[0].code, 'forbidden');
         assert.doesNotMatch(editor.get('proj/.git/hooks/pre-commit.sample')!.text.toString(), /attacker/);
         assertRefused(await attempt(writer, 'editor/save', { path: 'proj/.git/hooks/pre-commit.sample' }), ['forbidden'], 'saving the hook');
+        // A read-only guest that opened a task file and is given write access later is refused as well.
+        const promoted = await join('Pete Promoted', 'readonly');
+        const promotedRejections: RejectedParams[] = [];
+        toDispose.push(promoted.onNotification(EditorMessages.Rejected, params => promotedRejections.push(params)));
+        const openedHook = await promoted.sendRequest(EditorMessages.Open, { path: 'proj/.vscode/tasks.json', stateVector: new Uint8Array(0) });
+        const hookDoc = new Y.Doc();
+        Y.applyUpdate(hookDoc, new Uint8Array(openedHook.update as Uint8Array));
+        await host.setPermission(promoted.self.id, 'readwrite');
+        await until(() => host.getPeer(promoted.self.id)?.permission === 'readwrite', 'the guest may write');
+        // No new open: the change goes straight to the document it opened while read-only.
+        const hookBefore = Y.encodeStateVector(hookDoc);
+        hookDoc.getText(TEXT_NAME).insert(0, EVIL);
+        await promoted.sendNotification(EditorMessages.Update, { path: 'proj/.vscode/tasks.json', update: Y.encodeStateAsUpdate(hookDoc, hookBefore) });
+        await until(() => promotedRejections.length > 0, 'the host refuses the promoted guest\'s change');
+        assert.strictEqual(promotedRejections[0].code, 'forbidden');
+        assert.doesNotMatch(editor.get('proj/.vscode/tasks.json')!.text.toString(), /attacker/);
         assert.deepStrictEqual(snapshot(root), before, 'nothing in the project changed, .git/hooks included');
         assert.ok(!fs.existsSync(path.join(root, '.git', 'hooks', 'pre-commit')));
 

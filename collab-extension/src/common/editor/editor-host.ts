@@ -448,7 +448,8 @@ export class EditorHost implements SharedDocumentProvider, Disposable {
         // own editor, which may show a file through a link).
         const path = renamed ? renamed.shared.path : params.path;
         await this.checkGuestAccess(path, 'read');
-        const writable = this.session.getPeer(sender.id)?.permission === 'readwrite' ? await this.guestMayWrite(path) : undefined;
+        // Decided for every guest's open: a read-only guest may be given write access later, without opening again.
+        const writable = await this.guestMayWrite(path);
         const entry = renamed ?? await this.load(params.path);
         if (!this.session.getPeer(sender.id)) {
             throw new CollaborationError('not-member', 'The peer has left.');
