@@ -20,11 +20,12 @@ import { CollaborationError, isErrorData } from './errors';
 import { joinProof, parseInvite } from './invite';
 import {
     AdmittedEventSchema, CreateRoomResultSchema, DeniedEventSchema, JoinRoomResultSchema, LoginResultSchema, RoomClosedEventSchema, ROOM_EVENT_NAMES,
-    RoomEventName, ServerShutdownEventSchema
+    RoomEventName, ServerHelloEventSchema, ServerShutdownEventSchema
 } from './server-events';
+import { estimateEventBytes, SendPacer } from './send-pacer';
 import { CollaborationSession } from './session';
 import { ClientLogger, CollaborationSessionImpl, RoomEventSink, SessionConnection } from './session-impl';
-import { ClientEnvelope, ClientToServerEvents, HandshakeAuth, HttpPaths, LoginResult, ServerShutdownEvent } from './wire';
+import { ClientEnvelope, ClientLimits, ClientToServerEvents, HandshakeAuth, HttpPaths, LoginResult, ServerShutdownEvent } from './wire';
 
 export { ClientLogger, CollaborationSessionImpl } from './session-impl';
 
@@ -198,8 +199,11 @@ export class CollaborationClient {
     private retryTimer: ReturnType<typeof setTimeout> | undefined;
     private resumeTimer: ReturnType<typeof setTimeout> | undefined;
     private shutdownNotice: ServerShutdownEvent | undefined;
+    /** Keeps what this client sends under the limits the server announced. */
+    private readonly pacer = new SendPacer();
+    private _limits: ClientLimits | undefined;
 
-    private constructor(private readonly socket: Socket, private readonly setup: ClientSetup) {
+    private constructor(private readonly socket: Socket, private readonly setup: ClientSetup, hello: ClientLimits | undefined) {
         this.serverUrl = setup.serverUrl;
         this.requestTimeout = setup.options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS;
         this.logger = setup.options.logger ?? console;
@@ -209,6 +213,16 @@ export class CollaborationClient {
         this.tokenExpiresAt = setup.tokenExpiresAt;
         this.socketId = socket.id;
         const logger = this.logger;
+        if (hello) {
+            this.takeLimits(hello);
+        }
+        socket.off('server:hello');
+        socket.on('server:hello', (payload: unknown) => {
+            const parsed = ServerHelloEventSchema.safeParse(payload);
+            if (parsed.success) {
+                this.takeLimits(parsed.data.limits);
+            }
+        });
         for (const event of ROOM_EVENT_NAMES) {
             socket.on(event, (payload: unknown) => this.route(event, payload));
         }
@@ -273,6 +287,12 @@ export class CollaborationClient {
             randomizationFactor: 0.5,
             timeout: 10_000
         });
+        // The server says its limits as soon as the connection is up, before `connect` resolves here.
+        let hello: ClientLimits | undefined;
+        socket.on('server:hello', (payload: unknown) => {
+            const parsed = ServerHelloEventSchema.safeParse(payload);
+            hello = parsed.success ? parsed.data.limits : hello;
+        });
         await new Promise<void>((resolve, reject) => {
             const cleanup = () => {
                 socket.off('connect', onConnect);
@@ -290,7 +310,7 @@ export class CollaborationClient {
             socket.on('connect', onConnect);
             socket.on('connect_error', onError);
         });
-        client = new CollaborationClient(socket, setup);
+        client = new CollaborationClient(socket, setup, hello);
         return client;
     }
 
@@ -338,6 +358,8 @@ export class CollaborationClient {
     }
 
     private onDisconnect(reason: string): void {
+        // What waits for budget can no longer be sent on this connection: each fails 'disconnected'.
+        this.pacer.flush();
         if (this.disposed || reason === 'io client disconnect') {
             return;
         }
@@ -461,6 +483,16 @@ export class CollaborationClient {
         return this.socket.connected;
     }
 
+    /** The limits the server announced for this connection (undefined for a server that does not say). */
+    get limits(): ClientLimits | undefined {
+        return this._limits;
+    }
+
+    private takeLimits(limits: ClientLimits): void {
+        this._limits = limits;
+        this.pacer.setLimits(limits);
+    }
+
     private route(event: RoomEventName, payload: unknown): void {
         const roomId = event === 'relay' ? (payload as { room?: unknown })?.room : (payload as { roomId?: unknown })?.roomId;
         const sink = typeof roomId === 'string' ? this.rooms.get(roomId) : undefined;
@@ -473,7 +505,11 @@ export class CollaborationClient {
         if (!this.socket.connected) {
             return Promise.reject(new CollaborationError('disconnected', 'Not connected to the collaboration server.'));
         }
-        return new Promise<T>((resolve, reject) => {
+        return new Promise<T>((resolve, reject) => this.pacer.schedule(estimateEventBytes(payload), () => {
+            if (!this.socket.connected) {
+                reject(new CollaborationError('disconnected', 'Not connected to the collaboration server.'));
+                return;
+            }
             this.socket.timeout(timeout).emit(event, payload, (error: Error | null, ack: unknown) => {
                 if (error) {
                     reject(new CollaborationError(this.socket.connected ? 'timeout' : 'disconnected',
@@ -486,7 +522,7 @@ export class CollaborationClient {
                     reject(CollaborationError.from((ack as { error?: unknown }).error ?? { code: 'internal', message: 'Request refused.' }));
                 }
             });
-        });
+        }));
     }
 
     private relay(envelope: ClientEnvelope, timeout: number): Promise<void> {

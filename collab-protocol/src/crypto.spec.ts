@@ -7,7 +7,7 @@ import {
 import { EnvelopeCodec, EnvelopeHeader, envelopeAad, LONE_MESSAGE_GAP_MS, openBody, sealBody } from './envelope-codec';
 import { CollaborationError } from './errors';
 import { createInvite, parseInvite } from './invite';
-import { PeerAuthenticator } from './sender-auth';
+import { PeerAuthenticator, splitAuthenticated } from './sender-auth';
 import { ClientEnvelope, RelayedEnvelope } from './wire';
 
 const ROOM = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
@@ -28,7 +28,10 @@ async function rejectsWith(promise: Promise<unknown>, code: string): Promise<Col
 /** Authenticators for peers that share a random pair key with each other (what ECDH gives real peers). */
 function authenticators(...ids: string[]): Record<string, PeerAuthenticator> {
     const result: Record<string, PeerAuthenticator> = {};
-    ids.forEach(id => result[id] = new PeerAuthenticator());
+    ids.forEach(id => {
+        result[id] = new PeerAuthenticator();
+        result[id].setSelf(id);
+    });
     for (const [i, a] of ids.entries()) {
         for (const b of ids.slice(i + 1)) {
             const key = nodeRandomBytes(32);
@@ -231,7 +234,8 @@ describe('crypto', () => {
         it('rejects a flipped ciphertext bit', async () => {
             const envelope = await host.seal('broadcast', { m: 'x', p: 'hello' });
             const data = envelope.data as Uint8Array;
-            await rejectsWith(guest.open(relayed(envelope, 'host', { data: flipBit(data, data.length - 20) })), 'decrypt-failed');
+            // Near the end of the ciphertext (the AES-GCM tag), before the sender's tags.
+            await rejectsWith(guest.open(relayed(envelope, 'host', { data: flipBit(data, splitAuthenticated(data).ciphertext.length - 5) })), 'decrypt-failed');
             await rejectsWith(guest.open(relayed(envelope, 'host', { data: flipBit(data, 3) })), 'decrypt-failed');
             // The untouched envelope still opens: the failures did not consume its sequence number.
             await guest.open(relayed(envelope, 'host'));

@@ -172,6 +172,13 @@ function envelopeOf(header: EnvelopeHeader, data: Uint8Array): ClientEnvelope {
     return envelope;
 }
 
+/** An envelope whose sequence number this peer has seen already, or passed (code `decrypt-failed`). */
+export class DuplicateMessageError extends CollaborationError {
+    constructor(message: string) {
+        super('decrypt-failed', message);
+    }
+}
+
 /**
  * Per-session codec: seals outgoing envelopes with the current room key and a fresh sequence
  * number, opens incoming ones addressed to this peer, at most once each.
@@ -201,6 +208,11 @@ export class EnvelopeCodec {
         const finish = (ciphertext: Uint8Array) => envelopeOf(header, this.peers.authenticate(additionalData, ciphertext, recipients));
         const now = this.loneSeals.take(plaintext.byteLength) ? encryptNow(current.key, plaintext, additionalData) : undefined;
         return now ? finish(now) : encrypt(current.key, plaintext, additionalData, false).then(finish);
+    }
+
+    /** Per sender, the highest sequence number opened (at most `limit` senders, the latest first). */
+    openedUpTo(limit: number): Record<string, number> {
+        return Object.fromEntries([...this.lastSeq].slice(-limit));
     }
 
     /**
@@ -244,16 +256,16 @@ export class EnvelopeCodec {
         };
         const additionalData = envelopeAad(header);
         // Checked before anything is decrypted: only the named sender can have tagged it for us.
-        const data = this.peers.verify(envelope.sender, additionalData, envelope.data);
+        const data = this.peers.verify(envelope.sender, additionalData, envelope.data, envelope.kind === 'broadcast');
         const last = this.lastSeq.get(envelope.sender) ?? 0;
         if (envelope.seq <= last) {
-            throw new CollaborationError('decrypt-failed', `Replayed or reordered message (seq ${envelope.seq} after ${last}).`);
+            throw new DuplicateMessageError(`Replayed or reordered message (seq ${envelope.seq} after ${last}).`);
         }
         const body = unpackBody(header.kind,
             await decrypt(key, data, additionalData, this.loneOpens.take(data.byteLength - IV_BYTES - TAG_BYTES)));
         // Checked again after the await: concurrent opens of the same envelope must not both pass.
         if (envelope.seq <= (this.lastSeq.get(envelope.sender) ?? 0)) {
-            throw new CollaborationError('decrypt-failed', `Replayed or reordered message (seq ${envelope.seq}).`);
+            throw new DuplicateMessageError(`Replayed or reordered message (seq ${envelope.seq}).`);
         }
         this.lastSeq.set(envelope.sender, envelope.seq);
         return { header, body };

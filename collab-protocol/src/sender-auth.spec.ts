@@ -4,7 +4,7 @@ import { EnvelopeCodec, paddedLength } from './envelope-codec';
 import { CollaborationError } from './errors';
 import { checkJoinProof, joinProof, newInviteSecret } from './invite';
 import { InviteRegistry } from './invite-registry';
-import { AUTH_TAG_BYTES, derivePairKey, PeerAuthenticator, splitAuthenticated, UnauthenticatedMessageError } from './sender-auth';
+import { AUTH_TAG_BYTES, derivePairKey, HINT_BYTES, PeerAuthenticator, splitAuthenticated, UnaddressedMessageError, UnauthenticatedMessageError } from './sender-auth';
 import { ClientEnvelope } from './wire';
 
 const ROOM = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
@@ -14,6 +14,7 @@ interface Member { id: string; keys: SessionKeyPair; auth: PeerAuthenticator }
 /** Members whose pair keys come from real ECDH between their session keys, as in a session. */
 async function members(...ids: string[]): Promise<Member[]> {
     const all = await Promise.all(ids.map(async id => ({ id, keys: await generateSessionKeyPair(), auth: new PeerAuthenticator() })));
+    all.forEach(member => member.auth.setSelf(member.id));
     for (const self of all) {
         for (const other of all.filter(member => member !== self)) {
             self.auth.set(other.id, await derivePairKey({
@@ -42,7 +43,7 @@ describe('sender authentication', () => {
     it('lets every recipient check a broadcast, and nobody check it as coming from someone else', async () => {
         const [host, reader, writer] = await members('host', 'reader', 'writer');
         const data = host.auth.authenticate(aad, ciphertext);
-        assert.equal(splitAuthenticated(data).tags.length, 2 * AUTH_TAG_BYTES);
+        assert.equal(splitAuthenticated(data).tags.length, 2 * (HINT_BYTES + AUTH_TAG_BYTES));
         assert.deepEqual(reader.auth.verify('host', aad, data), ciphertext);
         assert.deepEqual(writer.auth.verify('host', aad, data), ciphertext);
         // The reader's own broadcast, claimed to be the host's: the writer's check fails.
@@ -66,16 +67,27 @@ describe('sender authentication', () => {
         guest.auth.delete('host');
         assert.throws(() => guest.auth.verify('host', aad, data), (error: unknown) => error instanceof CollaborationError && error.code === 'not-member');
         const [, other] = await members('host', 'guest');
-        assert.throws(() => other.auth.verify('host', aad, new Uint8Array([0])), (error: unknown) => error instanceof CollaborationError && error.code === 'bad-request');
-        assert.throws(() => other.auth.verify('host', aad, new Uint8Array([1, 2, 0, 9])), (error: unknown) => error instanceof CollaborationError && error.code === 'bad-request');
+        const malformed = (error: unknown) => error instanceof CollaborationError && error.code === 'decrypt-failed' && /well-formed/.test(error.message);
+        assert.throws(() => other.auth.verify('host', aad, new Uint8Array([0])), malformed);
+        assert.throws(() => other.auth.verify('host', aad, new Uint8Array([1, 2, 0, 9, 0xa5, 0xac])), malformed, 'nine entries announced');
+        const countFlipped = data.slice();
+        countFlipped[countFlipped.length - 3] ^= 1;
+        assert.throws(() => other.auth.verify('host', aad, countFlipped), malformed, 'a corrupted count');
     });
 
     it('a targeted message carries one tag, for its target only', async () => {
         const [host, reader, writer] = await members('host', 'reader', 'writer');
         const data = host.auth.authenticate(aad, ciphertext, ['reader']);
-        assert.equal(splitAuthenticated(data).tags.length, AUTH_TAG_BYTES);
+        assert.equal(splitAuthenticated(data).tags.length, HINT_BYTES + AUTH_TAG_BYTES);
         assert.deepEqual(reader.auth.verify('host', aad, data), ciphertext);
-        assert.throws(() => writer.auth.verify('host', aad, data), UnauthenticatedMessageError);
+        // No entry for the writer: not addressed to it (ignored), which is not a forgery (reported).
+        assert.throws(() => writer.auth.verify('host', aad, data), UnaddressedMessageError);
+        // The reader's entry moved into the writer's place still fails the writer's check.
+        const relabelled = data.slice();
+        const { tags } = splitAuthenticated(relabelled);
+        const writerHint = splitAuthenticated(host.auth.authenticate(aad, ciphertext, ['writer'])).tags.subarray(0, HINT_BYTES);
+        tags.set(writerHint, 0);
+        assert.throws(() => writer.auth.verify('host', aad, relabelled), UnauthenticatedMessageError);
     });
 });
 

@@ -13,7 +13,11 @@
  * come from are vouched for by the host (see session-roster.ts): a guest derives pair keys only with
  * peers in the host's roster, and the host's own key is checked against the invite's fingerprint.
  *
- * On the wire the tags follow the ciphertext inside `data`: `ciphertext || tag_1 .. tag_n || n (u16)`.
+ * On the wire the tags follow the ciphertext inside `data`: `ciphertext || entry_1 .. entry_n || n || n ^ 0xA5A5`
+ * (two u16, so that a corrupted count is noticed rather than shifting every entry), each
+ * entry a 4-byte recipient hint (the start of SHA-256 of its peer id) and the 16-byte tag. The hint lets a
+ * receiver tell a message that carries no tag for it (sent before its sender learnt it had joined: ignored)
+ * from one whose tag is wrong (forged or re-attributed: reported).
  * The server relays `data` unread, so nothing changes for it. HMAC is synchronous (@noble/hashes) so a
  * keystroke still leaves in the task that typed it: about 5 µs per recipient and 9 µs per KiB hashed.
  */
@@ -23,7 +27,10 @@ import { importPublicKey, toBytes } from './crypto';
 import { CollaborationError } from './errors';
 
 export const AUTH_TAG_BYTES = 16;
-const COUNT_BYTES = 2;
+export const HINT_BYTES = 4;
+const ENTRY_BYTES = HINT_BYTES + AUTH_TAG_BYTES;
+const COUNT_BYTES = 4;
+const COUNT_CHECK = 0xa5a5;
 const MAX_TAGS = 0xffff;
 const DIGEST_DOMAIN = new TextEncoder().encode('theia-collab/auth/1');
 const PAIR_INFO = 'theia-collab/pair/1/';
@@ -31,11 +38,23 @@ const encoder = new TextEncoder();
 
 type Mac = ReturnType<typeof hmac.create>;
 
-/** A message whose sender's tag for this peer is missing or wrong (code `decrypt-failed`). */
+/** A message whose sender's tag for this peer is wrong (code `decrypt-failed`). */
 export class UnauthenticatedMessageError extends CollaborationError {
     constructor(readonly sender: string) {
-        super('decrypt-failed', `Message not authenticated by '${sender}' for this peer (forged, re-attributed or not meant for it).`);
+        super('decrypt-failed', `Message not authenticated by '${sender}' for this peer (forged or re-attributed).`);
     }
+}
+
+/** A message that carries no tag for this peer: its sender did not know this peer yet (code `not-member`). */
+export class UnaddressedMessageError extends CollaborationError {
+    constructor(readonly sender: string) {
+        super('not-member', `Message from '${sender}' carries no tag for this peer (sent before '${sender}' knew it).`);
+    }
+}
+
+/** The recipient hint of a peer id. */
+export function recipientHint(peerId: string): Uint8Array {
+    return sha256(encoder.encode(peerId)).subarray(0, HINT_BYTES);
 }
 
 export interface PairKeyContext {
@@ -69,26 +88,25 @@ export function authDigest(additionalData: Uint8Array, ciphertext: Uint8Array): 
     return sha256.create().update(DIGEST_DOMAIN).update(additionalData).update(ciphertext).digest();
 }
 
-/** Splits `data` into the ciphertext and its tags; throws `bad-request` when there is no well-formed trailer. */
+/** Splits `data` into the ciphertext and its tag entries; throws `decrypt-failed` when there is no well-formed trailer. */
 export function splitAuthenticated(data: Uint8Array | ArrayBuffer): { ciphertext: Uint8Array; tags: Uint8Array } {
     const bytes = toBytes(data);
-    if (bytes.length < COUNT_BYTES) {
-        throw new CollaborationError('bad-request', 'Message without sender authentication.');
+    const end = bytes.length;
+    const count = end >= COUNT_BYTES ? (bytes[end - 4] << 8) | bytes[end - 3] : -1;
+    const check = end >= COUNT_BYTES ? (bytes[end - 2] << 8) | bytes[end - 1] : -1;
+    const tagBytes = count * ENTRY_BYTES;
+    if (count < 0 || (count ^ COUNT_CHECK) !== check || end < COUNT_BYTES + tagBytes) {
+        throw new CollaborationError('decrypt-failed', 'Message without a well-formed sender authentication.');
     }
-    const count = (bytes[bytes.length - 2] << 8) | bytes[bytes.length - 1];
-    const tagBytes = count * AUTH_TAG_BYTES;
-    if (bytes.length < COUNT_BYTES + tagBytes) {
-        throw new CollaborationError('bad-request', 'Message with a malformed sender authentication.');
-    }
-    const end = bytes.length - COUNT_BYTES - tagBytes;
-    return { ciphertext: bytes.subarray(0, end), tags: bytes.subarray(end, bytes.length - COUNT_BYTES) };
+    const start = end - COUNT_BYTES - tagBytes;
+    return { ciphertext: bytes.subarray(0, start), tags: bytes.subarray(start, end - COUNT_BYTES) };
 }
 
-/** Constant-time comparison of a 16-byte tag in `tags` at `offset` with `expected`. */
-function tagMatches(tags: Uint8Array, offset: number, expected: Uint8Array): boolean {
+/** Constant-time comparison of `expected.length` bytes of `bytes` at `offset` with `expected`. */
+function bytesMatch(bytes: Uint8Array, offset: number, expected: Uint8Array): boolean {
     let diff = 0;
-    for (let i = 0; i < AUTH_TAG_BYTES; i++) {
-        diff |= tags[offset + i] ^ expected[i];
+    for (let i = 0; i < expected.length; i++) {
+        diff |= bytes[offset + i] ^ expected[i];
     }
     return diff === 0;
 }
@@ -99,18 +117,18 @@ function tagMatches(tags: Uint8Array, offset: number, expected: Uint8Array): boo
  */
 export class PeerAuthenticator {
     private readonly macs = new Map<string, Mac>();
-    private readonly since = new Map<string, number>();
+    private readonly hints = new Map<string, Uint8Array>();
+    private selfHint?: Uint8Array;
+
+    /** This peer's own id: what it looks for among a message's entries. */
+    setSelf(selfId: string): void {
+        this.selfHint = recipientHint(selfId);
+    }
 
     set(peerId: string, pairKey: Uint8Array): void {
         this.macs.set(peerId, hmac.create(sha256, pairKey));
-        this.since.set(peerId, Date.now());
+        this.hints.set(peerId, recipientHint(peerId));
         pairKey.fill(0);
-    }
-
-    /** Milliseconds since this peer's pair key was set (Infinity when there is none). */
-    age(peerId: string): number {
-        const since = this.since.get(peerId);
-        return since === undefined ? Infinity : Date.now() - since;
     }
 
     has(peerId: string): boolean {
@@ -120,7 +138,7 @@ export class PeerAuthenticator {
     delete(peerId: string): void {
         this.macs.get(peerId)?.destroy();
         this.macs.delete(peerId);
-        this.since.delete(peerId);
+        this.hints.delete(peerId);
     }
 
     clear(): void {
@@ -128,7 +146,7 @@ export class PeerAuthenticator {
             mac.destroy();
         }
         this.macs.clear();
-        this.since.clear();
+        this.hints.clear();
     }
 
     /** Every peer this one shares a pair key with: the recipients of a broadcast. */
@@ -151,31 +169,42 @@ export class PeerAuthenticator {
             throw new CollaborationError('too-large', 'Too many recipients.');
         }
         const digest = authDigest(additionalData, ciphertext);
-        const out = new Uint8Array(ciphertext.length + targets.length * AUTH_TAG_BYTES + COUNT_BYTES);
+        const out = new Uint8Array(ciphertext.length + targets.length * ENTRY_BYTES + COUNT_BYTES);
         out.set(ciphertext, 0);
         let offset = ciphertext.length;
         for (const peerId of targets) {
-            out.set(this.tag(peerId, digest), offset);
-            offset += AUTH_TAG_BYTES;
+            out.set(this.hints.get(peerId) ?? recipientHint(peerId), offset);
+            out.set(this.tag(peerId, digest), offset + HINT_BYTES);
+            offset += ENTRY_BYTES;
         }
-        out[offset] = targets.length >> 8;
-        out[offset + 1] = targets.length & 0xff;
+        const check = targets.length ^ COUNT_CHECK;
+        out.set([targets.length >> 8, targets.length & 0xff, check >> 8, check & 0xff], offset);
         return out;
     }
 
     /**
-     * Checks that `sender` tagged this message for this peer; returns the ciphertext. Throws
-     * `not-member` for a sender without a pair key and `decrypt-failed` for a missing or wrong tag.
+     * Checks that `sender` tagged this message for this peer; returns the ciphertext. Throws `not-member`
+     * for a sender without a pair key, `UnaddressedMessageError` when no entry of a broadcast is for this peer
+     * (a message meant for one peer always has its entry), and
+     * `UnauthenticatedMessageError` when the entries for it hold no valid tag.
      */
-    verify(sender: string, additionalData: Uint8Array, data: Uint8Array | ArrayBuffer): Uint8Array {
+    verify(sender: string, additionalData: Uint8Array, data: Uint8Array | ArrayBuffer, broadcast = true): Uint8Array {
         if (!this.macs.has(sender)) {
             throw new CollaborationError('not-member', `Message from '${sender}', whom the host has not admitted to this session.`);
         }
         const { ciphertext, tags } = splitAuthenticated(data);
+        const hint = this.selfHint;
         const expected = this.tag(sender, authDigest(additionalData, ciphertext));
+        let addressed = false;
         let found = false;
-        for (let offset = 0; offset < tags.length; offset += AUTH_TAG_BYTES) {
-            found = tagMatches(tags, offset, expected) || found;
+        for (let offset = 0; offset < tags.length; offset += ENTRY_BYTES) {
+            if (!hint || bytesMatch(tags, offset, hint)) {
+                addressed = true;
+                found = bytesMatch(tags, offset + HINT_BYTES, expected) || found;
+            }
+        }
+        if (!addressed && broadcast) {
+            throw new UnaddressedMessageError(sender);
         }
         if (!found) {
             throw new UnauthenticatedMessageError(sender);

@@ -20,17 +20,17 @@ import {
 } from './crypto';
 import { normalizeDisplayName } from './display-name';
 import { Deferred } from './concurrency';
-import { EnvelopeCodec, OpenedEnvelope, RelayedEnvelopeSchema, SealedBody } from './envelope-codec';
+import { DuplicateMessageError, EnvelopeCodec, OpenedEnvelope, RelayedEnvelopeSchema, SealedBody } from './envelope-codec';
 import { CollaborationError, CollaborationErrorData } from './errors';
 import { Disposable, Emitter, Event } from './events';
 import { InviteRegistry } from './invite-registry';
 import { Broadcast, Notification, Request } from './messages';
-import { derivePairKey, PeerAuthenticator, UnauthenticatedMessageError } from './sender-auth';
+import { derivePairKey, PeerAuthenticator, UnaddressedMessageError } from './sender-auth';
 import { SessionMessages, validationMessage } from './session-messages';
 import { isSessionMethod, Roster, ROSTER_METHOD, RosterSchema } from './session-roster';
 import {
     AdmittedEventSchema, CreateRoomResultSchema, HostStatusEventSchema, JoinRequestEventSchema, KeyEventSchema,
-    PeerLeftEventSchema, PeerStatusEventSchema, ResumedEventSchema, RoomClosedEventSchema, RoomEventName,
+    PeerLeftEventSchema, PeerStatusEventSchema, ReplayResultSchema, ResumedEventSchema, RoomClosedEventSchema, RoomEventName,
     RoomEventSchemas
 } from './server-events';
 import {
@@ -39,7 +39,7 @@ import {
 } from './session';
 import { SessionPeers } from './session-peers';
 import { StoredContent, StoredContentRef } from './stored-content';
-import { ClientEnvelope, ClientToServerEvents, EnvelopeKind, Permission, PeerInfo, PeerLeftReason } from './wire';
+import { ClientEnvelope, ClientToServerEvents, EnvelopeKind, Limits, Permission, PeerInfo, PeerLeftReason } from './wire';
 
 export type ClientLogger = Pick<Console, 'warn' | 'error' | 'info'>;
 
@@ -84,8 +84,12 @@ const ROSTER_TIMEOUT_MS = 15_000;
  * this long, at most `MAX_HELD` of them, and opened once the roster arrives; then they are refused.
  */
 const HELD_MS = 10_000;
-/** A peer that met another this recently may get its broadcasts without a tag for it (sent before the roster reached the sender). */
-const JOIN_RACE_MS = 3_000;
+/** After a replay, envelopes delivered both live and in the replay are expected this long. */
+const QUIET_DUPLICATES_MS = 10_000;
+/** How long a reconnecting peer waits for what it missed. */
+const REPLAY_TIMEOUT_MS = 10_000;
+/** Envelopes sealed with a room key up to this many rotations ahead of this peer's are held for the key. */
+const MAX_KEY_LEAD = 4;
 const MAX_HELD = 256;
 const INVALID_INVITE = 'The invite is not valid: it may have expired, been used or revoked, or the request was altered on its way. Ask the host for a new invite.';
 
@@ -111,6 +115,8 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     private readonly goneSinceRoster = new Map<string, PeerLeftReason>();
     private readonly rosterArrived = new Deferred();
     private held: { payload: unknown; sender: string; at: number }[] = [];
+    /** When this peer last opened what it missed while reconnecting. */
+    private replayedAt = -Infinity;
     private _closed = false;
     private _connection: ConnectionState = 'connected';
     private _hostConnection: ConnectionState = 'connected';
@@ -151,6 +157,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     private readonly onMessageErrorEmitter = new Emitter<CollaborationErrorData & { sender?: string }>();
     private readonly onDidChangeConnectionEmitter = new Emitter<ConnectionState>();
     private readonly onDidChangeHostConnectionEmitter = new Emitter<ConnectionState>();
+    private readonly onMissedMessagesEmitter = new Emitter<void>();
 
     readonly onPeerJoined: Event<Peer> = this.onPeerJoinedEmitter.event;
     readonly onPeerLeft: Event<PeerLeft> = this.onPeerLeftEmitter.event;
@@ -160,6 +167,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     readonly onMessageError: Event<CollaborationErrorData & { sender?: string }> = this.onMessageErrorEmitter.event;
     readonly onDidChangeConnection: Event<ConnectionState> = this.onDidChangeConnectionEmitter.event;
     readonly onDidChangeHostConnection: Event<ConnectionState> = this.onDidChangeHostConnectionEmitter.event;
+    readonly onMissedMessages: Event<void> = this.onMissedMessagesEmitter.event;
 
     constructor(private readonly connection: SessionConnection, private readonly keyPair: SessionKeyPair, setup: SessionSetup) {
         if (setup.role === 'host') {
@@ -171,6 +179,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             this.selfId = setup.admitted.self.id;
             this.roomToken = setup.admitted.roomToken;
         }
+        this.peerAuth.setSelf(this.selfId);
         this.codec = new EnvelopeCodec(this.roomId, this.selfId, this.keys, this.peerAuth);
         this.content = new StoredContent(this.roomId, connection);
         const initialized = this.inbound.then(() => setup.role === 'host' ? this.initHost(setup) : this.initGuest(setup));
@@ -343,6 +352,9 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         if ((this._hostConnection === state && state !== 'connected') || this._closed || this.isHost) {
             return;
         }
+        // Dropped, or back on a new connection (possibly without this peer having seen it go): requests sent to
+        // the old connection will not be answered.
+        this.messages.rejectTarget(this.hostId, new CollaborationError('disconnected', 'The host\'s connection dropped; try again.'));
         this._hostConnection = state;
         this.onDidChangeHostConnectionEmitter.fire(state);
     }
@@ -412,16 +424,51 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
                 this.setHostConnection(hostState);
             }
         }
+        // Inside the inbound queue: what arrives live meanwhile is opened after what was missed.
+        const complete = await this.replayMissed();
         this.setConnection('connected');
         if (this.isHost) {
             // Guests may have missed changes while the host was away.
             this.publishRoster();
         }
+        if (!complete) {
+            this.onMissedMessagesEmitter.fire();
+        }
+    }
+
+    /**
+     * Asks the server for what was relayed to this peer while its connection was down, and opens it in
+     * order. Returns whether that was everything (false: messages were lost for good).
+     */
+    private async replayMissed(): Promise<boolean> {
+        let result: z.infer<typeof ReplayResultSchema>;
+        try {
+            const answer = await this.connection.request('room:replay', { roomId: this.roomId, after: this.codec.openedUpTo(Limits.maxPeersPerRoom) }, REPLAY_TIMEOUT_MS);
+            result = ReplayResultSchema.parse(answer);
+        } catch (error) {
+            this.connection.logger.warn(`collaboration: could not get the messages missed while reconnecting: ${CollaborationError.from(error).message}`);
+            return false;
+        }
+        this.replayedAt = Date.now();
+        for (const envelope of result.envelopes) {
+            if (this._closed) {
+                return false;
+            }
+            await this.receiveEnvelope(envelope);
+        }
+        this.replayedAt = Date.now();
+        return result.complete;
     }
 
     private async onPeerStatusEvent(event: z.infer<typeof PeerStatusEventSchema>): Promise<void> {
         if (event.peerId === this.hostId) {
             return; // `room:host-status` says it
+        }
+        if (event.status === 'reconnecting') {
+            // The server refuses messages to it now: requests already sent will not be answered.
+            const peer = this.peerList.get(event.peerId);
+            this.messages.rejectTarget(event.peerId,
+                new CollaborationError('disconnected', `${peer?.name ?? 'The peer'}'s connection dropped; try again once it is back.`));
         } else if (this.isHost && event.status === 'connected' && this.admittedGuests.has(event.peerId) && !this.departed.has(event.peerId)) {
             // It may have missed a key rotation or a roster while it was away.
             // The roster goes after the key: it is sealed with the current one.
@@ -645,6 +692,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         }
         this.held = this.held.filter(item => item.sender !== peerId);
         const peer = this.peerList.delete(peerId);
+        this.messages.rejectTarget(peerId, new CollaborationError('disconnected', `${peer?.name ?? 'The peer'} left the session.`));
         if (peer) {
             this.onPeerLeftEmitter.fire({ peer, reason });
         }
@@ -677,11 +725,13 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             this.keys.activate(event.keyId);
         } catch (error) {
             this.reportMessageError(error, event.from);
+            return;
         }
+        await this.openHeld();
     }
 
     /** Opens and dispatches one relayed envelope. Never throws: problems go to `onMessageError`. */
-    async receiveEnvelope(payload: unknown): Promise<void> {
+    async receiveEnvelope(payload: unknown, heldSince?: number): Promise<void> {
         const sender = typeof (payload as { sender?: unknown })?.sender === 'string' ? (payload as { sender: string }).sender : undefined;
         if ((payload as { error?: unknown })?.error != null) {
             this.receiveServerError(payload);
@@ -689,7 +739,13 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         }
         if (sender !== undefined && !this.peerAuth.has(sender) && !this.departed.has(sender) && sender !== this.selfId) {
             // Maybe a guest the host admitted a moment ago, whose roster entry is still on its way.
-            this.hold(payload, sender);
+            this.hold(payload, sender, heldSince);
+            return;
+        }
+        const keyId = (payload as { key?: unknown })?.key;
+        if (!this.isHost && typeof keyId === 'number' && keyId > this.keys.currentKeyId && keyId <= this.keys.currentKeyId + MAX_KEY_LEAD) {
+            // Sealed with a room key the host is still handing to this peer (it rotated while this peer was away).
+            this.hold(payload, sender ?? '', heldSince);
             return;
         }
         if (sender === undefined || !this.peerList.has(sender) || !this.peerAuth.has(sender)) {
@@ -700,9 +756,10 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         try {
             opened = await this.codec.open(payload);
         } catch (error) {
-            if (error instanceof UnauthenticatedMessageError && this.peerAuth.age(sender) < JOIN_RACE_MS) {
-                // Sent before the sender had the roster naming this peer: no tag for us. Not worth alarming anyone.
-                this.connection.logger.info(`collaboration: ignored a message from '${sender}' sent before it knew this peer: ${error.message}`);
+            if ((error instanceof DuplicateMessageError && Date.now() - this.replayedAt < QUIET_DUPLICATES_MS) || error instanceof UnaddressedMessageError) {
+                // Delivered live and again in the replay after reconnecting (opened once); or a broadcast sent
+                // before its sender knew this peer had joined. Neither is worth alarming anyone.
+                this.connection.logger.info(`collaboration: ignored a message from '${sender}': ${error.message}`);
                 return;
             }
             this.reportMessageError(error, sender);
@@ -728,25 +785,23 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         this.reportMessageError(new CollaborationError('forbidden', `'${method}' is the session's own message and '${sender.name}' may not send it.`), sender.id);
     }
 
-    private hold(payload: unknown, sender: string): void {
+    private hold(payload: unknown, sender: string, since = Date.now()): void {
         const now = Date.now();
         this.held = this.held.filter(item => now - item.at < HELD_MS);
-        if (this.held.length >= MAX_HELD) {
-            this.reportMessageError(new CollaborationError('not-member', `Message from '${sender}', who is not in this session.`), sender);
+        if (this.held.length >= MAX_HELD || now - since >= HELD_MS) {
+            this.reportMessageError(new CollaborationError('not-member', `Message from '${sender}', who is not in this session (or sealed with a key it never got).`), sender);
             return;
         }
-        this.held.push({ payload, sender, at: now });
+        this.held.push({ payload, sender, at: since });
     }
 
-    /** Opens the held envelopes whose senders are known now, in arrival order. */
+    /** Tries the held envelopes again (a roster or a key arrived), in arrival order; those still not openable stay held. */
     private async openHeld(): Promise<void> {
         const now = Date.now();
         const held = this.held.filter(item => now - item.at < HELD_MS);
-        this.held = held.filter(item => !this.peerAuth.has(item.sender));
+        this.held = [];
         for (const item of held) {
-            if (this.peerAuth.has(item.sender)) {
-                await this.receiveEnvelope(item.payload);
-            }
+            await this.receiveEnvelope(item.payload, item.at);
         }
     }
 
@@ -989,7 +1044,8 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         this.connection.detach(this.roomId, this);
         this.onCloseEmitter.fire({ reason, message });
         for (const emitter of [this.onPeerJoinedEmitter, this.onPeerLeftEmitter, this.onPeerChangedEmitter, this.onJoinRequestEmitter,
-            this.onCloseEmitter, this.onMessageErrorEmitter, this.onDidChangeConnectionEmitter, this.onDidChangeHostConnectionEmitter]) {
+            this.onCloseEmitter, this.onMessageErrorEmitter, this.onDidChangeConnectionEmitter, this.onDidChangeHostConnectionEmitter,
+            this.onMissedMessagesEmitter]) {
             emitter.dispose();
         }
     }

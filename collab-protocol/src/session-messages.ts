@@ -114,6 +114,15 @@ export class SessionMessages {
         this.settle(id, undefined, new CollaborationError(error.code, error.message));
     }
 
+    /** Rejects the pending requests to one peer (it left, or its connection dropped: no answer will come). */
+    rejectTarget(target: string, error: CollaborationError): void {
+        for (const [id, pending] of [...this.pending]) {
+            if (pending.target === target) {
+                this.settle(id, undefined, error);
+            }
+        }
+    }
+
     /** Rejects every pending request. */
     rejectAll(error: CollaborationError): void {
         for (const id of [...this.pending.keys()]) {

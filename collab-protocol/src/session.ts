@@ -105,6 +105,13 @@ export interface CollaborationSession {
      * (also when this peer did not see it go, e.g. after a server crash): the host may have missed messages.
      */
     readonly onDidChangeHostConnection: Event<ConnectionState>;
+    /**
+     * Fires after this peer reconnected when messages meant for it were lost for good (the outage outlasted the
+     * server's replay window, or the server could not replay): features re-synchronise the state they keep
+     * from messages (history, scrollback, presence). Shorter outages lose nothing: what was relayed meanwhile
+     * is opened, in order, before `onDidChangeConnection` says 'connected'.
+     */
+    readonly onMissedMessages: Event<void>;
 
     getPeer(id: string): Peer | undefined;
     /** Host only. */
