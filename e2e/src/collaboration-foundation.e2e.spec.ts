@@ -47,7 +47,7 @@ describe('collaboration foundation (e2e)', function () {
         const inviteDialog = host.dialog('collaboration-invite-dialog');
         await inviteDialog.waitFor({ state: 'visible', timeout: 30_000 });
         inviteCode = await inviteDialog.locator('input.collaboration-invite-code').inputValue();
-        assert.match(inviteCode, /^[A-Za-z0-9_-]{22,64}#[A-Za-z0-9_-]{43}$/);
+        assert.match(inviteCode, /^[A-Za-z0-9_-]{22,64}#[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/);
         const link = await inviteDialog.locator('input.collaboration-invite-link').inputValue();
         assert.ok(link.startsWith(`${suite.server!.url}/join/`) && link.endsWith(inviteCode.slice(inviteCode.indexOf('#'))), link);
         const clipboard = await host.page.evaluate(() => navigator.clipboard.readText());
