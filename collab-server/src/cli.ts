@@ -3,6 +3,7 @@
  */
 import { hashSecret } from './auth';
 import { loadOptions } from './config';
+import { installProcessGuards } from './process-guards';
 import { packageVersion, startServer } from './server';
 
 const USAGE = `Usage:
@@ -49,6 +50,10 @@ Options (environment variable in brackets):
       --join-rate <n/d>      room create/join per address [COLLAB_JOIN_RATE] 30/1m
       --event-rate <n/d>     events per socket            [COLLAB_EVENT_RATE] 500/1s
       --byte-rate <n/d>      inbound bytes per socket     [COLLAB_BYTE_RATE] 33554432/1s
+      --log-rate <n/d>       log lines a client can cause, per socket and address [COLLAB_LOG_RATE] 20/10s
+      --replay-window <d>    keep relayed envelopes for resuming members, 0 = off [COLLAB_REPLAY_WINDOW] 2m
+      --replay-window-bytes-per-room <bytes>  replay window per room [COLLAB_REPLAY_WINDOW_BYTES_PER_ROOM] 8388608
+      --replay-window-bytes <bytes>  replay windows per instance [COLLAB_REPLAY_WINDOW_BYTES] 268435456
       --no-metrics           no GET /metrics              [COLLAB_METRICS=false]
       --metrics-token <t>    /metrics needs Authorization: Bearer <t> [COLLAB_METRICS_TOKEN]
                              (prefer the environment: a flag shows in ps)
@@ -127,6 +132,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
         return 1;
     }
     const handle = server;
+    // From now on a bug in one session's handling must not end every session: log it and go on.
+    const removeGuards = installProcessGuards(handle.logger);
     return new Promise<number>(resolve => {
         let stopping = false;
         const stop = (signal: NodeJS.Signals) => {
@@ -136,8 +143,12 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
             }
             stopping = true;
             handle.logger.info({ signal }, 'stopping');
-            handle.close().then(() => resolve(0), error => {
+            handle.close().then(() => {
+                removeGuards();
+                resolve(0);
+            }, error => {
                 handle.logger.error({ err: error }, 'shutdown failed');
+                removeGuards();
                 resolve(1);
             });
         };

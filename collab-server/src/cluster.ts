@@ -19,12 +19,15 @@ export interface Cluster {
     tryLock(name: string, ttlMs: number): Promise<boolean>;
     /** Throws when the shared backend does not answer. */
     ping(): Promise<void>;
+    /** False while the shared backend is known to be away (its connection is down). */
+    readonly ready: boolean;
     close(): Promise<void>;
 }
 
 export class LocalCluster implements Cluster {
     readonly instanceId = randomId(9);
     readonly shared = false;
+    readonly ready = true;
 
     async liveInstances(): Promise<Set<string>> {
         return new Set([this.instanceId]);

@@ -56,6 +56,11 @@ export interface ServerOptions {
     /** Refused events (rate limited) a socket may accumulate before it is disconnected. */
     rateLimitStrikes: number;
     logLevel: LogLevel;
+    /**
+     * Log lines a client can cause (refused events and connections, floods): at most `max` per socket and per
+     * address in each `windowMs`; then one summary line per window counts what was left out.
+     */
+    logRateLimit: RateLimit;
     /** Use an existing pino logger instead of creating one. */
     logger?: Logger;
     providers: EnabledProvider[];
@@ -136,8 +141,25 @@ export interface ServerOptions {
      * `min(contentBytesPerRoom, contentBytes / 64)`; 0 lets any room evict any other (plain LRU).
      */
     contentReservedBytesPerRoom?: number;
+    /**
+     * Replay window: how long the server keeps the envelopes it relayed, so that a member whose connection
+     * dropped gets what it missed when it resumes (`room:replay`); 0 keeps nothing.
+     */
+    replayWindowMs: number;
+    /** Bound of one room's replay window, in bytes (data plus 256 per envelope); the oldest envelopes go first. */
+    replayWindowBytesPerRoom: number;
+    /**
+     * Bound of all replay windows held in this instance's memory, in bytes. With Redis the windows are kept
+     * there (bounded per room); then this bounds what waits to be written to Redis.
+     */
+    replayWindowBytes: number;
     /** Period of the cleanup timer; derived from the room timeouts when not set. */
     sweepIntervalMs?: number;
+    /**
+     * With Redis: how often each instance checks that the rooms of its connections are still in the store
+     * (a Redis restarted without persistence lost them: their members get `room:closed`). Default 2 s.
+     */
+    storeCheckIntervalMs?: number;
     /** Room state storage; in memory by default. */
     store?: RoomStore;
 }
@@ -160,6 +182,7 @@ export const DEFAULT_OPTIONS: ServerOptions = {
     socketByteRateLimit: { max: 32 * 1024 * 1024, windowMs: 1000 },
     rateLimitStrikes: 20,
     logLevel: 'info',
+    logRateLimit: { max: 20, windowMs: 10 * 1000 },
     providers: ['anonymous'],
     trustProxy: false,
     maxConnectionsPerAddress: 200,
@@ -168,6 +191,9 @@ export const DEFAULT_OPTIONS: ServerOptions = {
     maxPendingRequestsPerPeer: 1024,
     contentBytesPerRoom: 64 * 1024 * 1024,
     contentBytes: 512 * 1024 * 1024,
+    replayWindowMs: 120 * 1000,
+    replayWindowBytesPerRoom: 8 * 1024 * 1024,
+    replayWindowBytes: 256 * 1024 * 1024,
     redisPrefix: 'collab:',
     resumeGraceMs: 60 * 1000,
     hostGraceMs: 60 * 1000,
@@ -224,6 +250,17 @@ export function resolveOptions(options: Partial<ServerOptions>): ServerOptions {
     if (!Number.isSafeInteger(resolved.contentBytes) || resolved.contentBytes < 0) {
         problems.push('contentBytes must be a non-negative integer (0 disables stored content)');
     }
+    if (!Number.isSafeInteger(resolved.replayWindowMs) || resolved.replayWindowMs < 0) {
+        problems.push('replayWindowMs must be a non-negative integer (0 keeps no replay window)');
+    }
+    for (const name of ['replayWindowBytesPerRoom', 'replayWindowBytes'] as const) {
+        if (!Number.isSafeInteger(resolved[name]) || resolved[name] <= 0) {
+            problems.push(`${name} must be a positive integer`);
+        }
+    }
+    if (resolved.storeCheckIntervalMs !== undefined && !(resolved.storeCheckIntervalMs > 0)) {
+        problems.push('storeCheckIntervalMs must be a positive number');
+    }
     if (resolved.contentReservedBytesPerRoom === undefined) {
         resolved.contentReservedBytesPerRoom = Math.floor(Math.min(resolved.contentBytesPerRoom, resolved.contentBytes / 64));
     } else if (!Number.isSafeInteger(resolved.contentReservedBytesPerRoom) || resolved.contentReservedBytesPerRoom < 0) {
@@ -249,7 +286,7 @@ export function resolveOptions(options: Partial<ServerOptions>): ServerOptions {
     if (!/^[A-Za-z0-9_.:{}-]{0,64}$/.test(resolved.redisPrefix)) {
         problems.push('redisPrefix may only contain letters, digits and _ . : { } - (at most 64)');
     }
-    for (const name of ['loginRateLimit', 'joinRateLimit', 'socketEventRateLimit', 'socketByteRateLimit'] as const) {
+    for (const name of ['loginRateLimit', 'joinRateLimit', 'socketEventRateLimit', 'socketByteRateLimit', 'logRateLimit'] as const) {
         const limit = resolved[name];
         if (!limit || !(limit.max > 0) || !(limit.windowMs > 0)) {
             problems.push(`${name} must have a positive max and windowMs`);
@@ -348,18 +385,19 @@ export function loadConfigFile(path: string): Partial<ServerOptions> {
     if (oidc && typeof oidc === 'object' && typeof oidc.loginTimeoutMs === 'string') {
         result.oidc = { ...oidc, loginTimeoutMs: parseDuration(oidc.loginTimeoutMs) };
     }
-    for (const key of ['roomTtlMs', 'idleRoomMs', 'emptyRoomMs', 'requestTimeoutMs', 'tokenTtlMs', 'sweepIntervalMs', 'resumeGraceMs', 'hostGraceMs', 'guestGraceMs', 'pingIntervalMs', 'pingTimeoutMs', 'shutdownTimeoutMs']) {
+    for (const key of ['roomTtlMs', 'idleRoomMs', 'emptyRoomMs', 'requestTimeoutMs', 'tokenTtlMs', 'sweepIntervalMs', 'resumeGraceMs', 'hostGraceMs', 'guestGraceMs',
+        'pingIntervalMs', 'pingTimeoutMs', 'shutdownTimeoutMs', 'replayWindowMs', 'storeCheckIntervalMs']) {
         if (typeof result[key] === 'string') {
             result[key] = parseDuration(result[key] as string);
         }
     }
-    for (const key of ['loginRateLimit', 'joinRateLimit', 'socketEventRateLimit', 'socketByteRateLimit']) {
+    for (const key of ['loginRateLimit', 'joinRateLimit', 'socketEventRateLimit', 'socketByteRateLimit', 'logRateLimit']) {
         if (typeof result[key] === 'string') {
             result[key] = parseRate(result[key] as string);
         }
     }
     for (const key of Object.keys(result)) {
-        if (!(key in DEFAULT_OPTIONS) && !['secret', 'tokenUsersFile', 'oidc', 'redisUrl', 'sweepIntervalMs', 'allowAnonymous', 'metricsToken', 'contentReservedBytesPerRoom', 'infoChallengeSecret'].includes(key)) {
+        if (!(key in DEFAULT_OPTIONS) && !['secret', 'tokenUsersFile', 'oidc', 'redisUrl', 'sweepIntervalMs', 'allowAnonymous', 'metricsToken', 'contentReservedBytesPerRoom', 'infoChallengeSecret', 'storeCheckIntervalMs'].includes(key)) {
             throw new Error(`Unknown option '${key}' in config file ${path}`);
         }
     }
@@ -405,6 +443,12 @@ export function loadConfigFromEnv(env: NodeJS.ProcessEnv): Partial<ServerOptions
     if (env.COLLAB_JOIN_RATE) { options.joinRateLimit = parseRate(env.COLLAB_JOIN_RATE); }
     if (env.COLLAB_EVENT_RATE) { options.socketEventRateLimit = parseRate(env.COLLAB_EVENT_RATE); }
     if (env.COLLAB_BYTE_RATE) { options.socketByteRateLimit = parseRate(env.COLLAB_BYTE_RATE); }
+    if (env.COLLAB_LOG_RATE) { options.logRateLimit = parseRate(env.COLLAB_LOG_RATE); }
+    if (env.COLLAB_REPLAY_WINDOW) { options.replayWindowMs = parseDuration(env.COLLAB_REPLAY_WINDOW); }
+    if (env.COLLAB_REPLAY_WINDOW_BYTES_PER_ROOM) {
+        options.replayWindowBytesPerRoom = parseInteger('COLLAB_REPLAY_WINDOW_BYTES_PER_ROOM', env.COLLAB_REPLAY_WINDOW_BYTES_PER_ROOM);
+    }
+    if (env.COLLAB_REPLAY_WINDOW_BYTES) { options.replayWindowBytes = parseInteger('COLLAB_REPLAY_WINDOW_BYTES', env.COLLAB_REPLAY_WINDOW_BYTES); }
     if (env.COLLAB_METRICS) { options.metrics = parseBoolean('COLLAB_METRICS', env.COLLAB_METRICS); }
     const oidc = oidcFromEnv(env);
     if (oidc) { options.oidc = oidc as OidcOptions; }
@@ -487,6 +531,10 @@ export function parseArgs(argv: string[]): ParsedArgs {
             case '--event-rate': options.socketEventRateLimit = parseRate(value()); break;
             case '--byte-rate': options.socketByteRateLimit = parseRate(value()); break;
             case '--no-metrics': options.metrics = false; break;
+            case '--log-rate': options.logRateLimit = parseRate(value()); break;
+            case '--replay-window': options.replayWindowMs = parseDuration(value()); break;
+            case '--replay-window-bytes-per-room': options.replayWindowBytesPerRoom = parseInteger('--replay-window-bytes-per-room', value()); break;
+            case '--replay-window-bytes': options.replayWindowBytes = parseInteger('--replay-window-bytes', value()); break;
             case '--oidc-issuer': options.oidc = { ...options.oidc!, issuer: value() }; break;
             case '--oidc-client-id': options.oidc = { ...options.oidc!, clientId: value() }; break;
             case '--oidc-scopes': options.oidc = { ...options.oidc!, scopes: value().split(/[\s,]+/).filter(Boolean) }; break;

@@ -4,20 +4,25 @@
  * Events of one socket are handled one after another, in order (handlers await the shared store;
  * without the queue a later envelope could overtake an earlier one), and the socket's disconnect
  * handling runs after its last event.
+ *
+ * What a client can make the server log (refusals, floods) goes through a LogLimiter: a few lines per socket
+ * and per address in each interval, then a summary line.
  */
 import { performance } from 'perf_hooks';
 import type { Logger } from 'pino';
 import type { ZodTypeAny } from 'zod';
 import { CollaborationError, CollaborationErrorData } from '@theia-collab/protocol/lib/errors';
 import {
-    Admit, ContentDelete, ContentGet, ContentPut, CreateRoom, Deny, Envelope, JoinRoom, LeaveRoom, Limits, Rekey, RemovePeer, SetPermission
+    Admit, ContentDelete, ContentGet, ContentPut, CreateRoom, Deny, Envelope, JoinRoom, LeaveRoom, Limits, Rekey, RemovePeer, Replay, SetPermission
 } from '@theia-collab/protocol/lib/wire';
 import type { ContentService } from './content-store';
+import type { LimitedLevel, LogLimiter } from './log-limiter';
 import type { ServerMetrics } from './metrics';
 import type { KeyedRateLimiter } from './rate-limit';
 import type { Relay } from './relay';
 import type { HandlerResult, RoomService } from './room-service';
 import type { CollabSocket } from './socket-state';
+import { isStoreUnavailable, storeUnavailable } from './unavailable';
 
 interface EventHandler {
     schema: ZodTypeAny;
@@ -28,6 +33,23 @@ interface EventHandler {
 
 export interface ConnectionOptions {
     maxPayloadBytes: number;
+}
+
+/**
+ * The largest event the server reads (and refuses with `too-large` beyond): a payload at the limit, or a
+ * `room:rekey` with a wrapped key for every peer, plus room for the rest of the event.
+ */
+export function maxEventBytes(maxPayloadBytes: number): number {
+    return Math.max(maxPayloadBytes, Limits.maxPeersPerRoom * Limits.maxKeyMaterialBytes) + 64 * 1024;
+}
+
+/**
+ * socket.io's `maxHttpBufferSize`: a frame (a binary attachment, or a packet) above it drops the connection
+ * without an answer. Well above the largest event the server reads, so that anything between gets a clear
+ * `too-large`; still bounded.
+ */
+export function engineFrameLimit(maxPayloadBytes: number): number {
+    return 2 * maxEventBytes(maxPayloadBytes);
 }
 
 type Ack = (response: unknown) => void;
@@ -48,7 +70,8 @@ export class ConnectionHandler {
         protected readonly joinLimiter: KeyedRateLimiter,
         protected readonly options: ConnectionOptions,
         protected readonly metrics: ServerMetrics,
-        protected readonly logger: Logger
+        protected readonly logger: Logger,
+        protected readonly logLimiter?: LogLimiter
     ) {
         this.handlers = {
             'room:create': { schema: CreateRoom, joinLimited: true, handle: (socket, payload) => rooms.create(socket, payload) },
@@ -59,6 +82,7 @@ export class ConnectionHandler {
             'room:remove': { schema: RemovePeer, handle: (socket, payload) => rooms.remove(socket, payload) },
             'room:rekey': { schema: Rekey, handle: (socket, payload) => rooms.rekey(socket, payload) },
             'room:leave': { schema: LeaveRoom, handle: (socket, payload) => rooms.leave(socket, payload) },
+            'room:replay': { schema: Replay, handle: (socket, payload) => rooms.replay(socket, payload) },
             'relay': { schema: Envelope, handle: (socket, payload, receivedAt) => relay.relay(socket, payload, receivedAt) },
             'content:put': { schema: ContentPut, handle: (socket, payload) => content.put(socket, payload) },
             'content:get': { schema: ContentGet, handle: (socket, payload) => content.get(socket, payload) },
@@ -72,13 +96,17 @@ export class ConnectionHandler {
         // nothing reaches the socket's own event emitter (so no client event can trigger 'error').
         socket.use(packet => {
             const receivedAt = performance.now();
-            // Rate limits apply on arrival, so that a flood is refused at once rather than queued.
-            const verdict = socket.data.limiter.check(estimateBytes(packet.slice(1)));
-            if (verdict !== 'ok') {
-                this.onPacket(socket, packet, receivedAt, verdict).catch(error => this.logger.error({ err: error, socket: socket.id }, 'event handling failed'));
+            if (socket.data.flooding) {
                 return;
             }
-            this.enqueue(socket, 'event handling failed', () => this.onPacket(socket, packet, receivedAt, verdict));
+            // Rate limits apply on arrival, so that a flood is refused at once rather than queued.
+            const bytes = estimateBytes(packet.slice(1));
+            const verdict = socket.data.limiter.check(bytes);
+            if (verdict !== 'ok') {
+                this.onPacket(socket, packet, receivedAt, verdict, bytes).catch(error => this.logger.error({ err: error, socket: socket.id }, 'event handling failed'));
+                return;
+            }
+            this.enqueue(socket, 'event handling failed', () => this.onPacket(socket, packet, receivedAt, verdict, bytes));
         });
         socket.on('error', error => this.logger.warn({ socket: socket.id, err: error }, 'socket error'));
         socket.on('disconnect', reason => {
@@ -127,7 +155,16 @@ export class ConnectionHandler {
         this.queues.set(socket, tail);
     }
 
-    protected async onPacket(socket: CollabSocket, packet: unknown[], receivedAt: number, verdict: 'ok' | 'limited' | 'disconnect'): Promise<void> {
+    /** A line a client caused: bounded per socket and per address. */
+    protected logClient(socket: CollabSocket, level: LimitedLevel, fields: object, message: string): void {
+        if (this.logLimiter) {
+            this.logLimiter.log(level, [`socket:${socket.id}`, `address:${socket.data.address}`], fields, message);
+        } else {
+            this.logger[level](fields, message);
+        }
+    }
+
+    protected async onPacket(socket: CollabSocket, packet: unknown[], receivedAt: number, verdict: 'ok' | 'limited' | 'disconnect', bytes = 0): Promise<void> {
         const args = [...packet];
         const event = args.shift();
         const ack: Ack | undefined = typeof args[args.length - 1] === 'function' ? args.pop() as Ack : undefined;
@@ -146,14 +183,18 @@ export class ConnectionHandler {
         };
         const refuse = (error: CollaborationErrorData, level: 'warn' | 'debug' = 'warn') => {
             this.metrics.reject(this.metricEvent(event), error.code);
-            this.logger[level]({ socket: socket.id, event: eventName, code: error.code, user: socket.data.user?.id }, 'event refused');
+            this.logClient(socket, level, { socket: socket.id, event: eventName, code: error.code, user: socket.data.user?.id }, 'event refused');
             respond({ ok: false, error: { code: error.code, message: error.message } });
         };
         try {
             if (verdict !== 'ok') {
+                if (socket.data.flooding) {
+                    return;
+                }
                 refuse({ code: 'rate-limited', message: 'Too many messages: slow down.' });
                 if (verdict === 'disconnect') {
-                    this.logger.warn({ socket: socket.id, address: socket.data.address }, 'disconnecting flooding socket');
+                    socket.data.flooding = true;
+                    this.logClient(socket, 'warn', { socket: socket.id, address: socket.data.address }, 'disconnecting flooding socket');
                     socket.disconnect(true);
                 }
                 return;
@@ -168,7 +209,8 @@ export class ConnectionHandler {
             if (args.length !== 1) {
                 return refuse({ code: 'bad-request', message: `Event '${eventName}' takes exactly one payload argument.` });
             }
-            const tooLarge = oversized(eventName, args[0], this.options.maxPayloadBytes);
+            const tooLarge = oversized(eventName, args[0], this.options.maxPayloadBytes)
+                ?? (bytes > maxEventBytes(this.options.maxPayloadBytes) ? `Event '${eventName}' is too large (at most ${maxEventBytes(this.options.maxPayloadBytes)} bytes).` : undefined);
             if (tooLarge) {
                 return refuse({ code: 'too-large', message: tooLarge });
             }
@@ -186,6 +228,8 @@ export class ConnectionHandler {
         } catch (error) {
             if (error instanceof CollaborationError) {
                 refuse(error, 'debug');
+            } else if (isStoreUnavailable(error)) {
+                refuse(storeUnavailable().toJSON());
             } else {
                 this.logger.error({ err: error, socket: socket.id, event: eventName }, 'handler failed');
                 this.metrics.reject(this.metricEvent(event), 'internal');

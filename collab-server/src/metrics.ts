@@ -17,6 +17,8 @@ export interface MetricsSources {
     rooms(): Promise<RoomRecord[]>;
     /** Bytes of stored content held by this instance (see content-store.ts). */
     contentBytes?(): number;
+    /** What the replay windows hold (this instance's memory, or with Redis all rooms' windows there). */
+    replay?(): Promise<{ bytes: number; entries: number }>;
 }
 
 export interface MetricsOptions {
@@ -39,6 +41,9 @@ export class ServerMetrics {
     readonly resumed: Counter;
     readonly contentGets: Counter;
     readonly contentGetBytes: Counter;
+    readonly replays: Counter<'complete'>;
+    readonly replayedEnvelopes: Counter;
+    readonly storeFailures: Counter<'operation'>;
     protected scan?: { at: number; rooms: Promise<RoomRecord[] | undefined> };
 
     constructor(protected readonly sources: MetricsSources, protected readonly options: MetricsOptions) {
@@ -115,6 +120,44 @@ export class ServerMetrics {
         });
         this.contentGets = new Counter({ name: 'collab_content_gets_total', help: 'Stored content parts served by this instance', registers });
         this.contentGetBytes = new Counter({ name: 'collab_content_get_bytes_total', help: 'Stored content bytes served by this instance', registers });
+        let replayStats: Promise<{ bytes: number; entries: number } | undefined> | undefined;
+        let replayStatsAt = 0;
+        const replayNow = () => {
+            // One reading for both gauges of a scrape.
+            if (!replayStats || Date.now() - replayStatsAt >= 500) {
+                replayStatsAt = Date.now();
+                replayStats = sources.replay ? sources.replay().catch(() => undefined) : Promise.resolve({ bytes: 0, entries: 0 });
+            }
+            return replayStats;
+        };
+        new Gauge({
+            name: 'collab_replay_window_bytes', help: 'Bytes held by the replay windows (data plus 256 per envelope): this instance, or with Redis every room in Redis', registers,
+            async collect() {
+                const stats = await replayNow();
+                if (stats) {
+                    this.set(stats.bytes);
+                }
+            }
+        });
+        new Gauge({
+            name: 'collab_replay_window_entries', help: 'Envelopes held by the replay windows: this instance, or with Redis every room in Redis', registers,
+            async collect() {
+                const stats = await replayNow();
+                if (stats) {
+                    this.set(stats.entries);
+                }
+            }
+        });
+        this.replays = new Counter({
+            name: 'collab_replays_total', help: 'room:replay answered by this instance, by whether the answer was complete', labelNames: ['complete'] as const, registers
+        });
+        this.replays.inc({ complete: 'true' }, 0);
+        this.replays.inc({ complete: 'false' }, 0);
+        this.replayedEnvelopes = new Counter({ name: 'collab_replayed_envelopes_total', help: 'Envelopes sent again by room:replay', registers });
+        this.storeFailures = new Counter({
+            name: 'collab_store_failures_total', help: 'Failures of the shared store (Redis) this instance went on without: adapter publishes, replay window appends',
+            labelNames: ['operation'] as const, registers
+        });
     }
 
     get contentType(): string {
@@ -134,6 +177,11 @@ export class ServerMetrics {
     contentServed(bytes: number): void {
         this.contentGets.inc();
         this.contentGetBytes.inc(bytes);
+    }
+
+    replayed(envelopes: number, complete: boolean): void {
+        this.replays.inc({ complete: String(complete) });
+        this.replayedEnvelopes.inc(envelopes);
     }
 
     reject(event: string, reason: string): void {

@@ -3,10 +3,16 @@
  * cluster (instance heartbeats, cleanup lock, readiness). Room state lives in redis-store.ts;
  * socket.io fan-out uses @socket.io/redis-adapter (see server.ts).
  *
- * Three connections: commands (room store, pending requests, heartbeats, locks, readiness), the
- * adapter's publisher, and the adapter's subscriber. Commands never share a connection with the
- * adapter's publishing: Redis answers a connection's commands in order, so under fan-out load every
- * command (e.g. the relay's activity stamp, a heartbeat) would wait behind thousands of PUBLISHes.
+ * Four connections: commands (room store, pending requests, heartbeats, locks, readiness), the
+ * adapter's publisher, the adapter's subscriber, and the replay window's appends. Commands never share a
+ * connection with the adapter's publishing nor the window's appends: Redis answers a connection's commands
+ * in order, so under fan-out load every command (e.g. the relay's activity stamp, a heartbeat) would wait
+ * behind thousands of PUBLISHes.
+ *
+ * A Redis outage degrades instead of killing: every connection reconnects by itself (backoff up to 2 s);
+ * meanwhile commands fail at once ('unavailable' for clients), and the adapter's PUBLISHes, which it never
+ * waits for, fail without an unhandled rejection (`guardPublisher`): socket.io still delivers every event to
+ * the sockets of this instance, so sessions within one instance go on.
  *
  * Needs a single Redis (or a primary behind Sentinel), not Redis Cluster: scripts touch several keys.
  */
@@ -134,6 +140,36 @@ return now`);
 const LIVE_INSTANCES = new LuaScript(`${REDIS_NOW}
 return redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')`);
 
+/**
+ * The socket.io Redis adapter publishes without waiting for (or catching) the result: while Redis is away each
+ * PUBLISH would be an unhandled rejection, which ends the process. Failures are counted and reported instead
+ * (the adapter has delivered to the local sockets already).
+ */
+export function guardPublisher(publisher: RedisClient, onFailure: (error: unknown) => void): void {
+    for (const name of ['publish', 'PUBLISH', 'sPublish', 'SPUBLISH'] as const) {
+        const original = (publisher as unknown as Record<string, unknown>)[name];
+        if (typeof original !== 'function') {
+            continue;
+        }
+        (publisher as unknown as Record<string, unknown>)[name] = function (this: unknown, ...args: unknown[]): Promise<unknown> {
+            let result: unknown;
+            try {
+                result = original.apply(this, args);
+            } catch (error) {
+                onFailure(error);
+                return Promise.resolve(0);
+            }
+            if (result instanceof Promise) {
+                return result.catch(error => {
+                    onFailure(error);
+                    return 0;
+                });
+            }
+            return Promise.resolve(result);
+        };
+    }
+}
+
 export class RedisConnection implements Cluster {
     readonly instanceId = randomId(9);
     readonly shared = true;
@@ -148,6 +184,8 @@ export class RedisConnection implements Cluster {
         readonly publisher: RedisClient,
         /** Subscriptions (socket.io adapter). */
         readonly subscriber: RedisClient,
+        /** The replay window's appends (many, never waited for on the relay's path). */
+        readonly replay: RedisClient,
         readonly options: RedisOptions
     ) {
         this.heartbeatMs = options.heartbeatMs ?? 2000;
@@ -159,12 +197,13 @@ export class RedisConnection implements Cluster {
             opened.push(await openClient(options, 'commands'));
             opened.push(await openClient(options, 'publisher', PUBLISHER_HIGH_WATER_MARK));
             opened.push(await openClient(options, 'subscriber'));
+            opened.push(await openClient(options, 'replay', PUBLISHER_HIGH_WATER_MARK));
         } catch (error) {
             await Promise.all(opened.map(client => client.disconnect().catch(() => undefined)));
             throw error;
         }
-        const [client, publisher, subscriber] = opened;
-        const connection = new RedisConnection(client, publisher, subscriber, options);
+        const [client, publisher, subscriber, replay] = opened;
+        const connection = new RedisConnection(client, publisher, subscriber, replay, options);
         await connection.heartbeat();
         connection.heartbeatTimer = setInterval(() => connection.heartbeat().catch(() => undefined), connection.heartbeatMs);
         connection.heartbeatTimer.unref();
@@ -196,6 +235,11 @@ export class RedisConnection implements Cluster {
         await withTimeout(this.client.ping(), 1000, 'Redis did not answer within 1 s');
     }
 
+    /** Whether the commands connection is up (false while Redis is away and the client reconnects). */
+    get ready(): boolean {
+        return this.client.isReady;
+    }
+
     async close(): Promise<void> {
         if (this.closed) {
             return;
@@ -205,7 +249,7 @@ export class RedisConnection implements Cluster {
         if (this.client.isReady) {
             await withTimeout(this.client.zRem(this.key('instances'), this.instanceId), 1000, 'timed out').catch(() => undefined);
         }
-        for (const client of [this.subscriber, this.publisher, this.client]) {
+        for (const client of [this.subscriber, this.publisher, this.replay, this.client]) {
             // QUIT waits for a reply that never comes while Redis is away: then just drop the connection.
             const quit = client.isReady ? withTimeout(client.quit(), 1000, 'timed out') : Promise.reject(new Error('not connected'));
             await quit.catch(() => client.disconnect().catch(() => undefined));

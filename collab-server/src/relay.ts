@@ -6,6 +6,9 @@
  * Pending requests live in a PendingRequestStore (shared with Redis), so the response may come
  * through another instance. The requester's instance times the request out; requests whose
  * instance went away are timed out by the periodic sweep (`sweepExpired`) of any instance.
+ *
+ * Every envelope relayed is also remembered in the room's replay window (replay-window.ts), exactly as
+ * delivered, for members that resume after their connection dropped.
  */
 import { performance } from 'perf_hooks';
 import type { Logger } from 'pino';
@@ -14,6 +17,7 @@ import type { CollaborationErrorData } from '@theia-collab/protocol/lib/errors';
 import type { ServerMetrics } from './metrics';
 import type { PendingRequest, PendingRequestStore } from './pending-requests';
 import type { RoomReader } from './room-cache';
+import type { ReplayWindow } from './replay-window';
 import type { RoomStore } from './rooms';
 import { checkScope, CollabServer, CollabSocket, fail, peerChannel, roomChannel } from './socket-state';
 
@@ -39,7 +43,8 @@ export class Relay {
         protected readonly requests: PendingRequestStore,
         protected readonly options: RelayOptions,
         protected readonly metrics: ServerMetrics,
-        protected readonly logger: Logger
+        protected readonly logger: Logger,
+        protected readonly window?: ReplayWindow
     ) { }
 
     /** `receivedAt`: `performance.now()` when the event arrived (for the relay latency metric). */
@@ -76,12 +81,16 @@ export class Relay {
             }
             return peer;
         };
+        // Where it goes: the room but the sender, or one peer.
+        let channel: string;
+        let except: string | undefined;
         switch (envelope.kind) {
             case 'broadcast': {
                 if (envelope.target !== undefined || envelope.id !== undefined) {
                     fail('bad-request', 'Broadcasts carry neither target nor id.');
                 }
-                this.io.to(roomChannel(room.id)).except(peerChannel(sender)).emit('relay', relayed);
+                channel = roomChannel(room.id);
+                except = peerChannel(sender);
                 break;
             }
             case 'notification': {
@@ -89,7 +98,7 @@ export class Relay {
                     fail('bad-request', 'Notifications carry no id.');
                 }
                 relayed.target = resolveTarget(envelope.target);
-                this.io.to(peerChannel(relayed.target)).emit('relay', relayed);
+                channel = peerChannel(relayed.target);
                 break;
             }
             case 'request': {
@@ -100,7 +109,7 @@ export class Relay {
                 await this.track({ room: room.id, requester: sender, responder: target, id: envelope.id, deadline: Date.now() + this.options.requestTimeoutMs });
                 relayed.target = target;
                 relayed.id = envelope.id;
-                this.io.to(peerChannel(target)).emit('relay', relayed);
+                channel = peerChannel(target);
                 break;
             }
             case 'response': {
@@ -114,10 +123,14 @@ export class Relay {
                 this.clearTimer(timerKey(request.room, request.requester, request.id));
                 relayed.target = request.requester;
                 relayed.id = request.id;
-                this.io.to(peerChannel(request.requester)).emit('relay', relayed);
+                channel = peerChannel(request.requester);
                 break;
             }
+            default:
+                fail('bad-request', 'Unknown envelope kind.');
         }
+        this.window?.record(relayed);
+        this.emit(channel, except, relayed);
         this.metrics.relayed(envelope.kind, envelope.data.byteLength, (performance.now() - receivedAt) / 1000);
         // The activity stamp is not awaited: the socket's next envelopes must not wait for a store
         // round trip (the envelope is on its way already; a lost stamp only ages the room sooner).
@@ -219,6 +232,21 @@ export class Relay {
             data: EMPTY,
             error
         };
-        this.io.to(peerChannel(request.requester)).emit('relay', envelope);
+        this.emit(peerChannel(request.requester), undefined, envelope);
+    }
+
+    /**
+     * Hands an envelope to socket.io. With Redis, the adapter publishes it to the other instances and delivers
+     * it to this instance's sockets; should that fail at once, this instance's sockets still get it.
+     */
+    protected emit(channel: string, except: string | undefined, envelope: RelayedEnvelope): void {
+        try {
+            const audience = this.io.to(channel);
+            (except ? audience.except(except) : audience).emit('relay', envelope);
+        } catch (error) {
+            this.logger.warn({ err: error, room: envelope.room }, 'relaying through the adapter failed: delivered on this instance only');
+            const local = this.io.local.to(channel);
+            (except ? local.except(except) : local).emit('relay', envelope);
+        }
     }
 }

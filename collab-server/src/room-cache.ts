@@ -4,9 +4,13 @@
  * events that announce the change); that is what keeps them right. The age limit `ttlMs` is only a
  * safety net (a change whose report was lost): an entry older than half of it is still served, and
  * refreshed in the background, so steady traffic never waits for the store; one older than `ttlMs`
- * is not served. One read per room at a time (concurrent misses share it).
+ * is not served, unless the store is away (Redis down, see unavailable.ts): then an entry up to `maxStaleMs`
+ * old is served, so that relays within an instance go on through a Redis outage (membership cannot change
+ * meanwhile: every change is a store update, and fails). One read per room at a time (concurrent misses
+ * share it).
  */
 import type { RoomRecord, RoomStore } from './rooms';
+import { isStoreUnavailable } from './unavailable';
 
 export interface RoomReader {
     get(roomId: string): Promise<RoomRecord | undefined>;
@@ -29,7 +33,8 @@ export class RoomCache implements RoomReader {
         protected readonly store: RoomStore,
         protected readonly ttlMs = 5000,
         protected readonly maxEntries = 10_000,
-        protected readonly now: () => number = Date.now
+        protected readonly now: () => number = Date.now,
+        protected readonly maxStaleMs = 10 * 60_000
     ) { }
 
     async get(roomId: string): Promise<RoomRecord | undefined> {
@@ -42,6 +47,14 @@ export class RoomCache implements RoomReader {
                     this.load(roomId).catch(() => undefined);
                 }
                 return entry.room;
+            }
+            if (age < this.maxStaleMs) {
+                return this.load(roomId).catch(error => {
+                    if (isStoreUnavailable(error) && this.entries.get(roomId) === entry) {
+                        return entry.room;
+                    }
+                    throw error;
+                });
             }
         }
         return this.load(roomId);

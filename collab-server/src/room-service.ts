@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import { ConnectionStatus, Limits, PeerInfo, RoomClosedReason } from '@theia-collab/protocol/lib/wire';
 import type {
-    Admit, CreateRoom, CreateRoomResult, Deny, JoinRoom, JoinRoomResult, LeaveRoom, PeerLeftReason, Rekey, RemovePeer, SetPermission
+    Admit, CreateRoom, CreateRoomResult, Deny, JoinRoom, JoinRoomResult, LeaveRoom, PeerLeftReason, Rekey, RemovePeer, Replay, ReplayResult, SetPermission
 } from '@theia-collab/protocol/lib/wire';
 import { randomId, TokenService } from './auth';
 import type { Cluster } from './cluster';
@@ -16,9 +16,12 @@ import type { ServerOptions } from './config';
 import type { ContentStore } from './content-store';
 import type { ServerMetrics } from './metrics';
 import type { PeerBus } from './peer-bus';
+import type { LogLimiter } from './log-limiter';
 import type { Relay } from './relay';
+import type { ReplayWindow } from './replay-window';
 import { guestCount, KeyedMutex, MemberRecord, memberList, RoomRecord, RoomStore, Updated } from './rooms';
 import { checkScope, CollabServer, CollabSocket, fail, peerChannel, roomChannel } from './socket-state';
+import { isStoreUnavailable, storeUnavailable } from './unavailable';
 
 export const CLOSE_MESSAGES: Record<RoomClosedReason, string> = {
     'host-left': 'The host ended the session.',
@@ -30,7 +33,8 @@ export const CLOSE_MESSAGES: Record<RoomClosedReason, string> = {
 };
 
 export type RoomServiceOptions = Pick<ServerOptions,
-    'roomTtlMs' | 'idleRoomMs' | 'emptyRoomMs' | 'maxRoomsPerSocket' | 'maxPendingJoinsPerRoom' | 'resumeGraceMs' | 'hostGraceMs' | 'guestGraceMs'>;
+    'roomTtlMs' | 'idleRoomMs' | 'emptyRoomMs' | 'maxRoomsPerSocket' | 'maxPendingJoinsPerRoom' | 'resumeGraceMs' | 'hostGraceMs' | 'guestGraceMs'
+    | 'replayWindowBytesPerRoom'>;
 
 /**
  * Disconnect reasons of a connection that dropped (network, crash) rather than closed on purpose
@@ -43,6 +47,22 @@ const DROPPED_REASONS = new Set(['transport close', 'transport error', 'ping tim
 const HOST_GONE_MESSAGE = 'The host lost the connection and did not come back in time: the session ended.';
 /** A valid room token for a room the store does not know (nor remembers closing). */
 const UNKNOWN_ROOM_MESSAGE = 'This session no longer exists on the collaboration server: it ended, or the server restarted.';
+/** With a shared store (Redis): a room that vanished from it (a Redis without persistence restarted). */
+export const LOST_STATE_MESSAGE = 'The collaboration server lost this session\'s state (its store restarted). Start or join a new session.';
+
+/** How long a connection resuming through a store outage is kept waiting before its transport is closed (the client then reconnects). */
+const RESUME_RETRY_DELAYS_MS = [250, 500, 1000, 2000, 2000];
+
+/** A disconnection whose handling failed because the store was away: done again once it is back. */
+interface UnfinishedDisconnect {
+    roomId: string;
+    peerId: string;
+    socketId: string;
+    dropped: boolean;
+    pending: boolean;
+    at: number;
+}
+const MAX_UNFINISHED = 100_000;
 
 /** The result of a handler: what to acknowledge, and what to do once acknowledged. */
 export interface HandlerResult<T extends object = {}> {
@@ -63,6 +83,10 @@ export class RoomService {
     protected readonly mutex = new KeyedMutex();
     /** Members of this instance whose connection dropped: when their grace period ends. */
     protected readonly graceTimers = new Map<string, NodeJS.Timeout>();
+    /** Disconnections not yet recorded in the store (it was away), by room|peer|socket. */
+    protected readonly unfinished = new Map<string, UnfinishedDisconnect>();
+    /** Rooms of local connections found missing from the store by the last check (closed when missing twice). */
+    protected missing = new Set<string>();
 
     constructor(
         protected readonly io: CollabServer,
@@ -74,7 +98,10 @@ export class RoomService {
         protected readonly cluster: Cluster,
         protected readonly metrics: ServerMetrics,
         protected readonly options: RoomServiceOptions,
-        protected readonly logger: Logger
+        protected readonly logger: Logger,
+        protected readonly window?: ReplayWindow,
+        /** Bounds log lines of failures that repeat while the store is away. */
+        protected readonly logLimiter?: LogLimiter
     ) { }
 
     protected get instance(): string {
@@ -336,16 +363,36 @@ export class RoomService {
         const memberships = [...socket.data.memberships];
         socket.data.pendingJoins.clear();
         socket.data.memberships.clear();
-        for (const [roomId, { peerId }] of pending) {
-            await this.connectionLost(roomId, peerId, socket.id);
-        }
         const dropped = reason !== undefined && DROPPED_REASONS.has(reason);
-        for (const [roomId, { peerId }] of memberships) {
-            if (dropped) {
-                await this.connectionDropped(roomId, peerId, socket.id);
-            } else {
-                await this.connectionLost(roomId, peerId, socket.id);
+        const now = Date.now();
+        const work: UnfinishedDisconnect[] = [
+            ...pending.map(([roomId, { peerId }]) => ({ roomId, peerId, socketId: socket.id, dropped: false, pending: true, at: now })),
+            ...memberships.map(([roomId, { peerId }]) => ({ roomId, peerId, socketId: socket.id, dropped, pending: false, at: now }))
+        ];
+        let failure: unknown;
+        for (const item of work) {
+            try {
+                await this.finishDisconnect(item);
+            } catch (error) {
+                if (!isStoreUnavailable(error)) {
+                    failure ??= error;
+                } else if (this.unfinished.size < MAX_UNFINISHED) {
+                    // Recorded once the store is back (see `checkLocalRooms`), with the time it happened.
+                    this.unfinished.set(`${item.roomId}|${item.peerId}|${item.socketId}`, item);
+                    this.logLimited('warn', { room: item.roomId, peer: item.peerId, err: error }, 'disconnection not recorded: the store is away; retrying once it is back');
+                }
             }
+        }
+        if (failure) {
+            throw failure;
+        }
+    }
+
+    protected async finishDisconnect(item: UnfinishedDisconnect): Promise<void> {
+        if (item.pending || !item.dropped) {
+            await this.connectionLost(item.roomId, item.peerId, item.socketId);
+        } else {
+            await this.connectionDropped(item.roomId, item.peerId, item.socketId, item.at);
         }
     }
 
@@ -354,8 +401,7 @@ export class RoomService {
      * host) or `guestGraceMs`; the others hear it is reconnecting, requests waiting for it fail with
      * 'disconnected'. Should it not resume in time, it leaves ('disconnected'; the host: the room closes).
      */
-    protected async connectionDropped(roomId: string, peerId: string, socketId: string): Promise<void> {
-        const now = Date.now();
+    protected async connectionDropped(roomId: string, peerId: string, socketId: string, now = Date.now()): Promise<void> {
         const updated = await this.update(roomId, room => {
             const member = room.members[peerId];
             if (!member || member.socketId !== socketId || member.detachedAt !== undefined) {
@@ -371,7 +417,7 @@ export class RoomService {
         }
         await this.relay.peerLeft(roomId, peerId, 'The peer lost its connection before answering.');
         this.announceStatus(roomId, updated.room.hostPeerId, peerId, 'reconnecting');
-        this.scheduleExpiry(roomId, peerId, now, graceMs);
+        this.scheduleExpiry(roomId, peerId, now, Math.max(0, now + graceMs - Date.now()));
         this.logger.info({ room: roomId, peer: peerId, graceMs }, 'member connection dropped: keeping its place');
     }
 
@@ -441,7 +487,9 @@ export class RoomService {
         const room = await this.store.get(roomId);
         if (!room) {
             const closed = await this.store.closedInfo(roomId);
-            socket.emit('room:closed', { roomId, reason: closed?.reason ?? 'shutdown', message: closed?.message ?? UNKNOWN_ROOM_MESSAGE });
+            socket.emit('room:closed', {
+                roomId, reason: closed?.reason ?? 'shutdown', message: closed?.message ?? (this.cluster.shared ? LOST_STATE_MESSAGE : UNKNOWN_ROOM_MESSAGE)
+            });
             return;
         }
         const member = room.members[peerId];
@@ -467,13 +515,14 @@ export class RoomService {
             if (!again || again.socketId !== previous) {
                 return undefined;
             }
+            const detachedAt = again.detachedAt;
             again.socketId = socket.id;
             again.instance = this.instance;
             delete again.detachedAt;
             delete again.graceMs;
-            return again.info;
+            return { info: again.info, detachedAt };
         });
-        const self = updated?.result;
+        const self = updated?.result?.info;
         if (!updated || !self) {
             return;
         }
@@ -483,7 +532,8 @@ export class RoomService {
         this.clearExpiry(roomId, peerId);
         socket.data.user = { ...socket.data.user, name: self.name };
         const role = peerId === updated.room.hostPeerId ? 'host' : 'guest';
-        socket.data.memberships.set(roomId, { peerId, role });
+        const detachedAt = updated.result!.detachedAt;
+        socket.data.memberships.set(roomId, { peerId, role, ...detachedAt !== undefined ? { detachedAt } : {} });
         socket.join([roomChannel(roomId), peerChannel(peerId)]);
         socket.emit('room:resumed', {
             roomId,
@@ -498,6 +548,69 @@ export class RoomService {
         this.announceStatus(roomId, updated.room.hostPeerId, peerId, 'connected');
         this.metrics.resumed.inc();
         this.logger.info({ room: roomId, peer: peerId, role }, 'member resumed');
+    }
+
+    /**
+     * `resume`, through a store outage: tried again for a few seconds; then the transport is closed (not the
+     * socket.io connection, which the client would take as final), so that the client reconnects and tries again.
+     */
+    async resumeConnection(socket: CollabSocket): Promise<void> {
+        for (let attempt = 0; ; attempt++) {
+            try {
+                await this.resume(socket);
+                return;
+            } catch (error) {
+                if (!isStoreUnavailable(error) || !socket.connected) {
+                    throw error;
+                }
+                if (attempt >= RESUME_RETRY_DELAYS_MS.length) {
+                    this.logLimited('warn', { socket: socket.id, err: error }, 'resuming failed: the store is away; closing the transport so that the client reconnects');
+                    socket.emit('server:error', storeUnavailable().toJSON());
+                    socket.conn.close();
+                    return;
+                }
+                await new Promise(resolve => setTimeout(resolve, RESUME_RETRY_DELAYS_MS[attempt]));
+                if (!socket.connected) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /**
+     * `room:replay`: what was relayed in the room lately that was meant for this member and that it does not
+     * have (`after`), from the replay window, in relay order, exactly as delivered.
+     */
+    async replay(socket: CollabSocket, request: Replay): Promise<HandlerResult<ReplayResult>> {
+        const { roomId } = request;
+        checkScope(socket, roomId);
+        const membership = socket.data.memberships.get(roomId);
+        if (!membership) {
+            fail('not-member', 'You are not a member of this session.');
+        }
+        const room = await this.store.get(roomId);
+        const member = room?.members[membership.peerId];
+        if (!room || !member) {
+            fail('room-closed', 'This session has ended.');
+        }
+        if (!this.window || this.window.limits.windowMs <= 0) {
+            return { ack: { envelopes: [], complete: false } };
+        }
+        const after = new Map<string, number>();
+        for (const [sender, seq] of Object.entries(request.after)) {
+            after.set(sender, seq);
+        }
+        const result = await this.window.read({
+            roomId,
+            requester: membership.peerId,
+            after,
+            joinedAt: member.joinedAt,
+            since: membership.detachedAt,
+            maxBytes: this.options.replayWindowBytesPerRoom
+        });
+        this.metrics.replayed(result.envelopes.length, result.complete);
+        this.logger.debug({ room: roomId, peer: membership.peerId, envelopes: result.envelopes.length, complete: result.complete }, 'replayed');
+        return { ack: result };
     }
 
     /**
@@ -537,6 +650,7 @@ export class RoomService {
             return false;
         }
         this.content.dropRoom(roomId);
+        this.window?.dropRoom(roomId);
         await this.relay.roomClosed(roomId);
         const event = { roomId, reason, message };
         let audience = this.io.to(roomChannel(roomId));
@@ -554,6 +668,63 @@ export class RoomService {
     async closeAll(reason: RoomClosedReason): Promise<void> {
         const rooms = await this.store.list();
         await Promise.all(rooms.map(room => this.closeRoom(room.id, reason)));
+    }
+
+    /**
+     * With a shared store, per instance and periodic: records disconnections that happened while the store was
+     * away, and checks that the rooms of this instance's connections are still in the store. A room missing in
+     * two checks in a row (a Redis without persistence restarted, or its closing did not reach this instance)
+     * is closed for its local members: `room:closed` with the reason it closed, if the store remembers it, or
+     * 'shutdown' and LOST_STATE_MESSAGE; they never wait for a session that no longer exists.
+     */
+    async checkLocalRooms(): Promise<void> {
+        for (const [key, item] of [...this.unfinished]) {
+            await this.finishDisconnect(item);
+            this.unfinished.delete(key);
+        }
+        const local = new Map<string, CollabSocket[]>();
+        for (const socket of this.io.sockets.sockets.values()) {
+            for (const roomId of [...socket.data.memberships.keys(), ...socket.data.pendingJoins.keys()]) {
+                const sockets = local.get(roomId);
+                sockets ? sockets.push(socket) : local.set(roomId, [socket]);
+            }
+        }
+        const missing = new Set<string>();
+        for (const [roomId, sockets] of local) {
+            if (await this.store.get(roomId)) {
+                continue;
+            }
+            if (!this.missing.has(roomId)) {
+                missing.add(roomId);
+                continue;
+            }
+            const closed = await this.store.closedInfo(roomId);
+            const event = { roomId, reason: closed?.reason ?? 'shutdown' as RoomClosedReason, message: closed?.message ?? LOST_STATE_MESSAGE };
+            let told = 0;
+            for (const socket of sockets) {
+                const peerId = socket.data.memberships.get(roomId)?.peerId ?? socket.data.pendingJoins.get(roomId)?.peerId;
+                if (peerId !== undefined) {
+                    socket.emit('room:closed', event);
+                    this.forget(socket, roomId, peerId);
+                    this.clearExpiry(roomId, peerId);
+                    told++;
+                }
+            }
+            this.content.dropRoom(roomId);
+            this.window?.dropRoom(roomId);
+            await this.relay.roomClosed(roomId).catch(() => undefined);
+            this.logger.warn({ room: roomId, members: told, reason: event.reason, known: !!closed }, 'room missing from the store: its members here were told it closed');
+        }
+        this.missing = missing;
+    }
+
+    /** A failure that repeats while the store is away: logged a few times per interval. */
+    protected logLimited(level: 'warn' | 'info', fields: object, message: string): void {
+        if (this.logLimiter) {
+            this.logLimiter.log(level, ['store'], fields, message);
+        } else {
+            this.logger[level](fields, message);
+        }
     }
 
     /**

@@ -12,12 +12,12 @@ import { AddressInfo } from 'net';
 import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { CollaborationError } from '@theia-collab/protocol/lib/errors';
-import { HttpPaths, Limits } from '@theia-collab/protocol/lib/wire';
+import { HttpPaths, PROTOCOL_VERSION, ServerHelloEvent } from '@theia-collab/protocol/lib/wire';
 import { AddressConnections } from './address-connections';
 import { AnonymousLoginProvider, loadTokenUsers, LoginProvider, TokenLoginProvider, TokenService, UserIdentity } from './auth';
 import { Cluster, LocalCluster } from './cluster';
 import { resolveOptions, ServerOptions } from './config';
-import { ConnectionHandler } from './connection';
+import { ConnectionHandler, engineFrameLimit } from './connection';
 import { ContentService, ContentStore } from './content-store';
 import { checkHealth } from './health';
 import { createHttpHandler } from './http';
@@ -25,17 +25,21 @@ import { infoChallengeResponse } from './info-challenge';
 import { OidcLoginProvider } from './oidc';
 import { RedisOidcLoginStore } from './oidc-login-store';
 import { createLogger, Logger } from './logger';
+import { LogLimiter } from './log-limiter';
 import { ServerMetrics } from './metrics';
 import { PeerBus } from './peer-bus';
 import { MemoryPendingRequests, PendingRequestStore } from './pending-requests';
 import { KeyedRateLimiter, SocketRateLimiter } from './rate-limit';
-import { RedisConnection } from './redis';
+import { guardPublisher, RedisConnection } from './redis';
+import { RedisReplayWindow } from './redis-replay-window';
 import { RedisPendingRequests, RedisRoomStore } from './redis-store';
 import { Relay } from './relay';
+import { MemoryReplayWindow, ReplayWindow } from './replay-window';
 import { RoomCache, RoomReader } from './room-cache';
 import { CLOSE_MESSAGES, RoomService } from './room-service';
 import { MemoryRoomStore, RoomStore } from './rooms';
 import type { CollabServer } from './socket-state';
+import { isStoreUnavailable } from './unavailable';
 
 export interface ServerHandle {
     /** `http://<hostname>:<port>` */
@@ -49,6 +53,8 @@ export interface ServerHandle {
     readonly metrics: ServerMetrics;
     /** Stored content held by this instance. */
     readonly contentStore: ContentStore;
+    /** The replay window (in memory, or with Redis in Redis). */
+    readonly replayWindow: ReplayWindow;
     /**
      * Stops gracefully: refuses new connections and events, sends `server:shutdown`, lets events being
      * handled finish, then alone: closes every room ('shutdown'); with Redis: leaves the rooms to the
@@ -104,6 +110,7 @@ async function flushed(io: CollabServer, timeoutMs: number): Promise<void> {
 export async function startServer(partial: Partial<ServerOptions> = {}): Promise<ServerHandle> {
     const options = resolveOptions(partial);
     const logger = options.logger ?? createLogger(options.logLevel);
+    const logLimiter = new LogLimiter(logger, options.logRateLimit);
     let secret = options.secret;
     if (!secret) {
         secret = crypto.randomBytes(32).toString('base64url');
@@ -165,8 +172,9 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         serveClient: false,
         pingInterval: options.pingIntervalMs,
         pingTimeout: options.pingTimeoutMs,
-        // Per message; room:rekey may carry a wrapped key for every peer.
-        maxHttpBufferSize: Math.max(options.maxPayloadBytes, Limits.maxPeersPerRoom * Limits.maxKeyMaterialBytes) + 64 * 1024,
+        // Per frame. Twice the largest event the server reads, so that events between the two get a clear
+        // 'too-large' (see connection.ts) instead of a dropped connection; still bounded.
+        maxHttpBufferSize: engineFrameLimit(options.maxPayloadBytes),
         cors: { origin: (origin, callback) => callback(null, originAllowed(origin)) },
         // Browsers do not apply CORS to WebSocket upgrades: check the Origin on every engine request.
         // Called for handshakes only: also bounds the transport connections per address.
@@ -176,7 +184,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
             }
             if (!transports.admits(remoteAddress(request))) {
                 metrics.reject('connect', 'rate-limited');
-                logger.info({ address: remoteAddress(request) }, 'connection refused: too many transport connections from one address');
+                logLimiter.log('info', [`address:${remoteAddress(request)}`], { address: remoteAddress(request) }, 'connection refused: too many transport connections from one address');
                 return callback('too many connections', false);
             }
             callback(null, true);
@@ -195,14 +203,30 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
     const content = new ContentStore({
         bytesPerRoom: options.contentBytesPerRoom, bytes: options.contentBytes, reservedBytesPerRoom: options.contentReservedBytesPerRoom
     }, logger);
+    const windowLimits = { windowMs: options.replayWindowMs, bytesPerRoom: options.replayWindowBytesPerRoom, bytes: options.replayWindowBytes };
+    const replayWindow: ReplayWindow = redis
+        ? new RedisReplayWindow(redis.replay, {
+            ...windowLimits,
+            prefix: options.redisPrefix,
+            // A member may resume (and ask) until its grace period ends; rooms without traffic close after idleRoomMs.
+            metaTtlMs: options.replayWindowMs + Math.max(options.idleRoomMs, options.hostGraceMs, options.guestGraceMs, options.resumeGraceMs)
+        }, logger)
+        : new MemoryReplayWindow(windowLimits);
     const metrics = new ServerMetrics({
         instance: cluster.instanceId,
         version: packageVersion(),
         shared: cluster.shared,
         sockets: () => io.of('/').sockets.size,
         rooms: () => store.list(),
-        contentBytes: () => content.bytes
+        contentBytes: () => content.bytes,
+        replay: () => replayWindow.stats(async () => (await store.list()).map(room => room.id))
     }, { defaultMetrics: options.processMetrics });
+    if (redis) {
+        guardPublisher(redis.publisher, error => {
+            metrics.storeFailures.inc({ operation: 'publish' });
+            logLimiter.log('warn', ['redis:publish'], { err: error }, 'publishing to the other instances failed (Redis away): delivered on this instance only');
+        });
+    }
     const peers = new PeerBus(io, cluster.shared, logger);
     let reader: RoomReader = store;
     if (cluster.shared) {
@@ -210,10 +234,19 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         peers.onChange(change => cache.invalidate(change.roomId));
         reader = cache;
     }
-    const relay = new Relay(io, reader, store, requests, options, metrics, logger);
-    const rooms = new RoomService(io, store, tokens, relay, content, peers, cluster, metrics, options, logger);
+    const relay = new Relay(io, reader, store, requests, options, metrics, logger, replayWindow);
+    const rooms = new RoomService(io, store, tokens, relay, content, peers, cluster, metrics, options, logger, replayWindow, logLimiter);
     const contentService = new ContentService(content, reader, metrics, logger);
-    const connections = new ConnectionHandler(rooms, relay, contentService, joinLimiter, options, metrics, logger);
+    const connections = new ConnectionHandler(rooms, relay, contentService, joinLimiter, options, metrics, logger, logLimiter);
+    const hello: ServerHelloEvent = {
+        protocol: PROTOCOL_VERSION,
+        limits: {
+            maxPayloadBytes: options.maxPayloadBytes,
+            events: { max: Math.max(1, Math.floor(options.socketEventRateLimit.max)), windowMs: Math.max(1, Math.round(options.socketEventRateLimit.windowMs)) },
+            bytes: { max: Math.max(1, Math.floor(options.socketByteRateLimit.max)), windowMs: Math.max(1, Math.round(options.socketByteRateLimit.windowMs)) },
+            replayWindowMs: options.replayWindowMs
+        }
+    };
     let draining = false;
 
     io.use((socket, next) => {
@@ -230,6 +263,10 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
                 throw new CollaborationError('rate-limited', `Too many connections from your address (at most ${options.maxConnectionsPerAddress}): close some.`);
             }
             const roomClaims = auth.roomToken === undefined ? undefined : await tokens.verifyRoomToken(auth.roomToken);
+            if (roomClaims && !cluster.ready) {
+                // Resuming needs the store: the client tries again shortly (it retries 'unavailable').
+                throw new CollaborationError('unavailable', 'The collaboration server cannot reach its shared store right now: reconnecting shortly.');
+            }
             let user: UserIdentity;
             if (roomClaims && auth.token === undefined) {
                 // Resuming with the room token alone (the login token expired meanwhile): the room token
@@ -258,14 +295,16 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
             release?.();
             const data = CollaborationError.from(error, 'unauthorized').toJSON();
             metrics.reject('connect', data.code);
-            logger.info({ address, code: data.code, reason: data.message }, 'connection refused');
+            logLimiter.log('info', [`address:${address}`], { address, code: data.code, reason: data.message }, 'connection refused');
             next(Object.assign(new Error(data.message), { data: data.code === 'rate-limited' && !release ? { ...data, reason: 'too-many-connections' } : data }));
         });
     });
     io.on('connection', socket => {
         logger.debug({ socket: socket.id, user: socket.data.user.id }, 'socket connected');
         metrics.connections.inc();
-        connections.attach(socket, socket.data.roomClaims ? () => rooms.resume(socket) : undefined);
+        // First the limits to stay under, before anything else (e.g. room:resumed).
+        socket.emit('server:hello', hello);
+        connections.attach(socket, socket.data.roomClaims ? () => rooms.resumeConnection(socket) : undefined);
     });
 
     routeHttp = createHttpHandler({
@@ -302,6 +341,8 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         io.close();
         await cluster.close();
         metrics.dispose();
+        replayWindow.dispose();
+        logLimiter.dispose();
         throw error;
     }
     httpServer.on('error', error => logger.error({ err: error }, 'http server error'));
@@ -334,9 +375,29 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
                     await relay.sweepExpired(Date.now(), Math.max(1000, sweepMs));
                 }
             }
-        })().catch(error => logger.error({ err: error }, 'room cleanup failed')).finally(() => sweeping = false);
+        })().catch(error => isStoreUnavailable(error)
+            ? logLimiter.log('warn', ['store'], { err: error }, 'room cleanup failed: the store is away')
+            : logger.error({ err: error }, 'room cleanup failed')).finally(() => sweeping = false);
     }, sweepMs);
     sweepTimer.unref();
+
+    // Per instance: the replay window drops what aged out; with Redis, disconnections that happened while Redis
+    // was away are recorded, and the rooms of this instance's connections are checked (see checkLocalRooms).
+    let checking = false;
+    const checkTimer = setInterval(() => {
+        if (checking) {
+            return;
+        }
+        checking = true;
+        (async () => {
+            await replayWindow.sweep();
+            if (cluster.shared && cluster.ready) {
+                await rooms.checkLocalRooms();
+            }
+        })().catch(error => logLimiter.log(isStoreUnavailable(error) ? 'warn' : 'error', ['store'], { err: error }, 'checking the rooms of this instance failed'))
+            .finally(() => checking = false);
+    }, options.storeCheckIntervalMs ?? 2000);
+    checkTimer.unref();
 
     logger.info({ url, port, mode: options.mode, providers: options.providers, instance: cluster.instanceId, redis: !!redis }, 'collab-server listening');
 
@@ -345,6 +406,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         draining = true;
         connections.draining = true;
         clearInterval(sweepTimer);
+        clearInterval(checkTimer);
         const sockets = io.of('/').sockets.size;
         logger.info({ sockets, resume: cluster.shared }, 'draining');
         io.local.emit('server:shutdown', cluster.shared
@@ -364,6 +426,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         relay.dispose();
         rooms.dispose();
         content.clear();
+        replayWindow.dispose();
         // Let the last events reach the clients: closing discards what the transports still buffer.
         await flushed(io, 2000);
         if (!cluster.shared) {
@@ -381,8 +444,9 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         await cluster.close();
         logger.debug('store and cluster closed');
         metrics.dispose();
+        logLimiter.dispose();
         logger.info('collab-server stopped');
     })();
 
-    return { url, port, options, logger, io, instanceId: cluster.instanceId, metrics, contentStore: content, close };
+    return { url, port, options, logger, io, instanceId: cluster.instanceId, metrics, contentStore: content, replayWindow, close };
 }

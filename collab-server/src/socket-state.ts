@@ -11,6 +11,11 @@ import type { SocketRateLimiter } from './rate-limit';
 export interface Membership {
     peerId: string;
     role: Role;
+    /**
+     * When this connection resumed a member whose previous connection had dropped: when the server noticed
+     * that (what it missed since then is in the replay window, see `room:replay`).
+     */
+    detachedAt?: number;
 }
 
 export interface PendingJoin {
@@ -30,6 +35,8 @@ export interface SocketData {
     /** Rooms this socket asked to join and is waiting for. */
     pendingJoins: Map<string, PendingJoin>;
     limiter: SocketRateLimiter;
+    /** Set once the socket is being disconnected for flooding: its remaining packets are dropped quietly. */
+    flooding?: boolean;
 }
 
 /** Events between server instances (through the socket.io Redis adapter), see peer-bus.ts. */
