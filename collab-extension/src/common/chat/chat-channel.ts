@@ -39,7 +39,7 @@ export class ChatChannel implements Disposable {
                 if (sender.id === session.host.id) {
                     this.receive([message]);
                 }
-            }));
+            }), session.onMissedMessages(() => this.resync()));
         }
     }
 
@@ -53,6 +53,25 @@ export class ChatChannel implements Disposable {
             const { messages } = await this.session.sendRequest(ChatMessages.History, {});
             this.receive(messages, false);
         }
+    }
+
+    /**
+     * Guests: after messages were lost for good (a long outage), fetches the host's history again and merges it:
+     * messages already shown are not shown twice (by id), those missed arrive as new ones, in order.
+     */
+    protected resync(): void {
+        if (this.disposed || this.session.closed) {
+            return;
+        }
+        this.session.sendRequest(ChatMessages.History, {}).then(({ messages }) => {
+            if (!this.disposed) {
+                this.receive(messages);
+            }
+        }, error => {
+            if (!this.session.closed && !this.disposed) {
+                console.warn('collaboration: could not re-synchronise the chat', CollaborationError.from(error).message);
+            }
+        });
     }
 
     /** Posts `text`; resolves with the message as the host stamped it. */
