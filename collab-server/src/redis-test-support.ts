@@ -14,8 +14,19 @@ export const REDIS_SERVER = process.env.COLLAB_TEST_REDIS_SERVER ?? '/usr/bin/re
 export interface TestRedis {
     readonly url: string;
     readonly port: number;
+    /** The running redis-server's process id (it changes with `restart`). */
+    readonly pid: number | undefined;
     /** Stops the server (SIGTERM, then SIGKILL after 5 s) and removes its folder. Idempotent. */
     stop(): Promise<void>;
+    /** Kills the server at once (SIGKILL, no chance to save anything), as a crash would. */
+    kill(): Promise<void>;
+    /** Starts it again on the same port (and folder: with `persistent`, it reloads what it had written). */
+    restart(): Promise<void>;
+}
+
+export interface TestRedisOptions {
+    /** Append-only file, fsync'ed on every write: a restart after `kill` keeps every write. Default: no persistence. */
+    persistent?: boolean;
 }
 
 export function freePort(): Promise<number> {
@@ -33,9 +44,10 @@ function exited(child: ChildProcess): Promise<void> {
     return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise(resolve => child.once('exit', () => resolve()));
 }
 
-async function startOnce(port: number, dir: string): Promise<ChildProcess> {
+async function startOnce(port: number, dir: string, persistent = false): Promise<ChildProcess> {
     const child = spawn(REDIS_SERVER, [
-        '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+        '--port', String(port), '--bind', '127.0.0.1', '--save', '',
+        ...persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'],
         '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -59,7 +71,7 @@ async function startOnce(port: number, dir: string): Promise<ChildProcess> {
     throw new Error(`redis-server did not listen on port ${port} within 10 s: ${stderr.trim()}`);
 }
 
-export async function startRedis(): Promise<TestRedis> {
+export async function startRedis(options: TestRedisOptions = {}): Promise<TestRedis> {
     if (!fs.existsSync(REDIS_SERVER)) {
         throw new Error(`redis-server not found at ${REDIS_SERVER}: install the Debian package redis-server (CI: scripts/setup.sh with SETUP_TEST_PACKAGES=1) or set COLLAB_TEST_REDIS_SERVER`);
     }
@@ -69,7 +81,7 @@ export async function startRedis(): Promise<TestRedis> {
         const port = await freePort();
         let child: ChildProcess;
         try {
-            child = await startOnce(port, dir);
+            child = await startOnce(port, dir, options.persistent);
         } catch (error) {
             lastError = error;
             continue;
@@ -78,13 +90,40 @@ export async function startRedis(): Promise<TestRedis> {
         return {
             url: `redis://127.0.0.1:${port}`,
             port,
+            get pid() {
+                return child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+            },
             stop: () => stopping ??= (async () => {
                 child.kill('SIGTERM');
                 const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
                 await exited(child);
                 clearTimeout(timer);
                 fs.rmSync(dir, { recursive: true, force: true });
-            })()
+            })(),
+            kill: async () => {
+                child.kill('SIGKILL');
+                await exited(child);
+            },
+            restart: async () => {
+                if (stopping) {
+                    throw new Error('redis-server was stopped');
+                }
+                if (child.exitCode === null && child.signalCode === null) {
+                    throw new Error('redis-server is still running');
+                }
+                // The port was just ours: another process taking it meanwhile is unlikely; retry briefly if it lingers.
+                let error: unknown;
+                for (let attempt = 0; attempt < 20; attempt++) {
+                    try {
+                        child = await startOnce(port, dir, options.persistent);
+                        return;
+                    } catch (failure) {
+                        error = failure;
+                        await new Promise(resolve => setTimeout(resolve, 100));
+                    }
+                }
+                throw error;
+            }
         };
     }
     fs.rmSync(dir, { recursive: true, force: true });
