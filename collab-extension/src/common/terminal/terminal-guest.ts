@@ -22,7 +22,8 @@ export class GuestTerminal implements Disposable {
     protected readonly history: TerminalScrollback;
     protected inputQueue = '';
     protected sending = false;
-    protected resyncing = false;
+    /** The resynchronisation in flight. */
+    protected resyncing: Promise<void> | undefined;
 
     protected readonly onDataEmitter = new Emitter<string>();
     /** Output to write to the terminal, in order; after `loading`, starts with the scrollback. */
@@ -84,6 +85,25 @@ export class GuestTerminal implements Disposable {
         }
     }
 
+    /**
+     * Starts over from the host's scrollback: the view is reset and refilled with the snapshot, and live output
+     * continues after it (nothing is printed twice). Used when output went missing. Resolves once done.
+     */
+    resync(): Promise<void> {
+        if (this.resyncing || this._state === 'ended') {
+            return this.resyncing ?? Promise.resolve();
+        }
+        const done = this.load()
+            .catch(error => {
+                if (!this.session.closed) {
+                    console.warn('collaboration: terminal resync failed', error);
+                }
+            })
+            .finally(() => this.resyncing = undefined);
+        this.resyncing = done;
+        return done;
+    }
+
     /** Types `data` into the host's terminal, in order; refusals are reported through `onInputError`. */
     sendInput(data: string): void {
         if (this._state === 'ended' || !data) {
@@ -115,11 +135,8 @@ export class GuestTerminal implements Disposable {
         if (this.held.size >= MAX_HELD_CHUNKS) {
             if (this._state === 'live' && !this.resyncing) {
                 // Lost track (something went missing): start over from the host's scrollback.
-                this.resyncing = true;
                 this.held.clear();
-                this.load()
-                    .catch(error => console.warn('collaboration: terminal resync failed', error))
-                    .finally(() => this.resyncing = false);
+                this.resync();
             } else {
                 this.held.delete(Math.min(...this.held.keys()));
             }
@@ -245,7 +262,12 @@ export class TerminalGuest implements Disposable {
                     }
                 }
             }),
-            session.onClose(() => this.dispose())
+            session.onClose(() => this.dispose()),
+            session.onMissedMessages(() => this.resync().catch(error => {
+                if (!session.closed) {
+                    console.warn('collaboration: could not re-synchronise the shared terminals', CollaborationError.from(error).message);
+                }
+            }))
         );
     }
 
@@ -263,6 +285,38 @@ export class TerminalGuest implements Disposable {
         for (const info of terminals) {
             this.open(info);
         }
+    }
+
+    /**
+     * After messages were lost for good: asks the host which terminals it shares now; those it stopped sharing end,
+     * new ones open, and every one still shared is refilled from the host's scrollback (replacing its output).
+     */
+    async resync(): Promise<void> {
+        if (this.disposed) {
+            return;
+        }
+        const { terminals } = await this.session.sendRequest(TerminalMessages.List, {});
+        if (this.disposed) {
+            return;
+        }
+        const shared = new Set(terminals.map(info => info.id));
+        for (const [id, terminal] of [...this.terminals]) {
+            if (!shared.has(id)) {
+                this.terminals.delete(id);
+                terminal.end('stopped');
+            }
+        }
+        const loads: Promise<void>[] = [];
+        for (const info of terminals) {
+            const known = this.terminals.get(info.id);
+            if (known) {
+                known.handleInfo(info);
+                loads.push(known.resync());
+            } else {
+                this.open(info);
+            }
+        }
+        await Promise.all(loads);
     }
 
     dispose(): void {
