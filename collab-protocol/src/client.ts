@@ -67,7 +67,16 @@ export interface ConnectOptions {
     refreshToken?(): Promise<string>;
 }
 
-export interface JoinOptions {
+export interface SessionOptions {
+    /**
+     * Hold messages for features until `session.startDelivery()`: set it when handlers are registered after the
+     * session is created (as the Theia extension does in its contributions' `onSessionStarted`), so nothing sent
+     * meanwhile is missed.
+     */
+    holdDelivery?: boolean;
+}
+
+export interface JoinOptions extends SessionOptions {
     /** Called once the host has been asked; show the guest's own fingerprint so the host can compare. */
     onPending?(info: { fingerprint: string }): void;
     /** Aborting withdraws the join request. */
@@ -536,7 +545,7 @@ export class CollaborationClient {
     }
 
     /** Hosts a new session; its `invite` is what guests need. */
-    async createSession(): Promise<CollaborationSession> {
+    async createSession(options: SessionOptions = {}): Promise<CollaborationSession> {
         this.assertUsable();
         const [keyPair, contentKey] = await Promise.all([generateSessionKeyPair(), generateContentKey()]);
         const ack = await this.request<unknown>('room:create', { publicKey: keyPair.publicKeyEncoded });
@@ -544,7 +553,7 @@ export class CollaborationClient {
         if (!created.success) {
             throw new CollaborationError('internal', 'The collaboration server sent an invalid answer to room creation.');
         }
-        const session = new CollaborationSessionImpl(this.connection, keyPair, { role: 'host', created: created.data, contentKey });
+        const session = new CollaborationSessionImpl(this.connection, keyPair, { role: 'host', created: created.data, contentKey, holdDelivery: options.holdDelivery });
         this.rooms.set(created.data.roomId, session);
         try {
             await session.ready;
@@ -611,7 +620,9 @@ export class CollaborationClient {
                 }
                 pending.settled = true;
                 options.signal?.removeEventListener('abort', onAbort);
-                const session = new CollaborationSessionImpl(this.connection, keyPair, { role: 'guest', admitted: admitted.data, hostFingerprint });
+                const session = new CollaborationSessionImpl(this.connection, keyPair, {
+                    role: 'guest', admitted: admitted.data, hostFingerprint, holdDelivery: options.holdDelivery
+                });
                 this.rooms.set(roomId, session);
                 session.ready.then(() => resolve(session), error => {
                     session.close('left', CollaborationError.from(error).message);

@@ -16,6 +16,18 @@ interface MessageDefinitionBase<K extends MessageKind, P> {
     readonly method: string;
     /** Checked against every incoming payload before a handler sees it. */
     readonly params?: Validator<P>;
+    /**
+     * The permission a sender needs. Enforced by the receiving side, before the handler runs, against the
+     * sender's permission as the host gave it: a read-only sender's message is refused with `forbidden`
+     * (requests get that error back; broadcasts and notifications are dropped and reported).
+     */
+    readonly requires?: 'readwrite';
+}
+
+export interface DefinitionOptions<P> {
+    params?: Validator<P>;
+    /** See `requires` on the definition. */
+    requires?: 'readwrite';
 }
 
 export interface Broadcast<P> extends MessageDefinitionBase<'broadcast', P> {
@@ -47,19 +59,31 @@ function checkMethod(method: string): string {
 }
 
 export namespace Broadcast {
-    export function define<P>(method: string, options: { params?: Validator<P> } = {}): Broadcast<P> {
-        return { kind: 'broadcast', method: checkMethod(method), params: options.params };
+    /**
+     * @example
+     * const CursorMoved = Broadcast.define<{ line: number }>('poll/cursor', { params: z.object({ line: z.number().int() }) });
+     */
+    export function define<P>(method: string, options: DefinitionOptions<P> = {}): Broadcast<P> {
+        return { kind: 'broadcast', method: checkMethod(method), params: options.params, requires: options.requires };
     }
 }
 
 export namespace Notification {
-    export function define<P>(method: string, options: { params?: Validator<P> } = {}): Notification<P> {
-        return { kind: 'notification', method: checkMethod(method), params: options.params };
+    /**
+     * @example
+     * const Typing = Notification.define<{ typing: boolean }>('chat/typing');
+     */
+    export function define<P>(method: string, options: DefinitionOptions<P> = {}): Notification<P> {
+        return { kind: 'notification', method: checkMethod(method), params: options.params, requires: options.requires };
     }
 }
 
 export namespace Request {
-    export function define<P, R>(method: string, options: { params?: Validator<P>; result?: Validator<R> } = {}): Request<P, R> {
-        return { kind: 'request', method: checkMethod(method), params: options.params, result: options.result };
+    /**
+     * @example
+     * const CastVote = Request.define<{ option: string }, Tally>('poll/cast', { requires: 'readwrite', params: VoteSchema });
+     */
+    export function define<P, R>(method: string, options: DefinitionOptions<P> & { result?: Validator<R> } = {}): Request<P, R> {
+        return { kind: 'request', method: checkMethod(method), params: options.params, result: options.result, requires: options.requires };
     }
 }

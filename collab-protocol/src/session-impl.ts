@@ -24,9 +24,9 @@ import { DuplicateMessageError, EnvelopeCodec, OpenedEnvelope, RelayedEnvelopeSc
 import { CollaborationError, CollaborationErrorData } from './errors';
 import { Disposable, Emitter, Event } from './events';
 import { InviteRegistry } from './invite-registry';
-import { Broadcast, Notification, Request } from './messages';
+import { Broadcast, MessageDefinition, Notification, Request } from './messages';
 import { derivePairKey, PeerAuthenticator, UnaddressedMessageError } from './sender-auth';
-import { SessionMessages, validationMessage } from './session-messages';
+import { HandledMethods, SessionMessages, validationMessage } from './session-messages';
 import { isSessionMethod, Roster, ROSTER_METHOD, RosterSchema } from './session-roster';
 import {
     AdmittedEventSchema, CreateRoomResultSchema, HostStatusEventSchema, JoinRequestEventSchema, KeyEventSchema,
@@ -35,7 +35,7 @@ import {
 } from './server-events';
 import {
     BroadcastHandler, CollaborationSession, ConnectionState, Invite, InviteOptions, JoinRequest, NotificationHandler, Peer, PeerLeft,
-    RequestHandler, RequestOptions, SessionClosed
+    RequestHandler, RequestOptions, SessionClosed, TargetOptions
 } from './session';
 import { SessionPeers } from './session-peers';
 import { StoredContent, StoredContentRef } from './stored-content';
@@ -71,9 +71,17 @@ export interface RoomEventSink {
     readonly roomToken?: string;
 }
 
-export type SessionSetup =
+export type SessionSetup = (
     | { role: 'host'; created: z.infer<typeof CreateRoomResultSchema>; contentKey: ContentKey }
-    | { role: 'guest'; admitted: z.infer<typeof AdmittedEventSchema>; hostFingerprint: string };
+    | { role: 'guest'; admitted: z.infer<typeof AdmittedEventSchema>; hostFingerprint: string }
+) & {
+    /** Hold messages for features until `startDelivery()` (see `CollaborationSession.startDelivery`). */
+    holdDelivery?: boolean;
+};
+
+/** The session's own requests and notifications (see session-roster.ts for the roster). */
+const CancelRequest = Notification.define<{ id: number }>('session/cancel');
+const HandledMethodsRequest = Request.define<{}, HandledMethods>('session/methods');
 
 const LEAVE_TIMEOUT_MS = 5000;
 const MAX_REKEY_ATTEMPTS = 3;
@@ -143,11 +151,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     private queuedSends = 0;
     private keyOps: Promise<unknown> = Promise.resolve();
 
-    private readonly messages = new SessionMessages({
-        send: (kind, body, target, id) => this.send(kind, body, target, id),
-        reportMessageError: (error, sender) => this.reportMessageError(error, sender),
-        logger: this.connection.logger
-    });
+    private readonly messages: SessionMessages;
 
     private readonly onPeerJoinedEmitter = new Emitter<Peer>();
     private readonly onPeerLeftEmitter = new Emitter<PeerLeft>();
@@ -179,6 +183,12 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             this.selfId = setup.admitted.self.id;
             this.roomToken = setup.admitted.roomToken;
         }
+        this.messages = new SessionMessages({
+            send: (kind, body, target, id) => this.send(kind, body, target, id),
+            reportMessageError: (error, sender) => this.reportMessageError(error, sender),
+            logger: this.connection.logger
+        }, setup.holdDelivery);
+        this.messages.onRequest(HandledMethodsRequest, () => this.messages.handledMethods(isSessionMethod));
         this.peerAuth.setSelf(this.selfId);
         this.codec = new EnvelopeCodec(this.roomId, this.selfId, this.keys, this.peerAuth);
         this.content = new StoredContent(this.roomId, connection);
@@ -693,6 +703,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         this.held = this.held.filter(item => item.sender !== peerId);
         const peer = this.peerList.delete(peerId);
         this.messages.rejectTarget(peerId, new CollaborationError('disconnected', `${peer?.name ?? 'The peer'} left the session.`));
+        this.messages.abortIncomingFrom(peerId);
         if (peer) {
             this.onPeerLeftEmitter.fire({ peer, reason });
         }
@@ -771,15 +782,26 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         }
         const body = opened.body as { m?: unknown; p?: unknown };
         if (typeof body.m === 'string' && isSessionMethod(body.m)) {
-            return this.receiveSessionMessage(body.m, body.p, peer);
+            return this.receiveSessionMessage(opened, body.m, body.p, peer);
         }
         this.messages.dispatch(opened, peer);
     }
 
-    /** The session's own messages: only the roster, only from the host, only to guests. */
-    private async receiveSessionMessage(method: string, params: unknown, sender: Peer): Promise<void> {
+    /** The session's own messages: the roster (only from the host, only to guests), cancellations, what a peer handles. */
+    private async receiveSessionMessage(opened: OpenedEnvelope, method: string, params: unknown, sender: Peer): Promise<void> {
         if (method === ROSTER_METHOD && sender.id === this.hostId && !this.isHost) {
             await this.applyRoster(params);
+            return;
+        }
+        if (method === CancelRequest.method && opened.header.kind === 'notification') {
+            const id = (params as { id?: unknown })?.id;
+            if (typeof id === 'number') {
+                this.messages.cancelIncoming(sender.id, id);
+            }
+            return;
+        }
+        if (method === HandledMethodsRequest.method && opened.header.kind === 'request') {
+            this.messages.dispatch(opened, sender);
             return;
         }
         this.reportMessageError(new CollaborationError('forbidden', `'${method}' is the session's own message and '${sender.name}' may not send it.`), sender.id);
@@ -887,15 +909,25 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         return id;
     }
 
+    /** Features may not handle or send the session's own messages. */
+    private checkFeatureMethod(definition: MessageDefinition): void {
+        if (isSessionMethod(definition.method)) {
+            throw new CollaborationError('bad-request', `'${definition.method}' is reserved for the session itself: pick another method name.`);
+        }
+    }
+
     onBroadcast<P>(definition: Broadcast<P>, handler: BroadcastHandler<P>): Disposable {
+        this.checkFeatureMethod(definition);
         return this.messages.onBroadcast(definition, handler);
     }
 
     onNotification<P>(definition: Notification<P>, handler: NotificationHandler<P>): Disposable {
+        this.checkFeatureMethod(definition);
         return this.messages.onNotification(definition, handler);
     }
 
     onRequest<P, R>(definition: Request<P, R>, handler: RequestHandler<P, R>): Disposable {
+        this.checkFeatureMethod(definition);
         return this.messages.onRequest(definition, handler);
     }
 
@@ -903,14 +935,27 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         return this.send('broadcast', { m: definition.method, p: params });
     }
 
-    async sendNotification<P>(definition: Notification<P>, params: P, target?: string): Promise<void> {
+    async sendNotification<P>(definition: Notification<P>, params: P, options?: TargetOptions | string): Promise<void> {
         this.assertOpen();
+        const target = typeof options === 'string' ? options : options?.target;
         return this.send('notification', { m: definition.method, p: params }, this.resolveTarget(target));
     }
 
     async sendRequest<P, R>(definition: Request<P, R>, params: P, options: RequestOptions = {}): Promise<R> {
         this.assertOpen();
-        return this.messages.request(definition, params, this.resolveTarget(options.target), options.timeout ?? this.connection.requestTimeout);
+        const target = this.resolveTarget(options.target);
+        return this.messages.request(definition, params, target, options.timeout ?? this.connection.requestTimeout, options.signal,
+            id => this.send('notification', { m: CancelRequest.method, p: { id } }, target).catch(noop));
+    }
+
+    async isAvailable(definition: MessageDefinition, peerId?: string): Promise<boolean> {
+        const methods = await this.messages.request(HandledMethodsRequest, {}, this.resolveTarget(peerId), this.connection.requestTimeout);
+        const list = definition.kind === 'request' ? methods.requests : definition.kind === 'notification' ? methods.notifications : methods.broadcasts;
+        return Array.isArray(list) && list.includes(definition.method);
+    }
+
+    startDelivery(): void {
+        this.messages.startDelivery();
     }
 
     // ---- stored content ----

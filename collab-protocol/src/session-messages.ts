@@ -8,6 +8,12 @@ import { CollaborationError, CollaborationErrorData } from './errors';
 import { Disposable } from './events';
 import { Broadcast, Notification, Request, Validator } from './messages';
 import { BroadcastHandler, NotificationHandler, Peer, RequestHandler } from './session';
+
+/** Messages held while delivery has not started, at most (the oldest are dropped beyond it, reported). */
+const MAX_HELD_DELIVERIES = 10_000;
+
+/** What a peer handles: the answer to `session/methods`. */
+export interface HandledMethods { requests: string[]; notifications: string[]; broadcasts: string[] }
 import { EnvelopeKind } from './wire';
 
 /** What the message layer needs from its session. */
@@ -19,6 +25,7 @@ export interface MessageTransport {
 
 interface PendingRequest {
     target: string;
+    dispose?(): void;
     result?: Validator<unknown>;
     resolve(value: unknown): void;
     reject(error: CollaborationError): void;
@@ -26,7 +33,7 @@ interface PendingRequest {
 }
 
 interface Registered<D, H> { definition: D; handler: H }
-type MessageHandlers = Map<string, Set<Registered<{ params?: Validator<unknown> }, (params: any, sender: Peer) => void>>>;
+type MessageHandlers = Map<string, Set<Registered<{ params?: Validator<unknown>; requires?: 'readwrite' }, (params: any, sender: Peer) => void>>>;
 
 export function errorData(error: unknown): CollaborationErrorData {
     const converted = CollaborationError.from(error, 'internal');
@@ -40,14 +47,56 @@ export function validationMessage(error: unknown): string {
     return text.slice(0, 1000);
 }
 
+/** A `forbidden` error when `definition` requires more than the sender's permission. */
+function permissionRefusal(definition: { requires?: 'readwrite' }, method: string, sender: Peer): CollaborationError | undefined {
+    return definition.requires === 'readwrite' && sender.permission !== 'readwrite'
+        ? new CollaborationError('forbidden', `'${method}' needs read-write access; ${sender.name} is read-only.`)
+        : undefined;
+}
+
 export class SessionMessages {
     private nextRequestId = 1;
     private readonly pending = new Map<number, PendingRequest>();
     private readonly broadcastHandlers: MessageHandlers = new Map();
     private readonly notificationHandlers: MessageHandlers = new Map();
     private readonly requestHandlers = new Map<string, Registered<Request<any, any>, RequestHandler<any, any>>>();
+    /** Requests being handled here, by `sender/id`: aborted when their sender cancels them or leaves. */
+    private readonly handling = new Map<string, AbortController>();
+    /** Set while delivery to handlers is held (see `CollaborationSession.startDelivery`). */
+    private heldDeliveries?: (() => void)[];
 
-    constructor(private readonly transport: MessageTransport) { }
+    constructor(private readonly transport: MessageTransport, holdDelivery = false) {
+        if (holdDelivery) {
+            this.heldDeliveries = [];
+        }
+    }
+
+    /** Delivers what was held, in arrival order, and everything from now on at once. */
+    startDelivery(): void {
+        const held = this.heldDeliveries;
+        this.heldDeliveries = undefined;
+        held?.forEach(deliver => deliver());
+    }
+
+    /** The methods this peer has handlers for. */
+    handledMethods(exclude: (method: string) => boolean): HandledMethods {
+        const names = (map: Map<string, unknown>) => [...map.keys()].filter(method => !exclude(method));
+        return { requests: names(this.requestHandlers), notifications: names(this.notificationHandlers), broadcasts: names(this.broadcastHandlers) };
+    }
+
+    /** The requesting peer cancelled request `id`: its handler's signal aborts. */
+    cancelIncoming(sender: string, id: number): void {
+        this.handling.get(`${sender}/${id}`)?.abort(new CollaborationError('cancelled', 'The request was cancelled.'));
+    }
+
+    /** A peer is gone: the handlers of its requests see their signal abort. */
+    abortIncomingFrom(sender: string): void {
+        for (const [key, controller] of [...this.handling]) {
+            if (key.startsWith(`${sender}/`)) {
+                controller.abort(new CollaborationError('disconnected', 'The requesting peer left.'));
+            }
+        }
+    }
 
     onBroadcast<P>(definition: Broadcast<P>, handler: BroadcastHandler<P>): Disposable {
         return this.addHandler(this.broadcastHandlers, definition, handler);
@@ -86,21 +135,49 @@ export class SessionMessages {
         });
     }
 
-    /** Sends a request to `target` and waits for its response, at most `timeout` ms. */
-    request<P, R>(definition: Request<P, R>, params: P, target: string, timeout: number): Promise<R> {
+    /**
+     * Sends a request to `target` and waits for its response, at most `timeout` ms. Aborting `signal` rejects it
+     * with `cancelled` and calls `onCancel` with its id (to tell the target).
+     */
+    request<P, R>(definition: Request<P, R>, params: P, target: string, timeout: number, signal?: AbortSignal, onCancel?: (id: number) => void): Promise<R> {
+        if (signal?.aborted) {
+            return Promise.reject(new CollaborationError('cancelled', `Request '${definition.method}' was cancelled.`));
+        }
         const id = this.nextRequestId++;
+        const onAbort = () => {
+            if (this.pending.has(id)) {
+                this.settle(id, undefined, new CollaborationError('cancelled', `Request '${definition.method}' was cancelled.`));
+                onCancel?.(id);
+            }
+        };
         const result = new Promise<R>((resolve, reject) => {
             const timer = setTimeout(() => this.settle(id, undefined,
                 new CollaborationError('timeout', `Request '${definition.method}' got no answer within ${timeout} ms.`)), timeout);
-            this.pending.set(id, { target, result: definition.result, resolve: resolve as (value: unknown) => void, reject, timer });
+            this.pending.set(id, {
+                target, result: definition.result, resolve: resolve as (value: unknown) => void, reject, timer,
+                dispose: () => signal?.removeEventListener('abort', onAbort)
+            });
         });
+        signal?.addEventListener('abort', onAbort, { once: true });
         this.transport.send('request', { m: definition.method, p: params }, target, id)
             .catch(error => this.settle(id, undefined, CollaborationError.from(error)));
         return result;
     }
 
-    /** Hands an opened envelope from `sender` to the handlers (in the caller's order). */
-    dispatch({ header, body }: OpenedEnvelope, sender: Peer): void {
+    /** Hands an opened envelope from `sender` to the handlers (in the caller's order; held until delivery starts). */
+    dispatch(opened: OpenedEnvelope, sender: Peer): void {
+        if (this.heldDeliveries && opened.header.kind !== 'response') {
+            if (this.heldDeliveries.length >= MAX_HELD_DELIVERIES) {
+                this.heldDeliveries.shift();
+                this.transport.reportMessageError(new CollaborationError('rate-limited', 'Too many messages arrived before the features started; the oldest was dropped.'), sender.id);
+            }
+            this.heldDeliveries.push(() => this.deliverNow(opened, sender));
+            return;
+        }
+        this.deliverNow(opened, sender);
+    }
+
+    private deliverNow({ header, body }: OpenedEnvelope, sender: Peer): void {
         switch (header.kind) {
             case 'broadcast': return this.deliver(this.broadcastHandlers, body as MessageBody, sender);
             case 'notification': return this.deliver(this.notificationHandlers, body as MessageBody, sender);
@@ -132,6 +209,11 @@ export class SessionMessages {
 
     private deliver(handlers: MessageHandlers, body: MessageBody, sender: Peer): void {
         for (const { definition, handler } of [...handlers.get(body.m) ?? []]) {
+            const refusal = permissionRefusal(definition, body.m, sender);
+            if (refusal) {
+                this.transport.reportMessageError(refusal, sender.id);
+                continue;
+            }
             let params: unknown;
             try {
                 params = definition.params ? definition.params.parse(body.p) : body.p;
@@ -155,6 +237,11 @@ export class SessionMessages {
             reply({ e: { code: 'unknown-method', message: `No handler for '${body.m}'.` } });
             return;
         }
+        const refusal = permissionRefusal(registered.definition, body.m, sender);
+        if (refusal) {
+            reply({ e: errorData(refusal) });
+            return;
+        }
         let params: unknown;
         try {
             params = registered.definition.params ? registered.definition.params.parse(body.p) : body.p;
@@ -162,14 +249,29 @@ export class SessionMessages {
             reply({ e: { code: 'invalid-params', message: `Invalid params for '${body.m}': ${validationMessage(error)}` } });
             return;
         }
+        const key = `${sender.id}/${id}`;
+        const controller = new AbortController();
+        this.handling.set(key, controller);
+        const done = () => {
+            if (this.handling.get(key) === controller) {
+                this.handling.delete(key);
+            }
+        };
         let result: unknown;
         try {
-            result = registered.handler(params, sender);
+            result = registered.handler(params, sender, { signal: controller.signal });
         } catch (error) {
+            done();
             reply({ e: errorData(error) });
             return;
         }
-        Promise.resolve(result).then(value => reply({ r: value }), error => reply({ e: errorData(error) }));
+        Promise.resolve(result).then(value => {
+            done();
+            reply({ r: value });
+        }, error => {
+            done();
+            reply({ e: errorData(error) });
+        });
     }
 
     private receiveResponse(id: number, body: SealedBody, sender: Peer): void {
@@ -205,6 +307,7 @@ export class SessionMessages {
         }
         this.pending.delete(id);
         clearTimeout(pending.timer);
+        pending.dispose?.();
         if (error) {
             pending.reject(error);
         } else {

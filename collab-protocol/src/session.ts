@@ -4,7 +4,7 @@
  */
 import { CollaborationErrorData } from './errors';
 import { Disposable, Event } from './events';
-import { Broadcast, Notification, Request } from './messages';
+import { Broadcast, MessageDefinition, Notification, Request } from './messages';
 import type { StoredContentRef } from './stored-content';
 import { Permission, PeerLeftReason, RoomClosedReason, Role } from './wire';
 
@@ -18,16 +18,31 @@ export interface Peer {
     readonly fingerprint: string;
 }
 
-export interface RequestOptions {
-    /** Peer to ask; the host by default. */
+/** Where a request or notification goes. */
+export interface TargetOptions {
+    /** Peer id; the host by default. */
     target?: string;
+}
+
+export interface RequestOptions extends TargetOptions {
     /** Milliseconds before the promise rejects with a `timeout` error. */
     timeout?: number;
+    /**
+     * Aborting rejects the request at once with `cancelled` and tells the handling peer, whose handler sees its
+     * `context.signal` abort (e.g. to stop a search).
+     */
+    signal?: AbortSignal;
+}
+
+/** What a request handler gets besides the params and the sender. */
+export interface RequestContext {
+    /** Aborts when the requesting peer cancels the request, leaves or the session ends. */
+    readonly signal: AbortSignal;
 }
 
 export type BroadcastHandler<P> = (params: P, sender: Peer) => void;
 export type NotificationHandler<P> = (params: P, sender: Peer) => void;
-export type RequestHandler<P, R> = (params: P, sender: Peer) => R | Promise<R>;
+export type RequestHandler<P, R> = (params: P, sender: Peer, context: RequestContext) => R | Promise<R>;
 
 export interface PeerLeft { peer: Peer; reason: PeerLeftReason }
 
@@ -75,12 +90,55 @@ export interface CollaborationSession {
     /** Host only: join requests made with this invite from now on are refused. Returns whether it was valid. */
     revokeInvite(inviteId: string): boolean;
 
+    /**
+     * Handles a broadcast from any other peer.
+     * @example
+     * session.onBroadcast(TallyChanged, (tally, sender) => view.show(tally, sender.name));
+     */
     onBroadcast<P>(definition: Broadcast<P>, handler: BroadcastHandler<P>): Disposable;
+    /**
+     * Sends to every other peer; resolves once the server accepted it.
+     * @example
+     * await session.sendBroadcast(TallyChanged, { tabs: 3 });
+     */
     sendBroadcast<P>(definition: Broadcast<P>, params: P): Promise<void>;
+    /**
+     * Answers requests for one method (one handler per method). Throw a `CollaborationError` to answer with an error.
+     * @example
+     * session.onRequest(CastVote, ({ option }, sender, { signal }) => tally.add(option, sender));
+     */
     onRequest<P, R>(definition: Request<P, R>, handler: RequestHandler<P, R>): Disposable;
+    /**
+     * Asks one peer (the host by default) and resolves with its typed answer; rejects with the remote
+     * `CollaborationError`, `timeout`, `cancelled` or `disconnected`.
+     * @example
+     * const tally = await session.sendRequest(CastVote, { option: 'tabs' }, { timeout: 5000, signal });
+     */
     sendRequest<P, R>(definition: Request<P, R>, params: P, options?: RequestOptions): Promise<R>;
+    /**
+     * Handles one-way messages sent to this peer.
+     * @example
+     * session.onNotification(Typing, ({ typing }, sender) => indicator.set(sender.id, typing));
+     */
     onNotification<P>(definition: Notification<P>, handler: NotificationHandler<P>): Disposable;
-    sendNotification<P>(definition: Notification<P>, params: P, target?: string): Promise<void>;
+    /**
+     * Sends one-way to one peer, the host by default (`options` may also be the target's id).
+     * @example
+     * await session.sendNotification(Typing, { typing: true }, { target: peer.id });
+     */
+    sendNotification<P>(definition: Notification<P>, params: P, options?: TargetOptions | string): Promise<void>;
+    /**
+     * Whether a peer (the host by default) has a handler for this definition now: for optional features that
+     * older or differently equipped peers may lack.
+     * @example
+     * if (await session.isAvailable(Search.Text)) { showSearch(); }
+     */
+    isAvailable(definition: MessageDefinition, peerId?: string): Promise<boolean>;
+    /**
+     * Messages for features are held while this session was created with `holdDelivery` and until this is called:
+     * so no message arrives before the handlers that want it are registered. Idempotent.
+     */
+    startDelivery(): void;
 
     readonly onPeerJoined: Event<Peer>;
     readonly onPeerLeft: Event<PeerLeft>;

@@ -74,7 +74,8 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
 
     startSession(displayName?: string): Promise<CollaborationSession> {
         return this.establish(async (client, generation) => {
-            const session = await client.createSession();
+            // Messages wait until every contribution has registered its handlers (see activate).
+            const session = await client.createSession({ holdDelivery: true });
             this.checkCurrent(generation);
             return session;
         }, displayName ?? (this.defaultDisplayName || nls.localize('collaboration/defaultHostName', 'Host')));
@@ -85,6 +86,7 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
             let progress: Progress | undefined;
             try {
                 const session = await client.joinSession(invite, {
+                    holdDelivery: true,
                     signal,
                     onPending: ({ fingerprint }) => {
                         if (generation === this.generation) {
@@ -258,6 +260,19 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
         this.currentSession = session;
         this.setState(session.connectionState === 'reconnecting' ? 'reconnecting' : 'connected');
         this.onDidChangeSessionEmitter.fire(session);
+        try {
+            await this.startContributions(session, generation, toDispose);
+        } finally {
+            // Everything that arrived while the contributions started goes to their handlers now, in order.
+            session.startDelivery();
+        }
+        this.checkCurrent(generation);
+        if (session.closed) {
+            throw new CollaborationError('room-closed', nls.localize('collaboration/closedWhileStarting', 'The session ended while it was starting.'));
+        }
+    }
+
+    protected async startContributions(session: CollaborationSession, generation: number, toDispose: DisposableCollection): Promise<void> {
         await Promise.all(this.contributions.getContributions().map(async contribution => {
             try {
                 const result = await contribution.onSessionStarted(session);
@@ -273,10 +288,6 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
                     'A collaboration feature failed to start: {0}', CollaborationError.from(error).message)));
             }
         }));
-        this.checkCurrent(generation);
-        if (session.closed) {
-            throw new CollaborationError('room-closed', nls.localize('collaboration/closedWhileStarting', 'The session ended while it was starting.'));
-        }
     }
 
     protected endSession(event: SessionClosed): void {
