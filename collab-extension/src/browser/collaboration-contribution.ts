@@ -6,11 +6,16 @@ import { MessageDefinition, CollaborationSession, Disposable } from '@theia-coll
  */
 export const CollaborationContribution = Symbol('CollaborationContribution');
 export interface CollaborationContribution {
-    /** The message types this contribution speaks; a session refuses methods nobody declared. */
+    /**
+     * The message types this contribution speaks: documentation for readers and for `isAvailable` checks by
+     * other peers (a peer handles what its contributions registered handlers for).
+     */
     readonly messages?: readonly MessageDefinition[];
     /**
      * Called for every session this window hosts or joins, after it is established. Register handlers on
-     * `session` here; what is returned is disposed when the session ends.
+     * `session` here; what is returned is disposed when the session ends. Messages that arrive before every
+     * contribution's `onSessionStarted` has finished are held and delivered afterwards, in order, so a
+     * handler registered here misses nothing.
      */
     onSessionStarted(session: CollaborationSession): Disposable | Disposable[] | void | Promise<Disposable | Disposable[] | void>;
 }

@@ -7,8 +7,9 @@ export {
     Broadcast, Notification, Request, CollaborationError, Disposable, Emitter, isErrorData
 } from '@theia-collab/protocol';
 export type {
-    BroadcastHandler, CollaborationErrorCode, CollaborationErrorData, CollaborationSession, Event, Invite, JoinRequest,
-    MessageDefinition, NotificationHandler, Peer, PeerLeft, Permission, RequestHandler, RequestOptions, Role, SessionClosed, Validator
+    BroadcastHandler, CollaborationErrorCode, CollaborationErrorData, CollaborationSession, ConnectionState, DefinitionOptions, Event, Invite,
+    InviteOptions, JoinRequest, MessageDefinition, MessageKind, NotificationHandler, Peer, PeerLeft, Permission, RequestContext, RequestHandler,
+    RequestOptions, Role, SessionClosed, StoredContentRef, TargetOptions, Validator
 } from '@theia-collab/protocol';
 export * from './collaboration-preferences';
 export * from './collaboration-server-config';
