@@ -59,18 +59,9 @@ export class MissedMessagesFixture {
         return { client, session };
     }
 
-    /**
-     * Cuts `member` off for `ms`; `during` runs once its session says 'reconnecting' (what it sends then is lost
-     * for `member`). Resolves once `member` is connected again and its `onMissedMessages` fired.
-     */
-    async offline(member: MissedMember, during: () => Promise<void>, ms = 800): Promise<void> {
-        const missed = next(member.session.onMissedMessages, () => true, ms + 10_000);
-        const offline = keepOffline(member.client, ms);
-        await until(() => member.session.connectionState === 'reconnecting', 'the member is cut off');
-        await during();
-        await offline;
-        await missed;
-        await until(() => member.session.connectionState === 'connected', 'the member is back');
+    /** See `offline` below. */
+    offline(member: MissedMember, during: () => Promise<void>, ms = 800): Promise<void> {
+        return offline(member, during, ms);
     }
 
     /** Disposed after the test, in the order tracked. */
@@ -87,6 +78,21 @@ export class MissedMessagesFixture {
     async stopServer(): Promise<void> {
         await this.server?.close();
     }
+}
+
+/**
+ * Cuts `member` off for `ms`; `during` runs once its session says 'reconnecting' (what is sent then is lost for
+ * `member` on a server without a replay window). Resolves once `member` is connected again and its
+ * `onMissedMessages` fired.
+ */
+export async function offline(member: MissedMember, during: () => Promise<void>, ms = 800): Promise<void> {
+    const missed = next(member.session.onMissedMessages, () => true, ms + 10_000);
+    const cut = keepOffline(member.client, ms);
+    await until(() => member.session.connectionState === 'reconnecting', 'the member is cut off');
+    await during();
+    await cut;
+    await missed;
+    await until(() => member.session.connectionState === 'connected', 'the member is back');
 }
 
 /** Registers the mocha hooks: one server for the `describe`, everything a test started stopped after it. */

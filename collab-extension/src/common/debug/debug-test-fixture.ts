@@ -5,6 +5,7 @@
  * hooks, and everything a test starts (clients, what it passes to `track`) is stopped after it.
  */
 import { CollaborationClient, CollaborationSession, Disposable } from '@theia-collab/protocol';
+import type { ServerOptions } from '@theia-collab/server/lib/config';
 import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
 import { GuestPathMapper } from '../language/language-locations';
 import { createTestHostWorkspace, joinTestSession, TestHostWorkspace } from '../language/language-test-fixture';
@@ -33,20 +34,27 @@ export class DebugTestSession {
     }
 
     async connect(name: string): Promise<CollaborationClient> {
-        const client = await CollaborationClient.connect({ serverUrl: this.server.url, name });
+        const client = await CollaborationClient.connect({ serverUrl: this.server.url, name, reconnectDelayMs: 100, reconnectDelayMaxMs: 300 });
         this.clients.push(client);
         return client;
     }
 
     /** A guest `name` in the host's session, once the host sees it (and, with `allPeers`, it sees everyone). */
     async join(name: string, allPeers = true): Promise<CollaborationSession> {
-        return joinTestSession(await this.connect(name), this.host, allPeers);
+        return (await this.joinWithClient(name, allPeers)).session;
     }
 
-    async startServer(prefix: string, files: Record<string, string>): Promise<void> {
+    /** Like `join`, with the guest's client (e.g. to cut its connection). */
+    async joinWithClient(name: string, allPeers = true): Promise<{ client: CollaborationClient; session: CollaborationSession }> {
+        const client = await this.connect(name);
+        return { client, session: await joinTestSession(client, this.host, allPeers) };
+    }
+
+    async startServer(prefix: string, files: Record<string, string>, options: Partial<ServerOptions> = {}): Promise<void> {
         this.server = await startServer({
             hostname: '127.0.0.1', port: 0, logLevel: 'silent',
-            loginRateLimit: { max: 10_000, windowMs: 60_000 }, joinRateLimit: { max: 10_000, windowMs: 60_000 }
+            loginRateLimit: { max: 10_000, windowMs: 60_000 }, joinRateLimit: { max: 10_000, windowMs: 60_000 },
+            ...options
         });
         this.workspace = createTestHostWorkspace(prefix, files);
     }
@@ -67,10 +75,13 @@ export class DebugTestSession {
     }
 }
 
-/** Registers the hooks of a debug spec; `files` are the workspace's (path relative to `proj` → content). */
-export function useDebugTestSession(prefix: string, files: Record<string, string>): DebugTestSession {
+/**
+ * Registers the hooks of a debug spec; `files` are the workspace's (path relative to `proj` → content), `options`
+ * the server's (e.g. `replayWindowMs: 0`, so that an outage loses messages for good).
+ */
+export function useDebugTestSession(prefix: string, files: Record<string, string>, options: Partial<ServerOptions> = {}): DebugTestSession {
     const fixture = new DebugTestSession();
-    before(() => fixture.startServer(prefix, files));
+    before(() => fixture.startServer(prefix, files, options));
     beforeEach(() => fixture.startHost());
     afterEach(() => fixture.endTest());
     after(() => fixture.stopServer());

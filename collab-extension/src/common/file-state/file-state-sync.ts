@@ -202,6 +202,11 @@ export class FileStateGuest<F extends string, T> implements Disposable {
     protected readonly toDispose: Disposable[] = [];
     /** While the pages come: the paths an announcement updated, which a page must not overwrite. */
     protected announcedWhileCatchingUp: Set<string> | undefined;
+    /** Paths the sink holds items of (from the host). */
+    protected readonly known = new Set<string>();
+    /** The catch-up in flight, if any: catch-ups run one after the other. */
+    protected catchingUp: Promise<boolean> = Promise.resolve(true);
+    protected started = false;
     protected disposed = false;
 
     constructor(
@@ -213,7 +218,10 @@ export class FileStateGuest<F extends string, T> implements Disposable {
 
     /** Resolves to true once every page arrived, false when that failed (logged) or the guest was disposed. */
     async start(): Promise<boolean> {
-        const announced = this.announcedWhileCatchingUp = new Set<string>();
+        if (this.started) {
+            return this.catchingUp;
+        }
+        this.started = true;
         this.toDispose.push(this.session.onBroadcast(this.channel.didChange, ({ files }, sender) => {
             if (sender.id !== this.session.host.id || this.disposed) {
                 return;
@@ -223,16 +231,52 @@ export class FileStateGuest<F extends string, T> implements Disposable {
                 this.receive(file);
             }
         }));
+        // Announcements were lost for good (a long outage): page through the host's files again.
+        this.toDispose.push(this.session.onMissedMessages(() => this.resync()));
+        return this.catchUp(false);
+    }
+
+    /**
+     * Pages through the host's files again and hands the sink what changed: files the host has items of now, and
+     * no items for the files it no longer has any of. Idempotent; resolves like `start`.
+     */
+    resync(): Promise<boolean> {
+        if (!this.started || this.disposed) {
+            return Promise.resolve(false);
+        }
+        return this.catchUp(true);
+    }
+
+    protected catchUp(removeMissing: boolean): Promise<boolean> {
+        const next = this.catchingUp.then(() => this.fetchAll(removeMissing));
+        this.catchingUp = next;
+        return next;
+    }
+
+    protected async fetchAll(removeMissing: boolean): Promise<boolean> {
+        if (this.disposed) {
+            return false;
+        }
+        const announced = this.announcedWhileCatchingUp = new Set<string>();
+        const listed = new Set<string>();
         try {
             let cursor: number | undefined = 0;
             for (let pages = 0; cursor !== undefined && pages < MAX_PAGES && !this.disposed; pages++) {
                 const result: FileStatesPage<F, T> = await this.session.sendRequest(this.channel.all, { cursor });
                 for (const file of result.files) {
+                    listed.add(file.path);
                     if (!announced.has(file.path)) {
                         this.receive(file);
                     }
                 }
                 cursor = result.next !== undefined && result.next > cursor ? result.next : undefined;
+            }
+            if (removeMissing && cursor === undefined && !this.disposed) {
+                for (const path of [...this.known]) {
+                    if (!listed.has(path) && !announced.has(path)) {
+                        this.receive({ path, [this.channel.field]: [] } as FileState<F, T>);
+                    }
+                }
             }
             return !this.disposed;
         } catch (error) {
@@ -247,7 +291,13 @@ export class FileStateGuest<F extends string, T> implements Disposable {
 
     protected receive(file: FileState<F, T>): void {
         if (!this.disposed) {
-            this.sink.set(file.path, file[this.channel.field]);
+            const items = file[this.channel.field];
+            if (items.length) {
+                this.known.add(file.path);
+            } else {
+                this.known.delete(file.path);
+            }
+            this.sink.set(file.path, items);
         }
     }
 
