@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(libsecret-1-dev libxkbfile-dev libx11-dev pkg-config)
+# The in-repo plugins (plugins/): Python debugging (debugpy's adapter), the Python language server (pylsp),
+# and Find in Files (ripgrep).
+packages+=(python3-debugpy python3-pylsp ripgrep)
 # The tests also drive Debian's Chromium and start a real Redis.
 if [ -n "${SETUP_TEST_PACKAGES:-}" ]; then
     packages+=(chromium redis-server)

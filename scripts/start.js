@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Starts the built browser app (no build step): Theia backend on http://127.0.0.1:3000 with sample-workspace/,
-// and, inside it, the embedded collaboration coordination server (127.0.0.1:8100, or shares the one already there).
+// with the in-repo plugins (plugins/), and, inside it, the embedded collaboration coordination server (127.0.0.1:8100, or shares the one already there).
 //   PORT=3001 WORKSPACE=/tmp/other npm start      a second window on the same machine
 //   COLLAB_SERVER_URL=https://collab.example.com   use an existing coordination server instead
 'use strict';
@@ -13,6 +13,8 @@ const main = path.join(root, 'browser-app', 'lib', 'backend', 'main.js');
 const hostname = process.env.HOSTNAME_BIND || '127.0.0.1';
 const port = process.env.PORT || '3000';
 const workspace = path.resolve(process.env.WORKSPACE || path.join(root, 'sample-workspace'));
+// The VS Code extensions in plugins/ (languages, language servers, the Python debugger), built by `npm run build`.
+const plugins = path.join(root, 'plugins');
 
 if (!fs.existsSync(main)) {
     console.error(`The browser app is not built (${path.relative(root, main)} is missing). Run: npm run build`);
@@ -22,7 +24,7 @@ if (!fs.existsSync(workspace)) {
     fs.mkdirSync(workspace, { recursive: true });
 }
 
-const child = spawn(process.execPath, [main, workspace, '--hostname', hostname, '--port', port], {
+const child = spawn(process.execPath, [main, workspace, '--hostname', hostname, '--port', port, `--plugins=local-dir:${plugins}`], {
     cwd: path.join(root, 'browser-app'),
     env: process.env,
     stdio: ['inherit', 'pipe', 'pipe']

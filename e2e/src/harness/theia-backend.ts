@@ -4,7 +4,7 @@ import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnOwnedNode, stopOwnedProcess } from './owned-processes';
-import { BROWSER_APP_MAIN, REPO_ROOT, TEST_RESULTS } from './paths';
+import { BROWSER_APP_MAIN, PLUGINS_DIR, REPO_ROOT, TEST_RESULTS } from './paths';
 import { freePort } from './wait';
 
 export interface TheiaBackendOptions {
@@ -16,6 +16,8 @@ export interface TheiaBackendOptions {
     files?: Record<string, string>;
     env?: Record<string, string>;
     startTimeoutMs?: number;
+    /** Load the in-repo plugins (`plugins/`: grammars, language servers, the Python debugger), as `npm start` does. Default true. */
+    plugins?: boolean;
 }
 
 export interface TheiaBackend {
@@ -62,7 +64,11 @@ export async function startTheiaBackend(options: TheiaBackendOptions): Promise<T
     const logFd = fs.openSync(logFile, 'w');
     let child: ChildProcess;
     try {
-        child = spawnOwnedNode([BROWSER_APP_MAIN, workspace, '--hostname', '127.0.0.1', '--port', String(port)], {
+        const args = [BROWSER_APP_MAIN, workspace, '--hostname', '127.0.0.1', '--port', String(port)];
+        if (options.plugins !== false) {
+            args.push(`--plugins=local-dir:${PLUGINS_DIR}`);
+        }
+        child = spawnOwnedNode(args, {
             cwd: path.join(REPO_ROOT, 'browser-app'),
             env: {
                 ...process.env,
