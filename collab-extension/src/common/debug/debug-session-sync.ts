@@ -179,7 +179,8 @@ export class DebugSessionGuest implements Disposable {
     protected readonly onDidChangeEmitter = new Emitter<DebugStateParams>();
     readonly onDidChange: Event<DebugStateParams> = this.onDidChangeEmitter.event;
     protected _state: DebugStateParams = { sessions: [] };
-    protected received = false;
+    /** Announcements received from the host so far. */
+    protected received = 0;
     protected disposed = false;
 
     constructor(protected readonly session: CollaborationSession, protected readonly options: DebugSessionSyncOptions = {}) { }
@@ -197,13 +198,24 @@ export class DebugSessionGuest implements Disposable {
     async start(): Promise<void> {
         this.toDispose.push(this.session.onBroadcast(DebugSessionMessages.DidChange, (state, sender) => {
             if (sender.id === this.session.host.id && !this.disposed) {
-                this.received = true;
+                this.received++;
                 this.update(state);
             }
         }));
+        // The host's changes were lost for good (a long outage): ask for its state again.
+        this.toDispose.push(this.session.onMissedMessages(() => this.fetchState()));
+        await this.fetchState();
+    }
+
+    /** Asks the host for its debug state; an announcement that arrives meanwhile is newer and stands. */
+    protected async fetchState(): Promise<void> {
+        if (this.disposed) {
+            return;
+        }
+        const received = this.received;
         try {
             const state = await this.session.sendRequest(DebugSessionMessages.State, {});
-            if (!this.received && !this.disposed) {
+            if (this.received === received && !this.disposed) {
                 this.update(state);
             }
         } catch (error) {
