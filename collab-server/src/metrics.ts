@@ -124,7 +124,7 @@ export class ServerMetrics {
         let replayStatsAt = 0;
         const replayNow = () => {
             // One reading for both gauges of a scrape.
-            if (!replayStats || Date.now() - replayStatsAt >= 500) {
+            if (!replayStats || Date.now() - replayStatsAt >= 100) {
                 replayStatsAt = Date.now();
                 replayStats = sources.replay ? sources.replay().catch(() => undefined) : Promise.resolve({ bytes: 0, entries: 0 });
             }

@@ -415,6 +415,9 @@ export class RoomService {
         if (!updated || graceMs === undefined) {
             return;
         }
+        // Drops the room's cached record on every instance (the dropped socket itself is gone already), so
+        // that messages to the member are refused at once.
+        this.peers.publish({ op: 'detach', roomId, peerIds: [peerId], socketId });
         await this.relay.peerLeft(roomId, peerId, 'The peer lost its connection before answering.');
         this.announceStatus(roomId, updated.room.hostPeerId, peerId, 'reconnecting');
         this.scheduleExpiry(roomId, peerId, now, Math.max(0, now + graceMs - Date.now()));

@@ -109,6 +109,8 @@ export interface ConnectOptions {
     token?: string;
     auth?: Record<string, unknown>;
     extraHeaders?: Record<string, string>;
+    /** Record from the first event on (e.g. `server:hello`, or a `room:resumed` sent right after connecting). */
+    recordFromStart?: boolean;
 }
 
 function openSocket(server: ServerHandle, auth: Record<string, unknown>, extraHeaders?: Record<string, string>): ClientSocket {
@@ -127,6 +129,7 @@ export async function connect(server: ServerHandle, options: ConnectOptions = {}
     const name = options.name ?? 'Tester';
     const token = options.token ?? (await login(server, name)).token;
     const socket = openSocket(server, { token, ...options.auth }, options.extraHeaders);
+    const early = options.recordFromStart ? new TestClient(socket, name) : undefined;
     await new Promise<void>((resolve, reject) => {
         socket.once('connect', () => resolve());
         socket.once('connect_error', error => {
@@ -134,7 +137,7 @@ export async function connect(server: ServerHandle, options: ConnectOptions = {}
             reject(error);
         });
     });
-    return new TestClient(socket, name);
+    return early ?? new TestClient(socket, name);
 }
 
 /** Connects expecting a refusal; resolves with the connect_error. */
