@@ -36,6 +36,9 @@ export class PortTunnelGuest extends PortTunnelEndpoint {
     /** A shared server could not be forwarded (no local port could be listened on). */
     readonly onDidFail = this.onDidFailEmitter.event;
 
+    /** Lists announced by the host so far. */
+    protected announcements = 0;
+
     constructor(session: CollaborationSession, backend: PortTunnelService, options: PortTunnelOptions = {}) {
         super(session, backend, options);
     }
@@ -51,11 +54,26 @@ export class PortTunnelGuest extends PortTunnelEndpoint {
         this.registerRelayHandlers();
         this.toDispose.push(this.session.onBroadcast(PortMessages.DidChange, (list, sender) => {
             if (sender.id === this.session.host.id) {
+                this.announcements++;
                 this.update(list);
             }
         }));
+        // The host's announcements were lost for good (a long outage): ask for its list again.
+        this.toDispose.push(this.session.onMissedMessages(() => this.fetchList().catch(error => {
+            if (!this.session.closed && !this.disposed) {
+                console.warn('collaboration: could not get the host\'s shared servers again', CollaborationError.from(error).message);
+            }
+        })));
+        await this.fetchList();
+    }
+
+    /** Asks the host which servers it shares and forwards those; an announcement that arrives meanwhile is newer and stands. */
+    protected async fetchList(): Promise<void> {
+        const announcements = this.announcements;
         const list = await this.session.sendRequest(PortMessages.List, {});
-        await this.update(list);
+        if (this.announcements === announcements && !this.disposed) {
+            await this.update(list);
+        }
     }
 
     /** Resolves once list updates received so far are applied. */
