@@ -23,6 +23,7 @@ import {
     RoomEventName, ServerHelloEventSchema, ServerShutdownEventSchema
 } from './server-events';
 import { estimateEventBytes, SendPacer } from './send-pacer';
+import { CLIENT_MAX_ATTACHMENTS, parserWithAttachments } from './socket-parser';
 import { CollaborationSession } from './session';
 import { ClientLogger, CollaborationSessionImpl, RoomEventSink, SessionConnection } from './session-impl';
 import { ClientEnvelope, ClientLimits, ClientToServerEvents, HandshakeAuth, HttpPaths, LoginResult, ServerShutdownEvent } from './wire';
@@ -289,6 +290,7 @@ export class CollaborationClient {
                 }
             },
             transports: ['websocket'],
+            parser: parserWithAttachments(CLIENT_MAX_ATTACHMENTS),
             forceNew: true,
             reconnection: (options.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS) > 0,
             reconnectionDelay: options.reconnectDelayMs ?? 500,

@@ -4,6 +4,7 @@
  * rooms and pending requests live in Redis and socket.io fans out through the Redis adapter, so that
  * several instances act as one server (see README, "Several instances").
  */
+import { parserWithAttachments, SERVER_MAX_ATTACHMENTS } from '@theia-collab/protocol/lib/socket-parser';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
@@ -175,6 +176,8 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         // Per frame. Twice the largest event the server reads, so that events between the two get a clear
         // 'too-large' (see connection.ts) instead of a dropped connection; still bounded.
         maxHttpBufferSize: engineFrameLimit(options.maxPayloadBytes),
+        // A rekey carries one wrapped key per guest: more binary attachments than socket.io's default of 10.
+        parser: parserWithAttachments(SERVER_MAX_ATTACHMENTS),
         cors: { origin: (origin, callback) => callback(null, originAllowed(origin)) },
         // Browsers do not apply CORS to WebSocket upgrades: check the Origin on every engine request.
         // Called for handshakes only: also bounds the transport connections per address.

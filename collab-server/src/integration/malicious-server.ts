@@ -13,6 +13,7 @@ import { Server, Socket } from 'socket.io';
 import { io as connectUpstream, Socket as UpstreamSocket } from 'socket.io-client';
 import { CollaborationClient } from '@theia-collab/protocol/lib/client';
 import { login } from '@theia-collab/protocol/lib/client';
+import { CLIENT_MAX_ATTACHMENTS, parserWithAttachments, SERVER_MAX_ATTACHMENTS } from '@theia-collab/protocol/lib/socket-parser';
 import type { ServerOptions } from '../config';
 import { ServerHandle, startServer } from '../server';
 import { RecordingLogger, until } from './session-fixture';
@@ -44,7 +45,7 @@ export class MaliciousServer {
 
     static async start(upstreamUrl: string): Promise<MaliciousServer> {
         const httpServer = http.createServer();
-        const io = new Server(httpServer, { transports: ['websocket'], maxHttpBufferSize: 2 * 1024 * 1024 });
+        const io = new Server(httpServer, { transports: ['websocket'], maxHttpBufferSize: 4 * 1024 * 1024, parser: parserWithAttachments(SERVER_MAX_ATTACHMENTS) });
         await new Promise<void>(resolve => httpServer.listen(0, '127.0.0.1', resolve));
         const { port } = httpServer.address() as AddressInfo;
         return new MaliciousServer(httpServer, io, `http://127.0.0.1:${port}`, upstreamUrl);
@@ -58,7 +59,9 @@ export class MaliciousServer {
     private link(client: Socket): void {
         const auth = client.handshake.auth as { token?: string };
         const name = (auth.token && this.names.get(auth.token)) ?? 'unknown';
-        const upstream = connectUpstream(this.upstreamUrl, { auth, transports: ['websocket'], forceNew: true, reconnection: false });
+        const upstream = connectUpstream(this.upstreamUrl, {
+            auth, transports: ['websocket'], forceNew: true, reconnection: false, parser: parserWithAttachments(CLIENT_MAX_ATTACHMENTS)
+        });
         const link: Link = { name, client, upstream };
         this.links.add(link);
         upstream.onAny((event: string, payload: unknown) => {

@@ -143,4 +143,17 @@ describe('the session contract for extension authors', function () {
         assert.equal(otherError.code, 'disconnected');
         assert.ok(Date.now() - started < 5000, 'long before the 30 s timeout');
     });
+
+    it('a room of 12: removing a guest rotates the key for the 11 others (a rekey of many keys is not a parse error)', async () => {
+        const permissions = Array.from({ length: 12 }, () => 'readwrite' as const);
+        const { host, guests } = await hostWith(...permissions);
+        const [removed, ...staying] = guests;
+        await host.removePeer(removed.self.id);
+        const heard = collector<string>();
+        staying.forEach(guest => guest.onBroadcast(Hello, (_params, sender) => heard.push(`${guest.self.name}<-${sender.name}`)));
+        await host.sendBroadcast(Hello, { n: 1 });
+        await until(() => heard.items.length === 11, 'every staying guest hears the host under the new key');
+        assert.equal(host.connectionState, 'connected');
+        assert.equal(host.closed, false);
+    });
 });
