@@ -74,6 +74,11 @@ export interface Member {
     readonly session: CollaborationSession;
     readonly buffer: StringTextBuffer;
     readonly chat: ChatChannel;
+    /**
+     * Every chat message this member was shown, as a chat view appends them: the history it got on joining, then each
+     * message the channel announced (onDidReceive). The channel's own history keeps only the last 500.
+     */
+    readonly seen: Map<string, number>;
     /** Guests: the shared terminal as this guest sees it. */
     terminal?: GuestTerminal;
     /** When this member's session closed, and why. */
@@ -187,10 +192,14 @@ export class ChaosSession {
         this.disposables.push(new TextBinding(shared, buffer));
         const chat = new ChatChannel(session, { rateLimit: 1000, rateWindow: 10_000 });
         this.disposables.push(chat);
+        const seen = new Map<string, number>();
+        const show = (text: string) => seen.set(text, (seen.get(text) ?? 0) + 1);
+        this.disposables.push(chat.onDidReceive(message => show(message.text)));
         if (!isHost) {
             await chat.start();
+            chat.messages.forEach(message => show(message.text));
         }
-        const member: Member = { name, isHost, proxy, client, session, buffer, chat, dropped: [] };
+        const member: Member = { name, isHost, proxy, client, session, buffer, chat, seen, dropped: [] };
         this.disposables.push(
             session.onClose(event => member.closed ??= { at: Date.now(), event }),
             session.onDidChangeConnection(state => state === 'reconnecting' && member.dropped.push(Date.now()))
@@ -287,20 +296,34 @@ export class ChaosSession {
             if (!mark.chars.every(char => text.has(char) || this.deleted.has(char))) {
                 return false;
             }
-            const said = new Set(member.chat.messages.map(message => message.text));
-            if (!mark.chats.every(chat => said.has(chat))) {
+            if (!mark.chats.every(chat => member.seen.has(chat))) {
                 return false;
             }
             return member.isHost || (member.terminal !== undefined && member.terminal.text.length >= mark.terminalLength);
         });
     }
 
-    /** Everyone has the same text, the same chat and the whole terminal output. */
+    /** Everyone has the same text, every acknowledged chat message, the same chat history and the whole terminal output. */
     converged(): boolean {
         const text = this.host.buffer.getValue();
         const chat = chatTexts(this.host).join('\n');
+        const acked = this.chats.filter(record => record.status === 'acked');
         return this.members.every(member => member.buffer.getValue() === text && chatTexts(member).join('\n') === chat
+            && acked.every(record => member.seen.has(record.text))
             && (member.isHost || member.terminal?.text === this.terminalEmitted));
+    }
+
+    /** What each member lacks of `mark` (for reports). */
+    lacking(mark: { chars: string[]; chats: string[]; terminalLength: number }): string[] {
+        return this.members.map(member => {
+            const text = new Set(member.buffer.getValue());
+            const chars = mark.chars.filter(char => !text.has(char) && !this.deleted.has(char)).length;
+            const chats = mark.chats.filter(chat => !member.seen.has(chat));
+            const terminal = member.isHost ? 0 : Math.max(0, mark.terminalLength - (member.terminal?.text.length ?? 0));
+            return `${member.name} (${member.session.closed ? 'closed' : member.session.connectionState}, host ${member.session.hostConnectionState}`
+                + `${member.terminal ? `, terminal ${member.terminal.state}` : ''}): lacks ${chars} characters, ${chats.length} chat messages`
+                + `${chats.length ? ` (${chats.slice(0, 3).join(', ')}${chats.length > 3 ? ', ...' : ''})` : ''}, ${terminal} terminal characters`;
+        });
     }
 
     dispose(): void {

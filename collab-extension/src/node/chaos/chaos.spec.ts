@@ -22,10 +22,10 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ChaosSession, chatTexts, ClientLog, until } from './chaos-peers';
+import { ChaosSession, ClientLog, until } from './chaos-peers';
 import { FailoverProxy, freePort, health, ManagedProcess, sleep, startCollabServerProcess, startRedisProcess } from './process-control';
 
-const TRAFFIC = { editEveryMs: 60, chatEveryMs: 900, terminalEveryMs: 100 };
+const TRAFFIC = { editEveryMs: 60, chatEveryMs: 1500, terminalEveryMs: 100 };
 const SHORT_CUT_MS = 5_000;
 const LONG_CUT_MS = 60_000;
 /** How long peers may take to be connected again after a fault ends, and then to have caught up. */
@@ -84,11 +84,7 @@ function countLosses(session: ChaosSession, rows: FaultRow[]): Losses {
     }
     const resurrected = session.members.map(member => [...member.buffer.getValue()].filter(char => session.deleted.has(char) || !session.inserted.has(char)).length);
     resurrected.forEach((count, i) => count && losses.details.push(`${session.members[i].name} has ${count} characters that were deleted or never typed`));
-    const counts = session.members.map(member => {
-        const count = new Map<string, number>();
-        chatTexts(member).forEach(text => count.set(text, (count.get(text) ?? 0) + 1));
-        return count;
-    });
+    const counts = session.members.map(member => member.seen);
     for (const chat of session.chats) {
         const phase = phaseOf(rows, chat.at);
         const present = counts.map(count => count.get(chat.text) ?? 0);
@@ -223,7 +219,12 @@ describe('chaos: server crash, Redis restarts and network cuts lose nothing (rea
             await until(() => session.allConnected(), `every peer is connected after '${row.fault}'`, boundMs);
             row.connectedMs = Date.now() - row.start;
             const mark = session.mark();
-            await until(() => session.caughtUp(mark), `every peer caught up after '${row.fault}'`, CATCH_UP_BOUND_MS);
+            try {
+                await until(() => session.caughtUp(mark), `every peer caught up after '${row.fault}'`, CATCH_UP_BOUND_MS);
+            } catch (error) {
+                console.log(`      ${row.fault}: not caught up within ${CATCH_UP_BOUND_MS} ms of being connected:\n        ${session.lacking(mark).join('\n        ')}`);
+                throw error;
+            }
             row.caughtUpMs = Date.now() - row.start;
         } catch (error) {
             row.note = (error as Error).message;
@@ -261,6 +262,7 @@ describe('chaos: server crash, Redis restarts and network cuts lose nothing (rea
 
         const rows: FaultRow[] = [newRow('steady typing (no fault)')];
         rows[0].connectedMs = 0;
+        rows[0].caughtUpMs = 0;
         first.start();
         await sleep(3000);
 
@@ -301,8 +303,9 @@ describe('chaos: server crash, Redis restarts and network cuts lose nothing (rea
 
         // Everyone stops; then the same text, every chat message once, all terminal output, at every peer.
         await first.stop();
+        const finalMark = first.mark();
         const convergence = await until(() => first.converged(), 'every peer has the same text, chat and terminal output', 30_000)
-            .then(() => undefined, (error: Error) => error.message);
+            .then(() => undefined, (error: Error) => `${error.message}:\n        ${first.lacking(finalMark).join('\n        ')}`);
         const losses = fillLosses(first, rows);
 
         // 5. kill -9 Redis and start it empty: the session is gone from the store; its members must be told clearly.
