@@ -6,7 +6,9 @@
  */
 import * as Y from 'yjs';
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness';
+import { z } from 'zod';
 import { Disposable, Emitter, Event } from '@theia-collab/protocol/lib/events';
+import { Broadcast } from '@theia-collab/protocol/lib/messages';
 import { CollaborationSession, Peer } from '@theia-collab/protocol/lib/session';
 import { AwarenessState, EditorMessages, toUint8Array } from './editor-protocol';
 
@@ -22,6 +24,17 @@ export function colorOf(peerId: string): string {
         hash = (Math.imul(hash, 31) + peerId.charCodeAt(i)) >>> 0;
     }
     return PEER_COLORS[hash % PEER_COLORS.length];
+}
+
+export const AwarenessRefreshParams = z.object({}).strict();
+
+export namespace AwarenessMessages {
+    /**
+     * A peer that lost messages for good (a long outage) asks everyone for their awareness state again; each
+     * answers by broadcasting its own state (throttled, so asking often costs no more than moving the caret).
+     */
+    export const Refresh = Broadcast.define<{}>('editor/awareness/refresh', { params: AwarenessRefreshParams });
+    export const all = [Refresh] as const;
 }
 
 export type LocalAwareness = Omit<AwarenessState, 'peer' | 'name' | 'color'>;
@@ -71,6 +84,13 @@ export class SessionAwareness implements Disposable {
             session.onPeerJoined(() => this.broadcastNow()),
             // Back after a dropped connection: others may have expired our state meanwhile.
             session.onDidChangeConnection(state => state === 'connected' && this.broadcastNow()),
+            // Others' state changes were lost for good: ask everyone for theirs again.
+            session.onMissedMessages(() => this.refresh()),
+            session.onBroadcast(AwarenessMessages.Refresh, (_params, sender) => {
+                if (sender.id !== session.self.id) {
+                    this.scheduleBroadcast();
+                }
+            }),
             session.onPeerLeft(({ peer }) => this.removePeer(peer.id)),
             session.onPeerChanged(peer => {
                 if (peer.id === session.self.id) {
@@ -165,6 +185,16 @@ export class SessionAwareness implements Disposable {
         if (this.pendingBroadcast === undefined) {
             this.pendingBroadcast = setTimeout(() => this.broadcastNow(), this.options.throttleMs ?? 40);
         }
+    }
+
+    /** Asks every peer to broadcast its state again (and broadcasts ours). */
+    protected refresh(): void {
+        if (this.disposed || this.session.closed) {
+            return;
+        }
+        this.broadcastNow();
+        this.session.sendBroadcast(AwarenessMessages.Refresh, {}).catch(error =>
+            (this.options.logger ?? console).warn('collaboration: could not ask for awareness states:', error));
     }
 
     protected broadcastNow(): void {
