@@ -201,7 +201,7 @@ export class RedisReplayWindow implements ReplayWindow {
                 continue;
             }
             const size = data.byteLength + REPLAY_ENTRY_OVERHEAD;
-            if (bytes + size > query.maxBytes) {
+            if (bytes + size > query.maxBytes || envelopes.length >= (query.maxEnvelopes ?? Infinity)) {
                 truncated = true;
                 break;
             }

@@ -38,6 +38,11 @@ export interface ReplayQuery {
     since?: number;
     /** Bound of the answer's data (plus overhead); beyond it the answer stops early and is not complete. */
     maxBytes: number;
+    /**
+     * Bound of the answer's envelopes (each is a binary attachment of the answer: clients accept a bounded
+     * number per packet); beyond it the answer stops early and is not complete.
+     */
+    maxEnvelopes?: number;
     now?: number;
 }
 
@@ -201,7 +206,7 @@ export class MemoryReplayWindow implements ReplayWindow {
             if (entry.at < query.joinedAt || !meantFor(envelope, query.requester, query.after)) {
                 continue;
             }
-            if (bytes + entry.bytes > query.maxBytes) {
+            if (bytes + entry.bytes > query.maxBytes || envelopes.length >= (query.maxEnvelopes ?? Infinity)) {
                 truncated = true;
                 break;
             }

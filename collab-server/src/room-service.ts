@@ -6,6 +6,7 @@
  * instance (KeyedMutex), which keeps optimistic-update conflicts rare.
  */
 import type { Logger } from 'pino';
+import { CLIENT_MAX_ATTACHMENTS } from '@theia-collab/protocol/lib/socket-parser';
 import { ConnectionStatus, Limits, PeerInfo, RoomClosedReason } from '@theia-collab/protocol/lib/wire';
 import type {
     Admit, CreateRoom, CreateRoomResult, Deny, JoinRoom, JoinRoomResult, LeaveRoom, PeerLeftReason, Rekey, RemovePeer, Replay, ReplayResult, SetPermission
@@ -609,7 +610,9 @@ export class RoomService {
             after,
             joinedAt: member.joinedAt,
             since: membership.detachedAt,
-            maxBytes: this.options.replayWindowBytesPerRoom
+            maxBytes: this.options.replayWindowBytesPerRoom,
+            // Each envelope is a binary attachment of the answer: stay within what the protocol client accepts.
+            maxEnvelopes: CLIENT_MAX_ATTACHMENTS - 16
         });
         this.metrics.replayed(result.envelopes.length, result.complete);
         this.logger.debug({ room: roomId, peer: membership.peerId, envelopes: result.envelopes.length, complete: result.complete }, 'replayed');

@@ -4,6 +4,7 @@
  */
 import * as crypto from 'crypto';
 import { io as connectClient, Socket as ClientSocket } from 'socket.io-client';
+import { CLIENT_MAX_ATTACHMENTS, parserWithAttachments } from '@theia-collab/protocol/lib/socket-parser';
 import type { LoginResult } from '@theia-collab/protocol/lib/wire';
 import type { ServerOptions } from './config';
 import { ServerHandle, startServer } from './server';
@@ -120,7 +121,9 @@ function openSocket(server: ServerHandle, auth: Record<string, unknown>, extraHe
         reconnection: false,
         forceNew: true,
         timeout: 5000,
-        extraHeaders
+        extraHeaders,
+        // As the protocol client: a replay answer carries one binary attachment per envelope.
+        parser: parserWithAttachments(CLIENT_MAX_ATTACHMENTS)
     });
 }
 
