@@ -26,7 +26,18 @@ export class ClientLog {
     readonly records: string[] = [];
     warn = (...args: unknown[]) => { this.records.push(`${new Date().toISOString()} ${args.map(describe).join(' ')}`); };
     error = (...args: unknown[]) => { this.records.push(`${new Date().toISOString()} ERROR ${args.map(describe).join(' ')}`); };
-    info = () => { };
+    info = (...args: unknown[]) => { this.records.push(`${new Date().toISOString()} info ${args.map(describe).join(' ')}`); };
+
+    /** The same log, each line prefixed with `name`. */
+    for(name: string): ClientLog {
+        const prefixed = new ClientLog();
+        (prefixed as { records: string[] }).records = this.records;
+        const tag = (fn: (...args: unknown[]) => void) => (...args: unknown[]) => fn(`[${name}]`, ...args);
+        prefixed.warn = tag(this.warn);
+        prefixed.error = tag(this.error);
+        prefixed.info = tag(this.info);
+        return prefixed;
+    }
 }
 
 function describe(value: unknown): string {
@@ -117,7 +128,8 @@ export class ChaosSession {
     readonly members: Member[] = [];
     /** Every character typed (all unique), with when it was typed; deleted ones too. */
     readonly inserted = new Map<string, number>();
-    readonly deleted = new Set<string>();
+    /** Every character deleted, with when. */
+    readonly deleted = new Map<string, number>();
     readonly chats: ChatRecord[] = [];
     /** Terminal output lines, with when they were printed. */
     readonly terminalLines: { line: string; at: number }[] = [];
@@ -181,7 +193,7 @@ export class ChaosSession {
 
     protected async connect(proxy: FailoverProxy, name: string): Promise<CollaborationClient> {
         return CollaborationClient.connect({
-            serverUrl: proxy.url, name, logger: this.log, requestTimeout: 15_000, reconnectDelayMs: 200, reconnectDelayMaxMs: 1000
+            serverUrl: proxy.url, name, logger: this.log.for(name), requestTimeout: 15_000, reconnectDelayMs: 200, reconnectDelayMaxMs: 1000
         });
     }
 
@@ -256,7 +268,7 @@ export class ChaosSession {
         const value = member.buffer.getValue();
         if (value.length > 40 && this.random() < 0.2) {
             const start = Math.floor(this.random() * (value.length - 2));
-            value.substring(start, start + 2).split('').forEach(char => this.deleted.add(char));
+            value.substring(start, start + 2).split('').forEach(char => this.deleted.set(char, Date.now()));
             member.buffer.replace(start, 2, '');
         } else {
             const char = String.fromCharCode(this.nextChar++);

@@ -72,7 +72,7 @@ export class ManagedProcess {
     exit?: { code: number | null; signal: NodeJS.Signals | null; expected: boolean; at: number };
     protected stopping = false;
 
-    constructor(readonly name: string, readonly child: ChildProcess, protected readonly keepLines = 400) {
+    constructor(readonly name: string, readonly child: ChildProcess, protected readonly keepLines = 5000) {
         const collect = (chunk: Buffer) => {
             for (const line of chunk.toString('utf8').split('\n')) {
                 if (line.trim()) {
