@@ -9,7 +9,7 @@ import { EditorManager } from '@theia/editor/lib/browser/editor-manager';
 import { MonacoEditor } from '@theia/monaco/lib/browser/monaco-editor';
 import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { Peer } from '@theia-collab/protocol/lib/session';
-import { FollowMessages, mayAnnouncePresenter, mayOfferPresenter } from '../../common/editor/editor-follow-protocol';
+import { FollowMessages, mayAnnouncePresenter, mayOfferPresenter, PresenterRole } from '../../common/editor/editor-follow-protocol';
 import { AwarenessState } from '../../common/editor/editor-protocol';
 import { toAbsoluteIndex } from '../../common/editor/editor-text-binding';
 import { EditorCollaborationService, EditorSessionContext } from '../editor/editor-collaboration-service';
@@ -35,9 +35,8 @@ export class FollowService implements FrontendApplicationContribution {
     protected readonly logger: ILogger;
 
     protected _following: string | undefined;
-    protected _presenter: string | undefined;
-    /** Offered peer -> who offered, for checking acceptances. */
-    protected readonly offers = new Map<string, string>();
+    /** The presenter role in the current session (offers, announcements, re-synchronisation). */
+    protected role: PresenterRole | undefined;
     protected readonly toDisposeOnSession = new DisposableCollection();
     protected readonly toDisposeOnEditor = new DisposableCollection();
     /** While this window itself opens or scrolls editors for following, its events are not the user's. */
@@ -66,7 +65,7 @@ export class FollowService implements FrontendApplicationContribution {
     }
 
     get presenter(): string | undefined {
-        return this._presenter;
+        return this.role?.presenter;
     }
 
     get followedPeer(): Peer | undefined {
@@ -110,7 +109,7 @@ export class FollowService implements FrontendApplicationContribution {
         if (!mayOfferPresenter(context.session.self.id, this.roleState(context))) {
             throw new CollaborationError('forbidden', nls.localize('collaboration/follow/cannotOffer', 'Only the host or the presenter can offer the presenter role.'));
         }
-        this.offers.set(peerId, context.session.self.id);
+        this.role?.offer(peerId, context.session.self.id);
         await context.session.sendBroadcast(FollowMessages.PresenterOffer, { to: peerId });
     }
 
@@ -121,17 +120,17 @@ export class FollowService implements FrontendApplicationContribution {
         if (!mayAnnouncePresenter({ sender: self, presenter: self }, this.roleState(context))) {
             throw new CollaborationError('forbidden', nls.localize('collaboration/follow/notOffered', 'The presenter role was not offered to you.'));
         }
-        this.setPresenter(self, context);
+        this.setPresenter(self);
         await context.session.sendBroadcast(FollowMessages.Presenter, { presenter: self });
         await context.session.sendBroadcast(FollowMessages.Focus, {});
     }
 
     async stopPresenting(): Promise<void> {
         const context = this.requireSession();
-        if (this._presenter === undefined || !mayAnnouncePresenter({ sender: context.session.self.id, presenter: null }, this.roleState(context))) {
+        if (this.presenter === undefined || !mayAnnouncePresenter({ sender: context.session.self.id, presenter: null }, this.roleState(context))) {
             return;
         }
-        this.setPresenter(undefined, context);
+        this.setPresenter(undefined);
         await context.session.sendBroadcast(FollowMessages.Presenter, { presenter: null });
     }
 
@@ -143,13 +142,13 @@ export class FollowService implements FrontendApplicationContribution {
     /** The host may take the presenter role at any time (unless it presents already). */
     canStartPresenting(): boolean {
         const context = this.service.current;
-        return !!context && context.session.isHost && this._presenter !== context.session.self.id;
+        return !!context && context.session.isHost && this.presenter !== context.session.self.id;
     }
 
     /** Someone presents and this window's user may end it (the presenter or the host). */
     canStopPresenting(): boolean {
         const context = this.service.current;
-        return !!context && this._presenter !== undefined
+        return !!context && this.presenter !== undefined
             && mayAnnouncePresenter({ sender: context.session.self.id, presenter: null }, this.roleState(context));
     }
 
@@ -169,24 +168,28 @@ export class FollowService implements FrontendApplicationContribution {
     }
 
     protected roleState(context: EditorSessionContext): { host: string; presenter: string | undefined; offers: ReadonlyMap<string, string> } {
-        return { host: context.session.host.id, presenter: this._presenter, offers: this.offers };
+        return this.role?.state ?? { host: context.session.host.id, presenter: undefined, offers: new Map() };
     }
 
     protected mayFocus(peer: string, context: EditorSessionContext): boolean {
-        return this._presenter === undefined || peer === this._presenter || peer === context.session.host.id;
+        return this.presenter === undefined || peer === this.presenter || peer === context.session.host.id;
     }
 
     protected startSession(context: EditorSessionContext | undefined): void {
         this.toDisposeOnSession.dispose();
+        this.role = undefined;
         this._following = undefined;
-        this._presenter = undefined;
-        this.offers.clear();
         this.lastApplied = undefined;
         this.onDidChangeEmitter.fire(undefined);
         if (!context) {
             return;
         }
         const session = context.session;
+        const role = this.role = new PresenterRole(session, { warn: (message: unknown, ...args: unknown[]) => this.logger.warn(message, ...args) });
+        this.toDisposeOnSession.push(role);
+        this.toDisposeOnSession.push({ dispose: () => this.role === role && (this.role = undefined) });
+        // Announced, taken over after lost messages, or the presenter left.
+        this.toDisposeOnSession.push(role.onDidChange(({ previous, presenter }) => this.presenterChanged(previous, presenter, context)));
         this.toDisposeOnSession.push(session.onBroadcast(FollowMessages.Focus, (_, sender) => {
             if (!this.mayFocus(sender.id, context) || this.service.current !== context) {
                 return;
@@ -199,47 +202,35 @@ export class FollowService implements FrontendApplicationContribution {
                     }
                 });
         }));
-        this.toDisposeOnSession.push(session.onBroadcast(FollowMessages.PresenterOffer, async (params, sender) => {
-            if (!mayOfferPresenter(sender.id, this.roleState(context)) || !session.getPeer(params.to)) {
-                return;
-            }
-            this.offers.set(params.to, sender.id);
-            if (params.to !== session.self.id) {
+        this.toDisposeOnSession.push(role.onDidOffer(async ({ to, from }) => {
+            if (to !== session.self.id) {
                 return;
             }
             const accept = nls.localize('collaboration/follow/accept', 'Accept');
             const answer = await this.messageService.info(
-                nls.localize('collaboration/follow/offered', '{0} offers you the presenter role: everyone will follow you.', sender.name),
+                nls.localize('collaboration/follow/offered', '{0} offers you the presenter role: everyone will follow you.', from.name),
                 accept, nls.localize('collaboration/follow/decline', 'Decline'));
             if (answer === accept && this.service.current === context) {
                 this.becomePresenter().catch(error => this.messageService.error(CollaborationError.from(error).message));
             }
         }));
-        this.toDisposeOnSession.push(session.onBroadcast(FollowMessages.Presenter, (params, sender) => {
-            if (!mayAnnouncePresenter({ sender: sender.id, presenter: params.presenter }, this.roleState(context))) {
-                return;
-            }
-            if (params.presenter !== null && !session.getPeer(params.presenter)) {
-                return;
-            }
-            this.setPresenter(params.presenter ?? undefined, context);
-        }));
         this.toDisposeOnSession.push(session.onPeerLeft(({ peer }) => {
-            this.offers.delete(peer.id);
-            if (this._presenter === peer.id) {
-                this.setPresenter(undefined, context);
-            }
             if (this._following === peer.id) {
                 this.unfollow();
                 this.messageService.info(nls.localize('collaboration/follow/left', '{0} left; you no longer follow them.', peer.name));
             }
         }));
+        if (!session.isHost) {
+            // Joining while someone presents: follow them too.
+            role.start();
+        }
     }
 
-    protected setPresenter(presenter: string | undefined, context: EditorSessionContext): void {
-        const previous = this._presenter;
-        this._presenter = presenter;
-        this.offers.clear();
+    protected setPresenter(presenter: string | undefined): void {
+        this.role?.set(presenter);
+    }
+
+    protected presenterChanged(previous: string | undefined, presenter: string | undefined, context: EditorSessionContext): void {
         // Following the presenter ends with the presentation (or hand-over); the presenter follows nobody.
         if ((previous !== undefined && previous !== presenter && this._following === previous) || presenter === context.session.self.id) {
             this.unfollow();
