@@ -98,7 +98,7 @@ export interface Member {
     readonly dropped: number[];
 }
 
-export interface ChatRecord { text: string; author: string; at: number; status: 'pending' | 'acked' | 'refused'; error?: string }
+export interface ChatRecord { text: string; author: string; at: number; status: 'pending' | 'acked' | 'refused'; error?: string; settledAt?: number }
 
 /** Options of a session's traffic. */
 export interface TrafficOptions {
@@ -280,8 +280,12 @@ export class ChaosSession {
     protected say(member: Member, text: string): void {
         const record: ChatRecord = { text, author: member.name, at: Date.now(), status: 'pending' };
         this.chats.push(record);
-        member.chat.send(text).then(() => record.status = 'acked', error => {
+        member.chat.send(text).then(() => {
+            record.status = 'acked';
+            record.settledAt = Date.now();
+        }, error => {
             record.status = 'refused';
+            record.settledAt = Date.now();
             record.error = `${error?.code ?? ''} ${error?.message ?? error}`.trim();
         });
     }

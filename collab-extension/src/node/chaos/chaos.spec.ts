@@ -96,7 +96,8 @@ function countLosses(session: ChaosSession, rows: FaultRow[]): Losses {
     strange.forEach((count, i) => count && losses.details.push(`${session.members[i].name} has ${count} characters nobody typed`));
     const counts = session.members.map(member => member.seen);
     for (const chat of session.chats) {
-        const phase = phaseOf(rows, chat.at);
+        // A refused message belongs to the fault that refused it (it may have been sent just before).
+        const phase = phaseOf(rows, chat.status === 'refused' ? chat.settledAt ?? chat.at : chat.at);
         const present = counts.map(count => count.get(chat.text) ?? 0);
         if (chat.status === 'refused') {
             losses.refused[phase]++;
