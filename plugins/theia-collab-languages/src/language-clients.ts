@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from 'vscode-languageclient/node';
+import { LanguageClient, LanguageClientOptions, ServerOptions } from 'vscode-languageclient/node';
 import { findExecutable, findPythonWith } from './executables';
 
 export interface LanguageClientHandle {
@@ -20,8 +20,8 @@ export async function startTypeScriptClient(log: vscode.OutputChannel): Promise<
     const cli = require.resolve('typescript-language-server/lib/cli.mjs');
     const run = {
         command: process.execPath,
+        // No `transport`: with one, the client adds a second `--stdio` argument itself.
         args: [cli, '--stdio'],
-        transport: TransportKind.stdio,
         // In Electron, process.execPath is Electron itself: run it as plain Node.
         options: { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } }
     };
@@ -45,19 +45,19 @@ export async function startTypeScriptClient(log: vscode.OutputChannel): Promise<
     return { stop: () => client.stop() };
 }
 
-/** `pylsp` (Debian's python3-pylsp) for Python, when it is installed; otherwise nothing but highlighting. */
+/** `pylsp` (Debian's python3-pylsp; it speaks over stdio when given no arguments) for Python, when it is installed; otherwise nothing but highlighting. */
 export async function startPythonClient(log: vscode.OutputChannel): Promise<LanguageClientHandle | undefined> {
     const pylsp = findExecutable([process.env.COLLAB_PYLSP, '/usr/bin/pylsp', 'pylsp'].filter((c): c is string => !!c));
     let serverOptions: ServerOptions;
     if (pylsp) {
-        serverOptions = { command: pylsp, args: [], transport: TransportKind.stdio };
+        serverOptions = { command: pylsp, args: [] };
     } else {
         const python = findPythonWith('pylsp');
         if (!python) {
             log.appendLine('No Python language server: install python3-pylsp (Debian) or python-lsp-server (pip) to get one.');
             return undefined;
         }
-        serverOptions = { command: python, args: ['-m', 'pylsp'], transport: TransportKind.stdio };
+        serverOptions = { command: python, args: ['-m', 'pylsp'] };
     }
     const client = new LanguageClient('theiaCollab.python', 'Python Language Server', serverOptions, {
         documentSelector: selector('python'),
