@@ -5,3 +5,4 @@ export * from './theia-backend';
 export * from './wait';
 export * from './collaboration';
 export * from './suite';
+export * from './ide';
