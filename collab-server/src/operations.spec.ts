@@ -145,4 +145,30 @@ describe('operations', () => {
         assert.throws(() => resolveOptions({ maxPayloadBytes: 64 * 1024 * 1024 }), /maxPayloadBytes/);
         assert.throws(() => resolveOptions({ maxPayloadBytes: 64 * 1024 }), /maxPayloadBytes must be at least/);
     });
+
+    it('reads the replay window and log rate options from flags, environment and config file', () => {
+        assert.deepStrictEqual(resolveOptions({}).replayWindowMs, 120_000);
+        assert.deepStrictEqual([resolveOptions({}).replayWindowBytesPerRoom, resolveOptions({}).replayWindowBytes, resolveOptions({}).logRateLimit],
+            [8 * 1024 * 1024, 256 * 1024 * 1024, { max: 20, windowMs: 10_000 }]);
+        assert.deepStrictEqual(parseArgs(['--replay-window', '90s', '--replay-window-bytes-per-room', '1048576', '--replay-window-bytes', '67108864', '--log-rate', '5/1m']).options, {
+            replayWindowMs: 90_000, replayWindowBytesPerRoom: 1048576, replayWindowBytes: 67108864, logRateLimit: { max: 5, windowMs: 60_000 }
+        });
+        assert.deepStrictEqual(loadConfigFromEnv({
+            COLLAB_REPLAY_WINDOW: '0', COLLAB_REPLAY_WINDOW_BYTES_PER_ROOM: '2048', COLLAB_REPLAY_WINDOW_BYTES: '4096', COLLAB_LOG_RATE: '100/10s'
+        }), { replayWindowMs: 0, replayWindowBytesPerRoom: 2048, replayWindowBytes: 4096, logRateLimit: { max: 100, windowMs: 10_000 } });
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'collab-config-'));
+        try {
+            const file = path.join(dir, 'config.json');
+            fs.writeFileSync(file, JSON.stringify({ replayWindowMs: '3m', replayWindowBytesPerRoom: 1000, logRateLimit: '1/1s', storeCheckIntervalMs: '500ms' }));
+            assert.deepStrictEqual(loadConfigFile(file), {
+                replayWindowMs: 180_000, replayWindowBytesPerRoom: 1000, logRateLimit: { max: 1, windowMs: 1000 }, storeCheckIntervalMs: 500
+            });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+        assert.throws(() => resolveOptions({ replayWindowMs: -1 }), /replayWindowMs/);
+        assert.throws(() => resolveOptions({ replayWindowBytesPerRoom: 0 }), /replayWindowBytesPerRoom/);
+        assert.throws(() => resolveOptions({ replayWindowBytes: 1.5 }), /replayWindowBytes must/);
+        assert.throws(() => resolveOptions({ logRateLimit: { max: 0, windowMs: 1000 } }), /logRateLimit/);
+    });
 });

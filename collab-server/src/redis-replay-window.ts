@@ -17,7 +17,9 @@
 import type { Logger } from 'pino';
 import type { EnvelopeKind, RelayedEnvelope, ReplayResult } from '@theia-collab/protocol/lib/wire';
 import { LuaScript, RedisClient } from './redis';
-import { compactData, meantFor, REPLAY_ENTRY_OVERHEAD, ReplayQuery, ReplayStats, ReplayWindow, ReplayWindowLimits } from './replay-window';
+import {
+    compactData, MARK_MARGIN_MS, meantFor, REPLAY_ENTRY_OVERHEAD, ReplayMark, ReplayQuery, ReplayStats, ReplayWindow, ReplayWindowLimits
+} from './replay-window';
 
 // KEYS: stream, index, meta. ARGV: at, windowMs, bytesPerRoom, size, entryTtlMs, metaTtlMs, header, data.
 const APPEND = new LuaScript(`
@@ -110,6 +112,10 @@ export class RedisReplayWindow implements ReplayWindow {
         return this.options;
     }
 
+    mark(): ReplayMark {
+        return { at: Date.now() };
+    }
+
     protected keys(roomId: string): string[] {
         const prefix = this.options.prefix;
         return [`${prefix}replay:${roomId}`, `${prefix}replayi:${roomId}`, `${prefix}replaym:${roomId}`];
@@ -174,6 +180,7 @@ export class RedisReplayWindow implements ReplayWindow {
         const [evictedText, rawEntries] = await this.readRaw(query.roomId);
         let evictedAt = Math.max(Number(evictedText.toString()) || 0, this.lost.get(query.roomId) ?? 0);
         const oldest = now - this.options.windowMs;
+        const until = query.until ? query.until.at + MARK_MARGIN_MS : Infinity;
         const envelopes: RelayedEnvelope[] = [];
         let bytes = 0;
         let truncated = false;
@@ -196,6 +203,10 @@ export class RedisReplayWindow implements ReplayWindow {
                 // Aged out, not yet trimmed (the room was quiet since).
                 evictedAt = Math.max(evictedAt, header.at);
                 continue;
+            }
+            if (header.at > until) {
+                // Relayed well after the requester's connection joined: it got that live.
+                break;
             }
             if (header.at < query.joinedAt || !meantFor(header, query.requester, query.after)) {
                 continue;

@@ -23,6 +23,21 @@ export interface ReplayWindowLimits {
     bytes: number;
 }
 
+/** A point in a window's relay order: what was relayed after it, a connection that joined then got live. */
+export interface ReplayMark {
+    /** Wall clock (the window of several instances orders by it, with a margin for their clocks). */
+    at: number;
+    /** Exact position, when the window has one (one instance). */
+    position?: number;
+}
+
+/**
+ * With a shared window, envelopes relayed up to this long after a mark are still in the answer: other
+ * instances' clocks and their fan-out may lag behind; a member would rather get an envelope twice (it drops
+ * the second) than miss it.
+ */
+export const MARK_MARGIN_MS = 1000;
+
 export interface ReplayQuery {
     roomId: string;
     /** The asking member's peer id. */
@@ -36,6 +51,11 @@ export interface ReplayQuery {
      * relayed since then has left the window. Unknown: since it joined.
      */
     since?: number;
+    /**
+     * When the requester's current connection joined the room (it resumed): what was relayed since reached it
+     * live, and is left out. Unknown: up to now.
+     */
+    until?: ReplayMark;
     /** Bound of the answer's data (plus overhead); beyond it the answer stops early and is not complete. */
     maxBytes: number;
     /**
@@ -59,6 +79,8 @@ export interface ReplayWindow {
      */
     record(envelope: RelayedEnvelope, at?: number): void;
     read(query: ReplayQuery): Promise<ReplayResult>;
+    /** The current point of the relay order (see ReplayQuery.until). */
+    mark(): ReplayMark;
     /** The room closed. */
     dropRoom(roomId: string): void;
     /** Periodic: drops what aged out of the window (and, with Redis, catches up on bookkeeping). */
@@ -131,6 +153,7 @@ interface Entry {
     /** Undefined once evicted (then the entry only waits to leave the instance-wide queue). */
     envelope: RelayedEnvelope | undefined;
     at: number;
+    position: number;
     bytes: number;
     window: RoomWindow;
 }
@@ -152,8 +175,14 @@ export class MemoryReplayWindow implements ReplayWindow {
     protected readonly order = new Queue<Entry>();
     protected totalBytes = 0;
     protected totalEntries = 0;
+    /** Envelopes recorded so far (the position of the next one). */
+    protected position = 0;
 
     constructor(readonly limits: ReplayWindowLimits, protected readonly now: () => number = Date.now) { }
+
+    mark(): ReplayMark {
+        return { at: this.now(), position: this.position };
+    }
 
     record(envelope: RelayedEnvelope, at = this.now()): void {
         if (this.limits.windowMs <= 0) {
@@ -170,7 +199,7 @@ export class MemoryReplayWindow implements ReplayWindow {
             return;
         }
         envelope.data = compactData(envelope.data);
-        const entry: Entry = { envelope, at, bytes, window };
+        const entry: Entry = { envelope, at, position: this.position++, bytes, window };
         window.entries.push(entry);
         window.bytes += bytes;
         this.order.push(entry);
@@ -201,8 +230,12 @@ export class MemoryReplayWindow implements ReplayWindow {
         const envelopes: RelayedEnvelope[] = [];
         let bytes = 0;
         let truncated = false;
+        const until = query.until?.position ?? Infinity;
         for (const entry of window.entries) {
             const envelope = entry.envelope!;
+            if (entry.position >= until) {
+                break;
+            }
             if (entry.at < query.joinedAt || !meantFor(envelope, query.requester, query.after)) {
                 continue;
             }

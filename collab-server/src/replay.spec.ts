@@ -169,6 +169,25 @@ function scenarios(setup: {
         await send(host, { ...away, client: back }, room.roomId, { kind: 'broadcast', seq: 8 });
     });
 
+    it('leaves out what reached the resumed connection live', async () => {
+        const [a, b] = await setup.start();
+        const room = await makeRoom(a, [b, a]);
+        const { host } = room;
+        const [away, witness] = room.guests;
+        await drop(away, host);
+        await send(host, witness, room.roomId, { kind: 'broadcast', seq: 1 });
+        const back = await resume(a, away);
+        const backMember = { ...away, client: back };
+        // Right after resuming: live. One instance knows exactly; several allow for their clocks (it may come twice).
+        await send(host, backMember, room.roomId, { kind: 'broadcast', seq: 2 });
+        await settle(1200);
+        // Well after: live, and never in the answer.
+        await send(host, backMember, room.roomId, { kind: 'broadcast', seq: 3 });
+        const replay = await back.request('room:replay', { roomId: room.roomId, after: {} });
+        assert.deepStrictEqual(replay.envelopes.map((item: any) => item.seq), setup.shared ? [1, 2] : [1]);
+        assert.strictEqual(replay.complete, true);
+    });
+
     it('replays messages targeted at a connection that died unnoticed, to their target only', async () => {
         const [a, b] = await setup.start();
         const room = await makeRoom(a, [b, a]);

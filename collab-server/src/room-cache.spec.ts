@@ -88,6 +88,32 @@ describe('room cache', () => {
         await assert.rejects(late, /redis away/);
     });
 
+    it('serves an entry past its age limit while the store is away (Redis down), up to a bound', async () => {
+        cache = new RoomCache(store.asStore(), 5000, 100, () => clock, 60_000);
+        await prime(1);
+        clock += 30_000;
+        const during = cache.get('r');
+        // node-redis refuses commands at once while its connection is down.
+        store.reads.shift()!.fail(Object.assign(new Error('The client is offline'), { name: 'Error' }));
+        assert.strictEqual((await during)!.lastActivityAt, 1, 'the last known record is served through an outage');
+        // Back: the store's answer replaces it.
+        const back = cache.get('r');
+        store.reads.shift()!.answer(record('r', 2));
+        assert.strictEqual((await back)!.lastActivityAt, 2);
+        // Too old even for an outage: the failure is reported.
+        clock += 61_000;
+        const late = cache.get('r');
+        store.reads.shift()!.fail(new Error('The client is offline'));
+        await assert.rejects(late, /offline/);
+        // Invalidated (a change this instance made or heard of): not served stale either.
+        await prime(3);
+        clock += 6000;
+        cache.invalidate('r');
+        const changed = cache.get('r');
+        store.reads.shift()!.fail(new Error('The client is offline'));
+        await assert.rejects(changed, /offline/);
+    });
+
     it('does not hand a read started before an invalidation to readers after it, nor cache it', async () => {
         const before = cache.get('r');
         cache.invalidate('r');

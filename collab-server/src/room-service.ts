@@ -537,8 +537,10 @@ export class RoomService {
         socket.data.user = { ...socket.data.user, name: self.name };
         const role = peerId === updated.room.hostPeerId ? 'host' : 'guest';
         const detachedAt = updated.result!.detachedAt;
-        socket.data.memberships.set(roomId, { peerId, role, ...detachedAt !== undefined ? { detachedAt } : {} });
         socket.join([roomChannel(roomId), peerChannel(peerId)]);
+        // From here on this connection gets the room's envelopes live: a replay leaves them out.
+        const resumedAt = this.window?.mark();
+        socket.data.memberships.set(roomId, { peerId, role, ...detachedAt !== undefined ? { detachedAt } : {}, ...resumedAt ? { resumedAt } : {} });
         socket.emit('room:resumed', {
             roomId,
             self,
@@ -610,6 +612,7 @@ export class RoomService {
             after,
             joinedAt: member.joinedAt,
             since: membership.detachedAt,
+            until: membership.resumedAt,
             maxBytes: this.options.replayWindowBytesPerRoom,
             // Each envelope is a binary attachment of the answer: stay within what the protocol client accepts.
             maxEnvelopes: CLIENT_MAX_ATTACHMENTS - 16

@@ -7,6 +7,7 @@ import { CollaborationError, CollaborationErrorCode } from '@theia-collab/protoc
 import type { ClientToServerEvents, Role, ServerToClientEvents } from '@theia-collab/protocol/lib/wire';
 import type { RoomClaims, UserIdentity } from './auth';
 import type { SocketRateLimiter } from './rate-limit';
+import type { ReplayMark } from './replay-window';
 
 export interface Membership {
     peerId: string;
@@ -16,6 +17,8 @@ export interface Membership {
      * that (what it missed since then is in the replay window, see `room:replay`).
      */
     detachedAt?: number;
+    /** When this connection resumed the member (a point of the replay window's order): it gets live what follows. */
+    resumedAt?: ReplayMark;
 }
 
 export interface PendingJoin {
