@@ -7,7 +7,7 @@
  * a guest with its permission could not.
  */
 import * as Y from 'yjs';
-import { CollaborationClient, CollaborationError, CollaborationSession, Disposable, Peer, SessionClosed } from '@theia-collab/protocol';
+import { CollaborationClient, CollaborationError, CollaborationSession, Disposable, parseInvite, Peer, SessionClosed } from '@theia-collab/protocol';
 import type { ClientLogger } from '@theia-collab/protocol/lib/client';
 import { ChatChannel } from '@theia-collab/extension/lib/common/chat/chat-channel';
 import type { ChatMessage } from '@theia-collab/extension/lib/common/chat/chat-protocol';
@@ -99,6 +99,7 @@ const QUIET: ClientLogger = { info: () => undefined, warn: () => undefined, erro
 export class AgentParticipant implements Disposable {
 
     static async join(options: JoinAgentOptions): Promise<AgentParticipant> {
+        parseInvite(options.invite); // a clear error before anything is contacted
         const client = await CollaborationClient.connect({ serverUrl: serverUrlOf(options.invite, options.serverUrl), name: options.name, logger: options.logger ?? QUIET });
         try {
             const abort = new AbortController();
