@@ -20,7 +20,8 @@ export const BENCHMARKS: Entry[] = [
     { name: 'convergence', what: '100,000 edits from 3 peers vs y-websocket', timeoutMs: 15 * 60_000 },
     { name: 'keystroke', what: 'keystroke latency between two browser apps (Chromium)', timeoutMs: 20 * 60_000 },
     { name: 'joinflow', what: 'Start Session -> guest sees the host file tree (Chromium)', timeoutMs: 15 * 60_000 },
-    { name: 'multi', what: 'fan-out through two instances with Redis vs one instance', timeoutMs: 15 * 60_000 }
+    { name: 'multi', what: 'fan-out through two instances with Redis vs one instance', timeoutMs: 15 * 60_000 },
+    { name: 'agent', what: 'agent edit (headless participant) -> visible in the host document', timeoutMs: 10 * 60_000 }
 ];
 
 function usage(): string {

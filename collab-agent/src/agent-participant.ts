@@ -341,7 +341,7 @@ export class AgentParticipant implements Disposable {
     protected async confirmApplied(shared: SharedDocument, path: string, clientId: number, clock: number, problemsBefore: number, timeoutMs: number): Promise<void> {
         const deadline = Date.now() + timeoutMs;
         for (let attempt = 0; ; attempt++) {
-            await delay(attempt === 0 ? 30 : 100);
+            await delay(attempt === 0 ? 0 : 50);
             const refused = this.problems.slice(problemsBefore).find(problem => problem.path === path);
             if (refused) {
                 throw new CollaborationError(refused.code, `The host refused the edit: ${refused.message}`);
