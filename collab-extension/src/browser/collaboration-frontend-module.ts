@@ -23,6 +23,7 @@ import { bindCollaborationParticipants } from './participants/participants-bindi
 import { bindCollaborationPorts } from './ports/port-frontend-bindings';
 import { bindCollaborationLanguage } from './language/language-bindings';
 import { bindCollaborationDebug } from './debug/debug-bindings';
+import { bindCollaborationSearch } from './search/search-frontend-bindings';
 
 export default new ContainerModule((bind, _unbind, _isBound, rebind) => {
     // The extension point: features and other extensions `bind(CollaborationContribution).to(...)`.
@@ -57,5 +58,6 @@ export default new ContainerModule((bind, _unbind, _isBound, rebind) => {
     bindCollaborationPorts(bind);
     bindCollaborationLanguage(bind);
     bindCollaborationDebug(bind);
+    bindCollaborationSearch(bind, rebind);
     // ---- end of features ----
 });

@@ -8,6 +8,7 @@ import { CollaborationServerConfigServiceImpl } from './collaboration-server-con
 import { ProcessOutputGuard } from './process-output-guard';
 import { bindCollaborationHostFileSystem } from './fs/host-file-system-backend-bindings';
 import { bindCollaborationPorts } from './ports/port-backend-bindings';
+import { bindCollaborationSearch } from './search/search-backend-bindings';
 
 export default new ContainerModule(bind => {
     bindCollaborationPreferences(bind);
@@ -28,5 +29,6 @@ export default new ContainerModule(bind => {
     // ---- Features: each backend feature folder exports `bindXxx(bind)`; add one line per feature here. ----
     bindCollaborationHostFileSystem(bind);
     bindCollaborationPorts(bind);
+    bindCollaborationSearch(bind);
     // ---- end of features ----
 });
