@@ -51,7 +51,7 @@ describe('collab-agent over MCP', function (): void {
 
             const tools = (await client.listTools()).tools.map(tool => tool.name).sort();
             for (const tool of ['list_files', 'read_file', 'open_document', 'edit_document', 'save_document', 'read_diagnostics', 'hover', 'definitions',
-                'read_chat', 'send_chat', 'list_participants', 'host_view', 'patch_document', 'set_cursor']) {
+                'read_chat', 'send_chat', 'list_participants', 'host_view', 'patch_document', 'set_cursor', 'search_text', 'search_files']) {
                 assert.ok(tools.includes(tool), `tool ${tool}`);
             }
 
@@ -108,6 +108,10 @@ describe('collab-agent over MCP', function (): void {
             assert.strictEqual(sent.isError, false, sent.text);
             await until(() => scope.chat.messages.some(m => m.text === 'Done: answer is 42.'), 'the host gets the message');
             assert.strictEqual(scope.chat.messages.find(m => m.text === 'Done: answer is 42.')!.authorName, 'Review bot');
+
+            const noSearch = await call(client, 'search_text', { pattern: 'greet' });
+            assert.strictEqual(noSearch.isError, true, 'this host runs no search service');
+            assert.match(noSearch.text, /unknown-method: No handler for 'search\/text'/);
 
             const participants = JSON.parse((await call(client, 'list_participants')).text).participants as { name: string; role: string; self: boolean }[];
             assert.deepStrictEqual(participants.map(p => [p.name, p.role, p.self]), [['Hosting Hana', 'host', false], ['Review bot', 'guest', true]]);

@@ -172,6 +172,31 @@ export function createAgentMcpServer(agent: AgentParticipant): McpServer {
         annotations: { readOnlyHint: true }
     }, ({ path, line, column }) => run(async () => ({ locations: await agent.definitions(path, { line, column }) })));
 
+    registerTool(server, 'search_text', {
+        title: 'Search text',
+        description: 'Searches the text of the host\'s shared files (its search service; excluded files are never searched). Matches: 1-based line and character.',
+        inputSchema: {
+            pattern: z.string().min(1).max(1000),
+            matchCase: z.boolean().optional(),
+            matchWholeWord: z.boolean().optional(),
+            useRegExp: z.boolean().optional(),
+            include: z.array(z.string().min(1).max(1000)).max(32).optional().describe('Glob patterns of files to search.'),
+            exclude: z.array(z.string().min(1).max(1000)).max(32).optional().describe('Glob patterns of files to leave out.'),
+            maxResults: z.number().int().min(1).max(10_000).optional()
+        },
+        annotations: { readOnlyHint: true }
+    }, ({ pattern, ...options }) => run(async () => {
+        const { files, result } = await agent.searchText(pattern, options);
+        return { matches: result.matches, limitHit: result.limitHit, files: files.map(file => ({ path: file.path, matches: file.matches.map(m => ({ line: m.line, character: m.character, length: m.length, lineText: m.lineText })) })) };
+    }));
+
+    registerTool(server, 'search_files', {
+        title: 'Find files by name',
+        description: 'Finds shared files by name (fuzzy, as quick open does), through the host\'s search service.',
+        inputSchema: { pattern: z.string().max(1000), limit: z.number().int().min(1).max(10_000).optional() },
+        annotations: { readOnlyHint: true }
+    }, ({ pattern, limit }) => run(() => agent.searchFiles(pattern, limit)));
+
     registerTool(server, 'read_chat', {
         title: 'Read chat',
         description: 'The session chat\'s latest messages (author names as the host stamped them).',

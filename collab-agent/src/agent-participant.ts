@@ -21,6 +21,8 @@ import { FsDirEntry, FsLimits, FsMessages, FsStat, RootsResult } from '@theia-co
 import { DiagnosticsGuest } from '@theia-collab/extension/lib/common/language/language-diagnostics';
 import { Diagnostic, HoverItem, LanguageLimits, LanguageMessages, Location } from '@theia-collab/extension/lib/common/language/language-protocol';
 
+import { SearchGuest } from '@theia-collab/extension/lib/common/search/search-guest';
+import type { FileMatches, FileSearchResult, TextSearchResult } from '@theia-collab/extension/lib/common/search/search-messages';
 import { unifiedDiffEdits } from './unified-diff';
 
 export const DEFAULT_SERVER_URL = 'http://127.0.0.1:8100';
@@ -413,6 +415,30 @@ export class AgentParticipant implements Disposable {
         const text = await this.documentText(path);
         const lineText = text.split('\n')[position.line - 1];
         return { path, position: { lineNumber: position.line, column: position.column }, ...(lineText !== undefined ? { lineText } : {}) };
+    }
+
+    // ---- search (the host's search/* handlers: its exclusions apply) ----
+
+    protected searchGuest: SearchGuest | undefined;
+
+    protected get search(): SearchGuest {
+        if (!this.searchGuest) {
+            this.searchGuest = new SearchGuest(this.session);
+            this.toDispose.push(this.searchGuest);
+        }
+        return this.searchGuest;
+    }
+
+    async searchText(pattern: string, options: { matchCase?: boolean; matchWholeWord?: boolean; useRegExp?: boolean; include?: string[]; exclude?: string[]; maxResults?: number } = {}): Promise<{ files: FileMatches[]; result: TextSearchResult }> {
+        this.assertOpen();
+        const files: FileMatches[] = [];
+        const result = await this.search.text({ pattern, ...options }, batch => files.push(...batch));
+        return { files, result };
+    }
+
+    async searchFiles(pattern: string, limit?: number): Promise<FileSearchResult> {
+        this.assertOpen();
+        return this.search.files({ pattern, ...(limit ? { limit } : {}) });
     }
 
     // ---- chat ----
