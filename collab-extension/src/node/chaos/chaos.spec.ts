@@ -377,8 +377,11 @@ describe('chaos: server crash, Redis restarts and network cuts lose nothing (rea
         console.log(`      Redis restarted empty: ${closeTimes.join('; ')}`);
         console.log(`      /health: A ${healthA}, B ${healthB}; processes: ${processes.map(child => `${child.name} pid ${child.pid} ${child.exit ? `exit ${child.exit.code ?? child.exit.signal}${child.exit.expected ? ' (killed by test)' : ' (UNEXPECTED)'}` : 'running'}`).join(', ')}`);
         const details = [...losses.details, ...secondLosses.details];
-        if (details.length) {
-            console.log(`      What went wrong:\n        ${details.slice(0, 40).join('\n        ')}`);
+        if (losses.details.length) {
+            console.log(`      What went wrong in S1:\n        ${losses.details.slice(0, 30).join('\n        ')}`);
+        }
+        if (secondLosses.details.length) {
+            console.log(`      What went wrong in S2:\n        ${secondLosses.details.slice(0, 20).join('\n        ')}`);
         }
         const unrecovered = allRows.filter(r => r.connectedMs === undefined || (r !== emptied && r.caughtUpMs === undefined));
         const total = (pick: (row: FaultRow) => number) => allRows.reduce((sum, r) => sum + pick(r), 0);
