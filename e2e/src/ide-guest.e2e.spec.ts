@@ -18,7 +18,13 @@ describe('a real IDE for a guest (e2e)', function () {
 
     before(async function () {
         this.timeout(180_000);
-        ({ host, guest } = await suite.setUp(() => suite.startHostAndGuest('ide', IDE_FILES)));
+        ({ host, guest } = await suite.setUp(async () => {
+            const [hostBackend, guestBackend] = await suite.start([
+                { name: 'ide-guest-host', files: IDE_FILES, plugins: true },
+                { name: 'ide-guest-guest', files: { 'guest-only.txt': 'mine\n' }, plugins: true }
+            ]);
+            return { host: await suite.open(hostBackend, 'host'), guest: await suite.open(guestBackend, 'guest') };
+        }));
     });
 
     it('the guest joins and opens the host\'s main.ts, highlighted as TypeScript', async () => {

@@ -10,7 +10,7 @@ describe('a real IDE on the host (e2e)', function () {
     before(async function () {
         this.timeout(180_000);
         host = await suite.setUp(async () => {
-            const [backend] = await suite.start([{ name: 'ide-host', files: IDE_FILES }]);
+            const [backend] = await suite.start([{ name: 'ide-host', files: IDE_FILES, plugins: true }]);
             return suite.open(backend, 'host');
         });
     });

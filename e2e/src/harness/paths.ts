@@ -6,5 +6,5 @@ export const BROWSER_APP_MAIN = path.join(REPO_ROOT, 'browser-app', 'lib', 'back
 /** Screenshots and logs of end-to-end runs. */
 export const TEST_RESULTS = path.join(REPO_ROOT, 'test-results');
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-/** The in-repo VS Code extensions every e2e backend loads (`--plugins=local-dir:`), as `npm start` does. */
+/** The in-repo VS Code extensions a backend loads with `plugins: true` (`--plugins=local-dir:`), as `npm start` does. */
 export const PLUGINS_DIR = path.join(REPO_ROOT, 'plugins');

@@ -16,7 +16,11 @@ export interface TheiaBackendOptions {
     files?: Record<string, string>;
     env?: Record<string, string>;
     startTimeoutMs?: number;
-    /** Load the in-repo plugins (`plugins/`: grammars, language servers, the Python debugger), as `npm start` does. Default true. */
+    /**
+     * Load the in-repo plugins (`plugins/`: grammars, language servers, the Python debugger), as `npm start` does.
+     * Off by default: the specs written before the plugins type into plain editors (no auto-indent, brackets or
+     * suggestions) and expect the lighter start of a backend without a plugin host.
+     */
     plugins?: boolean;
 }
 
@@ -65,7 +69,7 @@ export async function startTheiaBackend(options: TheiaBackendOptions): Promise<T
     let child: ChildProcess;
     try {
         const args = [BROWSER_APP_MAIN, workspace, '--hostname', '127.0.0.1', '--port', String(port)];
-        if (options.plugins !== false) {
+        if (options.plugins) {
             args.push(`--plugins=local-dir:${PLUGINS_DIR}`);
         }
         child = spawnOwnedNode(args, {
