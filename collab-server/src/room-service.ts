@@ -688,7 +688,14 @@ export class RoomService {
      */
     async checkLocalRooms(): Promise<void> {
         for (const [key, item] of [...this.unfinished]) {
-            await this.finishDisconnect(item);
+            try {
+                await this.finishDisconnect(item);
+            } catch (error) {
+                if (isStoreUnavailable(error)) {
+                    throw error;
+                }
+                this.logger.error({ err: error, room: item.roomId, peer: item.peerId }, 'recording a disconnection failed');
+            }
             this.unfinished.delete(key);
         }
         const local = new Map<string, CollabSocket[]>();
