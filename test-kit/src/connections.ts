@@ -60,3 +60,20 @@ export function prng(seed: number): () => number {
         return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     };
 }
+
+interface ServerSockets {
+    io: { of(namespace: string): { sockets: Map<string, { data: { memberships: Map<string, { peerId: string }> }; conn: { close(): void } }> } };
+}
+
+/** Drops a peer's connection from the server's side (closing the transport), for a server started by the kit. */
+export function cutServerSide(server: object, peerId: string): void {
+    for (const socket of (server as ServerSockets).io.of('/').sockets.values()) {
+        for (const membership of socket.data.memberships.values()) {
+            if (membership.peerId === peerId) {
+                socket.conn.close();
+                return;
+            }
+        }
+    }
+    throw new Error(`no server socket for peer ${peerId}`);
+}

@@ -34,4 +34,4 @@ export function pool<T>(items: T[], limit: number, task: (item: T, index: number
 }
 
 /** The seeded PRNG the server's reliability tests use, so every fuzz run is reproducible from its seed. */
-export { prng } from '@theia-collab/server/lib/integration/reliability-fixture';
+export { prng } from '@theia-collab/test-kit';

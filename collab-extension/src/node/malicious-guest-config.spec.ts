@@ -20,7 +20,7 @@ import { FileUri } from '@theia/core/lib/common/file-uri';
 import { Emitter as TheiaEmitter } from '@theia/core/lib/common/event';
 import type { PreferenceChange, PreferenceInspection, PreferenceService } from '@theia/core/lib/common/preferences';
 import { CollaborationClient, CollaborationError, CollaborationSession, Disposable, Emitter, Permission, Request } from '@theia-collab/protocol';
-import { until } from '@theia-collab/server/lib/integration/session-fixture';
+import { until } from '@theia-collab/test-kit';
 import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
 import { nameRoots } from '../common/collaboration-uri';
 import { BreakpointMessages, SharedBreakpoint } from '../common/debug/debug-breakpoint-protocol';

@@ -10,7 +10,7 @@ import { ChildProcess } from 'child_process';
 import { FileUri } from '@theia/core/lib/common/file-uri';
 import { CancellationTokenSource } from '@theia/core/lib/common/cancellation';
 import type { SearchInWorkspaceResult, SearchInWorkspaceServer } from '@theia/search-in-workspace/lib/common/search-in-workspace-interface';
-import { until } from '@theia-collab/server/lib/integration/session-fixture';
+import { until } from '@theia-collab/test-kit';
 import { nameRoots } from '../../common/collaboration-uri';
 import { DEFAULT_EXCLUDED_FILES } from '../../common/fs/host-file-system-protocol';
 import { registerSearchHandlers } from '../../common/search/search-host-handlers';

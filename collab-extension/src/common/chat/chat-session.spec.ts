@@ -3,7 +3,7 @@
  */
 import * as assert from 'assert';
 import { CollaborationClient, CollaborationError, CollaborationSession, Permission } from '@theia-collab/protocol';
-import { until } from '@theia-collab/server/lib/integration/session-fixture';
+import { until } from '@theia-collab/test-kit';
 import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
 import { ChatChannel } from './chat-channel';
 import { ChatMessage, ChatMessages } from './chat-protocol';

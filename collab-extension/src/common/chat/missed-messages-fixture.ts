@@ -7,8 +7,8 @@
  * `onMissedMessages` fired.
  */
 import { CollaborationClient, CollaborationSession, Disposable, Permission } from '@theia-collab/protocol';
-import { keepOffline } from '@theia-collab/server/lib/integration/reliability-fixture';
-import { next, RecordingLogger, until } from '@theia-collab/server/lib/integration/session-fixture';
+import { keepOffline } from '@theia-collab/test-kit';
+import { next, RecordingLogger, until } from '@theia-collab/test-kit';
 import type { ServerOptions } from '@theia-collab/server/lib/config';
 import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
 

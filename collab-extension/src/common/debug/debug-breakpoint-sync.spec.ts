@@ -7,7 +7,7 @@ import * as assert from 'assert';
 import * as path from 'path';
 import { FileUri } from '@theia/core/lib/common/file-uri';
 import { CollaborationError, CollaborationSession, Disposable, Emitter } from '@theia-collab/protocol';
-import { until } from '@theia-collab/server/lib/integration/session-fixture';
+import { until } from '@theia-collab/test-kit';
 import { BreakpointMessages, SharedBreakpoint } from './debug-breakpoint-protocol';
 import { BreakpointGuest, BreakpointHost, BreakpointStore } from './debug-breakpoint-sync';
 import { useDebugTestSession } from './debug-test-fixture';

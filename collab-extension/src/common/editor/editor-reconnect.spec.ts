@@ -8,7 +8,7 @@
 import * as assert from 'assert';
 import { CollaborationClient } from '@theia-collab/protocol/lib/client';
 import type { CollaborationSession } from '@theia-collab/protocol/lib/session';
-import { cutClientSide, cutServerSide, keepOffline } from '@theia-collab/server/lib/integration/reliability-fixture';
+import { cutClientSide, cutServerSide, keepOffline } from '@theia-collab/test-kit';
 import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
 import { SharedDocument, SharedDocumentProvider } from './editor-document';
 import { EditorGuest } from './editor-guest';

@@ -32,7 +32,7 @@ export async function connect(server: ServerHandle, name: string, logger = new Q
 }
 
 /** The seeded PRNG the server's reliability tests use, so every fuzz run is reproducible from its seed. */
-export { prng } from '@theia-collab/server/lib/integration/reliability-fixture';
+export { prng } from '@theia-collab/test-kit';
 
 /**
  * The same session, but what it sends leaves after a random delay (0..maxDelayMs); messages of one sender

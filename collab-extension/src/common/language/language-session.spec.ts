@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { FileUri } from '@theia/core/lib/common/file-uri';
 import { CollaborationClient, CollaborationError, CollaborationSession, Disposable, Emitter } from '@theia-collab/protocol';
-import { until } from '@theia-collab/server/lib/integration/session-fixture';
+import { until } from '@theia-collab/test-kit';
 import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
 import { nameRoots } from '../collaboration-uri';
 import { createTestHostWorkspace, joinTestSession } from './language-test-fixture';

@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { FileUri } from '@theia/core/lib/common/file-uri';
 import type { CollaborationClient, CollaborationSession } from '@theia-collab/protocol';
-import { until } from '@theia-collab/server/lib/integration/session-fixture';
+import { until } from '@theia-collab/test-kit';
 import { HostFileSystem } from '../../node/fs/host-file-system';
 import { nameRoots } from '../collaboration-uri';
 import { DEFAULT_EXCLUDED_FILES } from '../fs/host-file-system-protocol';

@@ -5,7 +5,7 @@
  */
 import * as assert from 'assert';
 import { CollaborationClient, CollaborationError, CollaborationSession, Emitter, Permission } from '@theia-collab/protocol';
-import { until } from '@theia-collab/server/lib/integration/session-fixture';
+import { until } from '@theia-collab/test-kit';
 import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
 import { TerminalHost, TerminalInputEvent, TerminalSource } from './terminal-host';
 import { GuestTerminal, TerminalGuest } from './terminal-guest';

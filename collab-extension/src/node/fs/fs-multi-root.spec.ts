@@ -12,7 +12,7 @@ import { createHash } from 'crypto';
 import { FileUri } from '@theia/core/lib/common/file-uri';
 import { FileSystemProviderError, FileSystemProviderErrorCode, FileType } from '@theia/filesystem/lib/common/files';
 import { CollaborationError } from '@theia-collab/protocol';
-import { until } from '@theia-collab/server/lib/integration/session-fixture';
+import { until } from '@theia-collab/test-kit';
 import { nameRoots } from '../../common/collaboration-uri';
 import { workspacePathsOfHostUri } from '../../common/fs/fs-host-paths';
 import { FsMessages } from '../../common/fs/fs-messages';

@@ -13,7 +13,7 @@ import { FileUri } from '@theia/core/lib/common/file-uri';
 import URI from '@theia/core/lib/common/uri';
 import { FileChange } from '@theia/filesystem/lib/common/files';
 import { CollaborationClient, CollaborationSession, Disposable, Permission } from '@theia-collab/protocol';
-import { until } from '@theia-collab/server/lib/integration/session-fixture';
+import { until } from '@theia-collab/test-kit';
 import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
 import { CollabFileSystemProvider } from '../../browser/fs/collab-file-system-provider';
 import { nameRoots, SharedRoot } from '../../common/collaboration-uri';

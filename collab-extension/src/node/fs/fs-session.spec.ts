@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'crypto';
 import URI from '@theia/core/lib/common/uri';
 import { FileChangeType, FileSystemProviderCapabilities, FileSystemProviderError, FileSystemProviderErrorCode, FileType } from '@theia/filesystem/lib/common/files';
 import { CollaborationError, CollaborationSession, Permission } from '@theia-collab/protocol';
-import { until } from '@theia-collab/server/lib/integration/session-fixture';
+import { until } from '@theia-collab/test-kit';
 import { FsMessages } from '../../common/fs/fs-messages';
 import { DEFAULT_EXCLUDED_FILES } from '../../common/fs/host-file-system-protocol';
 import { rejection, uri, useFsTestSession } from './fs-session-fixture';

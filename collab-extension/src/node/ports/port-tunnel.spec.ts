@@ -8,7 +8,7 @@ import * as net from 'net';
 import { createHash, randomBytes } from 'crypto';
 import { AddressInfo } from 'net';
 import { CollaborationClient, CollaborationError, CollaborationSession, Permission } from '@theia-collab/protocol';
-import { until as pollUntil } from '@theia-collab/server/lib/integration/session-fixture';
+import { until as pollUntil } from '@theia-collab/test-kit';
 import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
 import { PortLimits, PortMessages } from '../../common/ports/port-messages';
 import { PortTunnelGuest } from '../../common/ports/port-tunnel-guest';

@@ -8,7 +8,7 @@ import * as path from 'path';
 import { ChildProcess } from 'child_process';
 import { FileUri } from '@theia/core/lib/common/file-uri';
 import { CollaborationError, Permission } from '@theia-collab/protocol';
-import { until } from '@theia-collab/server/lib/integration/session-fixture';
+import { until } from '@theia-collab/test-kit';
 import { nameRoots } from '../../common/collaboration-uri';
 import { DEFAULT_EXCLUDED_FILES } from '../../common/fs/host-file-system-protocol';
 import { registerSearchHandlers } from '../../common/search/search-host-handlers';
