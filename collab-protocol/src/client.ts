@@ -423,7 +423,7 @@ export class CollaborationClient {
         clearTimeout(this.resumeTimer);
         this.resumeTimer = backgroundTimer(() => {
             for (const sink of [...this.rooms.values()]) {
-                if (sink instanceof CollaborationSessionImpl && sink.connectionState === 'reconnecting') {
+                if (sink instanceof CollaborationSessionImpl && sink.awaitingResume) {
                     sink.disconnected('The collaboration server did not resume the session after reconnecting.');
                 }
             }

@@ -255,10 +255,10 @@ export class EnvelopeCodec {
     }
 
     /**
-     * Opens a relayed envelope. Throws a CollaborationError for anything not meant for this peer,
+     * Opens a relayed envelope (`catchingUp`: one of many missed while reconnecting). Throws a CollaborationError for anything not meant for this peer,
      * not authentic under a key we hold, or already seen.
      */
-    async open(input: unknown): Promise<OpenedEnvelope> {
+    async open(input: unknown, catchingUp = false): Promise<OpenedEnvelope> {
         const envelope = parseDataEnvelope(input) ?? RelayedEnvelopeSchema.safeParse(input).data;
         if (!envelope) {
             throw new CollaborationError('bad-request', 'Malformed envelope.');
@@ -300,7 +300,8 @@ export class EnvelopeCodec {
             throw new DuplicateMessageError(`Replayed or reordered message (seq ${envelope.seq} after ${last}).`);
         }
         const body = unpackBody(header.kind,
-            await decrypt(key, data, additionalData, this.loneOpens.take(data.byteLength - IV_BYTES - TAG_BYTES)));
+            // What a reconnecting peer missed is opened in one go: the synchronous cipher spares thousands of WebCrypto round trips.
+            await decrypt(key, data, additionalData, catchingUp || this.loneOpens.take(data.byteLength - IV_BYTES - TAG_BYTES)));
         // Checked again after the await: concurrent opens of the same envelope must not both pass.
         if (envelope.seq <= (this.lastSeq.get(envelope.sender) ?? 0)) {
             throw new DuplicateMessageError(`Replayed or reordered message (seq ${envelope.seq}).`);

@@ -95,7 +95,7 @@ const HELD_MS = 10_000;
 /** After a replay, envelopes delivered both live and in the replay are expected this long. */
 const QUIET_DUPLICATES_MS = 10_000;
 /** How long a reconnecting peer waits for what it missed. */
-const REPLAY_TIMEOUT_MS = 10_000;
+const REPLAY_TIMEOUT_MS = 30_000;
 /** Envelopes sealed with a room key up to this many rotations ahead of this peer's are held for the key. */
 const MAX_KEY_LEAD = 4;
 const MAX_HELD = 256;
@@ -123,6 +123,8 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     private readonly goneSinceRoster = new Map<string, PeerLeftReason>();
     private readonly rosterArrived = new Deferred();
     private held: { payload: unknown; sender: string; at: number }[] = [];
+    /** Reconnected, the server's answer (`room:resumed` or `room:closed`) not yet here. */
+    awaitingResume = false;
     /** When this peer last opened what it missed while reconnecting. */
     private replayedAt = -Infinity;
     private _closed = false;
@@ -324,6 +326,10 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         if (this._closed) {
             return;
         }
+        if (event === 'room:resumed' || event === 'room:closed') {
+            // Answered: what follows (catching up on what was missed) may take a while, but the server did answer.
+            this.awaitingResume = false;
+        }
         const task = this.inbound.then(() => this._closed ? undefined : this.dispatch(event, payload));
         this.inbound = task.catch(error => this.connection.logger.error(`collaboration: failed to process '${event}'`, error));
     }
@@ -340,6 +346,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             this.disconnected(message);
             return false;
         }
+        this.awaitingResume = true;
         // Responses to what we asked may have been relayed while we were gone: they will not come now.
         this.messages.rejectAll(new CollaborationError('disconnected', message || 'The connection to the collaboration server dropped.'));
         this.setConnection('reconnecting');
@@ -464,7 +471,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             if (this._closed) {
                 return false;
             }
-            await this.receiveEnvelope(envelope);
+            await this.receiveEnvelope(envelope, undefined, true);
         }
         this.replayedAt = Date.now();
         return result.complete;
@@ -742,7 +749,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     }
 
     /** Opens and dispatches one relayed envelope. Never throws: problems go to `onMessageError`. */
-    async receiveEnvelope(payload: unknown, heldSince?: number): Promise<void> {
+    async receiveEnvelope(payload: unknown, heldSince?: number, catchingUp = false): Promise<void> {
         const sender = typeof (payload as { sender?: unknown })?.sender === 'string' ? (payload as { sender: string }).sender : undefined;
         if ((payload as { error?: unknown })?.error != null) {
             this.receiveServerError(payload);
@@ -765,7 +772,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         }
         let opened: OpenedEnvelope;
         try {
-            opened = await this.codec.open(payload);
+            opened = await this.codec.open(payload, catchingUp);
         } catch (error) {
             if ((error instanceof DuplicateMessageError && Date.now() - this.replayedAt < QUIET_DUPLICATES_MS) || error instanceof UnaddressedMessageError) {
                 // Delivered live and again in the replay after reconnecting (opened once); or a broadcast sent

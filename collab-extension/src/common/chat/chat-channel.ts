@@ -5,6 +5,7 @@
 import { CollaborationError, CollaborationSession, Disposable, Emitter, Event, Peer } from '@theia-collab/protocol';
 import { ChatAuthor, ChatHistory } from './chat-history';
 import { ChatLimits, ChatMessage, ChatMessages, ChatText } from './chat-protocol';
+import { ResendQueue } from '../resend-queue';
 
 export interface ChatChannelOptions {
     historyLimit?: number;
@@ -19,6 +20,7 @@ export class ChatChannel implements Disposable {
     protected readonly toDispose: Disposable[] = [];
     protected readonly recentPosts = new Map<string, number[]>();
     protected disposed = false;
+    protected readonly broadcasts: ResendQueue;
 
     protected readonly onDidReceiveEmitter = new Emitter<ChatMessage>();
     /** A new message, including this participant's own (not those of the history fetched on joining). */
@@ -29,6 +31,8 @@ export class ChatChannel implements Disposable {
 
     constructor(protected readonly session: CollaborationSession, protected readonly options: ChatChannelOptions = {}) {
         this.history = new ChatHistory(options.historyLimit ?? ChatLimits.maxHistory);
+        this.broadcasts = new ResendQueue(session, 'chat broadcast');
+        this.toDispose.push(this.broadcasts);
         if (session.isHost) {
             this.toDispose.push(
                 session.onRequest(ChatMessages.Send, (params, sender) => this.post(session.getPeer(sender.id), params.text)),
@@ -105,11 +109,8 @@ export class ChatChannel implements Disposable {
         this.checkRate(author.id);
         const stamped: ChatAuthor = { id: author.id, name: author.name };
         const message = this.history.post(stamped, text, (this.options.now ?? Date.now)());
-        this.session.sendBroadcast(ChatMessages.Posted, message).catch(error => {
-            if (!this.session.closed) {
-                console.warn('collaboration: chat broadcast failed', error);
-            }
-        });
+        // Sent again after a dropped connection: guests recognise a message they have by its id.
+        this.broadcasts.send(() => this.session.sendBroadcast(ChatMessages.Posted, message));
         this.onDidReceiveEmitter.fire(message);
         this.onDidChangeEmitter.fire();
         return message;

@@ -7,6 +7,7 @@ import { CollaborationError, CollaborationSession, Disposable, Emitter, Event, P
 import { checkTerminalInput } from './terminal-permission';
 import { SharedTerminalInfo, splitText, TerminalEndReason, TerminalLimits, TerminalMessages, TerminalSnapshotResult } from './terminal-protocol';
 import { TerminalScrollback } from './terminal-scrollback';
+import { ResendQueue } from '../resend-queue';
 
 export interface TerminalDimensions { cols: number; rows: number }
 
@@ -78,12 +79,17 @@ export class TerminalHost implements Disposable {
     protected readonly onDidChangeEmitter = new Emitter<void>();
     /** A terminal was shared, changed writability or stopped being shared. */
     readonly onDidChange: Event<void> = this.onDidChangeEmitter.event;
+    protected readonly broadcasts: ResendQueue;
 
     constructor(protected readonly session: CollaborationSession, protected readonly options: TerminalHostOptions) {
         if (!session.isHost) {
             throw new CollaborationError('forbidden', 'Only the host shares terminals.');
         }
+        // Output, shares and ends sent while this host's connection was down go again once it is back (guests
+        // skip output they have by its offset).
+        this.broadcasts = new ResendQueue(session, 'terminal broadcast');
         this.toDispose.push(
+            this.broadcasts,
             session.onRequest(TerminalMessages.List, () => ({ terminals: [...this.terminals.values()].map(state => this.info(state)) })),
             session.onRequest(TerminalMessages.Snapshot, params => this.snapshot(params.id)),
             session.onRequest(TerminalMessages.Input, (params, sender) => {
@@ -274,13 +280,6 @@ export class TerminalHost implements Disposable {
     }
 
     protected send(action: () => Promise<void>): void {
-        if (this.session.closed) {
-            return;
-        }
-        action().catch(error => {
-            if (!this.session.closed) {
-                console.warn('collaboration: terminal broadcast failed', error);
-            }
-        });
+        this.broadcasts.send(action);
     }
 }
