@@ -6,9 +6,12 @@ import { nls } from '@theia/core/lib/common/nls';
 import { QuickInputService, QuickPickItem, QuickPickSeparator } from '@theia/core/lib/common/quick-pick-service';
 import { ClipboardService } from '@theia/core/lib/browser/clipboard-service';
 import { StorageService } from '@theia/core/lib/browser/storage-service';
+import { ConfirmDialog, Dialog } from '@theia/core/lib/browser/dialogs';
+import { PreferenceScope, PreferenceService } from '@theia/core/lib/common/preferences';
+import { EnvVariablesServer } from '@theia/core/lib/common/env-variables';
 import { CollaborationError, CollaborationSession, DisplayName, parseInvite, Peer } from '@theia-collab/protocol';
 import { CollaborationSessionService } from './collaboration-session-service';
-import { CollaborationInviteDialog, CollaborationJoinDialog, CollaborationNameDialog } from './collaboration-dialogs';
+import { CollaborationInviteDialog, CollaborationJoinDialog } from './collaboration-dialogs';
 import { COLLABORATION_DISPLAY_NAME, CollaborationPreferences } from '../common/collaboration-preferences';
 
 export namespace CollaborationCommands {
@@ -40,6 +43,9 @@ export namespace CollaborationCommands {
     export const REVOKE_INVITES = Command.toLocalizedCommand({
         id: 'collaboration.revokeInvites', label: 'Revoke All Invites', category: CATEGORY
     }, 'collaboration/revokeInvites', 'collaboration/category');
+    export const CHANGE_DISPLAY_NAME = Command.toLocalizedCommand({
+        id: 'collaboration.changeDisplayName', label: 'Change Display Name...', category: CATEGORY
+    }, 'collaboration/changeDisplayName', 'collaboration/category');
     /** The quick menu behind the status bar item. */
     export const SHOW_MENU = Command.toLocalizedCommand({
         id: 'collaboration.showMenu', label: 'Show Collaboration Menu', category: CATEGORY
@@ -53,6 +59,7 @@ export namespace CollaborationMenus {
     export const INVITE = [...COLLABORATE, '2_invite'];
     /** For other extensions: things to do in a running session. */
     export const FEATURES = [...COLLABORATE, '3_features'];
+    export const SETTINGS = [...COLLABORATE, '9_settings'];
 }
 
 /** Last display name entered, when the `collaboration.displayName` preference is empty. */
@@ -79,21 +86,33 @@ export class CollaborationFrontendContribution implements CommandContribution, M
     @inject(QuickInputService)
     protected readonly quickInput: QuickInputService;
 
+    @inject(PreferenceService)
+    protected readonly preferenceService: PreferenceService;
+
+    @inject(EnvVariablesServer)
+    protected readonly envVariables: EnvVariablesServer;
+
     registerCommands(commands: CommandRegistry): void {
         const idle = () => this.sessionService.state === 'idle';
         const host = () => !!this.sessionService.session?.isHost;
         const guest = () => !!this.sessionService.session && !this.sessionService.session.isHost;
         const joining = () => this.sessionService.state === 'connecting' || this.sessionService.state === 'waiting-for-approval';
+        // Hidden, not only disabled, while a session runs or is starting: the menu then shows what applies.
         commands.registerCommand(CollaborationCommands.START_SESSION, {
             execute: () => this.startSession(),
-            isEnabled: idle
+            isEnabled: idle,
+            isVisible: idle
         });
         commands.registerCommand(CollaborationCommands.JOIN_SESSION, {
             execute: (invite?: unknown) => this.joinSession(typeof invite === 'string' ? invite : undefined),
-            isEnabled: idle
+            isEnabled: idle,
+            isVisible: idle
+        });
+        commands.registerCommand(CollaborationCommands.CHANGE_DISPLAY_NAME, {
+            execute: () => this.changeDisplayName()
         });
         commands.registerCommand(CollaborationCommands.LEAVE_SESSION, {
-            execute: () => this.sessionService.leaveSession(),
+            execute: () => this.leaveSession(),
             isEnabled: guest,
             isVisible: () => !host()
         });
@@ -141,13 +160,16 @@ export class CollaborationFrontendContribution implements CommandContribution, M
         menus.registerMenuAction(CollaborationMenus.INVITE, { commandId: CollaborationCommands.SHOW_INVITE.id, order: '2' });
         menus.registerMenuAction(CollaborationMenus.INVITE, { commandId: CollaborationCommands.COPY_SINGLE_USE_INVITE.id, order: '3' });
         menus.registerMenuAction(CollaborationMenus.INVITE, { commandId: CollaborationCommands.REVOKE_INVITES.id, order: '4' });
+        menus.registerMenuAction(CollaborationMenus.SETTINGS, { commandId: CollaborationCommands.CHANGE_DISPLAY_NAME.id, order: '1' });
     }
 
+    /**
+     * Starts at once, without asking anything: the display name is the `collaboration.displayName` preference,
+     * else the last name used, else the OS user name, else "Host" (Change Display Name changes it). The invite
+     * is copied and shown.
+     */
     protected async startSession(): Promise<void> {
-        const name = await this.askNameIfUnknown();
-        if (!name) {
-            return;
-        }
+        const name = await this.defaultName(nls.localize('collaboration/defaultHostName', 'Host'));
         let session: CollaborationSession;
         try {
             session = await this.sessionService.startSession(name);
@@ -162,7 +184,7 @@ export class CollaborationFrontendContribution implements CommandContribution, M
     protected async joinSession(initialInvite?: string): Promise<void> {
         const result = await new CollaborationJoinDialog({
             initialInvite,
-            initialName: await this.rememberedName(),
+            initialName: await this.defaultName(nls.localize('collaboration/defaultGuestName', 'Guest')),
             validateInvite,
             validateName
         }).open();
@@ -177,18 +199,74 @@ export class CollaborationFrontendContribution implements CommandContribution, M
         }
     }
 
+    /** Asks in a modal dialog (a toast is easy to miss), then ends the session and says so. */
     protected async endSession(): Promise<void> {
         const session = this.sessionService.session;
-        const guests = session ? session.peers.length - 1 : 0;
-        if (guests > 0) {
-            const end = nls.localize('collaboration/endSession', 'End Session');
-            const answer = await this.messageService.warn(nls.localize('collaboration/endConfirm',
-                'End the collaboration session for {0} participant(s)?', guests), end);
-            if (answer !== end) {
-                return;
-            }
+        if (!session?.isHost) {
+            return;
+        }
+        const guests = session.peers.length - 1;
+        const dialog = new ConfirmDialog({
+            title: nls.localize('collaboration/endTitle', 'End Collaboration Session'),
+            msg: guests === 0
+                ? nls.localize('collaboration/endConfirmAlone', 'End the collaboration session? Its invites stop working.')
+                : guests === 1
+                    ? nls.localize('collaboration/endConfirmOne', 'End the collaboration session? The guest in it will be disconnected and its invites stop working.')
+                    : nls.localize('collaboration/endConfirmMany', 'End the collaboration session? The {0} guests in it will be disconnected and its invites stop working.', guests),
+            ok: nls.localize('collaboration/endSession', 'End Session'),
+            cancel: Dialog.CANCEL
+        });
+        dialog.addClass('collaboration-end-dialog');
+        const confirmed = await dialog.open();
+        if (!confirmed || this.sessionService.session !== session) {
+            return;
         }
         await this.sessionService.leaveSession();
+        this.messageService.info(guests === 0
+            ? nls.localize('collaboration/ended', 'You ended the collaboration session.')
+            : guests === 1
+                ? nls.localize('collaboration/endedOne', 'You ended the collaboration session; the guest was disconnected.')
+                : nls.localize('collaboration/endedMany', 'You ended the collaboration session; {0} guests were disconnected.', guests));
+    }
+
+    /** A guest leaves after confirming in a modal dialog. */
+    protected async leaveSession(): Promise<void> {
+        const session = this.sessionService.session;
+        if (!session || session.isHost) {
+            return;
+        }
+        const dialog = new ConfirmDialog({
+            title: nls.localize('collaboration/leaveTitle', 'Leave Collaboration Session'),
+            msg: nls.localize('collaboration/leaveConfirm', 'Leave the session of {0}? You need a new invite, and the host\'s approval, to come back.', session.host.name),
+            ok: nls.localize('collaboration/leaveSession', 'Leave Session'),
+            cancel: Dialog.CANCEL
+        });
+        dialog.addClass('collaboration-leave-dialog');
+        const confirmed = await dialog.open();
+        if (!confirmed || this.sessionService.session !== session) {
+            return;
+        }
+        await this.sessionService.leaveSession();
+        this.messageService.info(nls.localize('collaboration/left', 'You left the collaboration session of {0}.', session.host.name));
+    }
+
+    /** Sets the `collaboration.displayName` preference (user settings); a running session keeps the name it started with. */
+    protected async changeDisplayName(): Promise<void> {
+        const current = await this.defaultName('');
+        const name = await this.quickInput.input({
+            title: nls.localize('collaboration/changeDisplayNameTitle', 'Display Name'),
+            prompt: nls.localize('collaboration/changeDisplayNamePrompt', 'Your name as other participants see it'),
+            value: current,
+            validateInput: async value => validateName(value.trim())
+        });
+        if (name === undefined || validateName(name.trim())) {
+            return;
+        }
+        await this.preferenceService.set(COLLABORATION_DISPLAY_NAME, name.trim(), PreferenceScope.User);
+        await this.rememberName(name.trim());
+        this.messageService.info(this.sessionService.session
+            ? nls.localize('collaboration/displayNameChangedNext', 'Your display name is now {0}, from your next session on.', name.trim())
+            : nls.localize('collaboration/displayNameChanged', 'Your display name is now {0}.', name.trim()));
     }
 
     /** Copies the invite code; resolves whether that worked. */
@@ -227,8 +305,11 @@ export class CollaborationFrontendContribution implements CommandContribution, M
             return;
         }
         const revoked = session.invites.filter(invite => session.revokeInvite(invite.id)).length;
-        this.messageService.info(nls.localize('collaboration/invitesRevoked',
-            'Revoked {0} invite(s): nobody can ask to join with them any more. Guests in the session stay; Copy Single-Use Invite makes a new one.', revoked));
+        this.messageService.info(revoked === 1
+            ? nls.localize('collaboration/inviteRevoked',
+                'Revoked 1 invite: nobody can ask to join with it any more. Guests in the session stay; Copy Single-Use Invite makes a new one.')
+            : nls.localize('collaboration/invitesRevoked',
+                'Revoked {0} invites: nobody can ask to join with them any more. Guests in the session stay; Copy Single-Use Invite makes a new one.', revoked));
     }
 
     protected async showInvite(copyFirst: boolean): Promise<void> {
@@ -309,24 +390,23 @@ export class CollaborationFrontendContribution implements CommandContribution, M
         }
     }
 
-    protected async askNameIfUnknown(): Promise<string | undefined> {
+    /** The preference, else the last name used, else the OS user name (USER / USERNAME on the backend), else `fallback`. */
+    protected async defaultName(fallback: string): Promise<string> {
         const configured = this.preferences[COLLABORATION_DISPLAY_NAME].trim();
         if (configured && !validateName(configured)) {
             return configured;
         }
-        const remembered = await this.storage.getData<string>(LAST_NAME_KEY);
+        const remembered = (await this.storage.getData<string>(LAST_NAME_KEY))?.trim();
         if (remembered && !validateName(remembered)) {
             return remembered;
         }
-        const name = await new CollaborationNameDialog({ initialName: remembered, validateName }).open();
-        if (name) {
-            await this.rememberName(name);
+        for (const key of ['USER', 'USERNAME', 'LOGNAME']) {
+            const value = (await this.envVariables.getValue(key).catch(() => undefined))?.value?.trim();
+            if (value && value !== 'root' && !validateName(value)) {
+                return value;
+            }
         }
-        return name;
-    }
-
-    protected async rememberedName(): Promise<string | undefined> {
-        return this.preferences[COLLABORATION_DISPLAY_NAME].trim() || await this.storage.getData<string>(LAST_NAME_KEY);
+        return fallback;
     }
 
     protected async rememberName(name: string): Promise<void> {

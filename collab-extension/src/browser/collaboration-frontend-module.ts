@@ -13,6 +13,7 @@ import { CollaborationFrontendContribution } from './collaboration-frontend-cont
 import { CollaborationLoginService, CollaborationLoginServiceImpl } from './collaboration-login-service';
 import { CollaborationJoinRequestHandler } from './collaboration-join-request-handler';
 import { CollaborationStatusBarContribution } from './collaboration-status-bar-contribution';
+import { CollaborationPeerNotifier } from './collaboration-peer-notifier';
 import { bindCollaborationPreferences } from '../common/collaboration-preferences';
 import { CollaborationServerConfigService, CollaborationServerConfigServicePath } from '../common/collaboration-server-config';
 import { bindCollaborationTerminal } from './terminal/terminal-frontend-bindings';
@@ -45,6 +46,10 @@ export default new ContainerModule((bind, _unbind, _isBound, rebind) => {
 
     bind(CollaborationStatusBarContribution).toSelf().inSingletonScope();
     bind(FrontendApplicationContribution).toService(CollaborationStatusBarContribution);
+
+    bind(CollaborationPeerNotifier).toSelf().inSingletonScope();
+    bind(CollaborationContribution).toService(CollaborationPeerNotifier);
+    bind(FrontendApplicationContribution).toService(CollaborationPeerNotifier);
 
     bind(CollaborationJoinRequestHandler).toSelf().inSingletonScope();
     bind(CollaborationContribution).toService(CollaborationJoinRequestHandler);

@@ -43,15 +43,28 @@ export class CollaborationChatViewContribution extends AbstractViewContribution<
         });
     }
 
+    /** Whether a chat toast shows now: at most one at a time, so toasts never pile up over the chat or the editor. */
+    protected toastShowing = false;
+
+    /**
+     * A toast only while the chat view is not visible (when it is, the message shows there and a toast would
+     * cover its input), and one at a time: later messages wait in the view, counted by its unread badge.
+     */
     protected async notify(message: ChatMessage): Promise<void> {
         const widget = this.tryGetWidget();
-        if (widget?.isVisible) {
+        if (widget?.isVisible || this.toastShowing) {
             return;
         }
         const text = message.text.replace(/\s+/g, ' ').trim();
         const preview = text.length > PREVIEW_LENGTH ? text.slice(0, PREVIEW_LENGTH) + '…' : text;
         const open = nls.localize('collaboration/chat/openAction', 'Open Chat');
-        const answer = await this.messageService.info(`${escapeMarkdown(message.authorName)}: ${escapeMarkdown(preview)}`, { timeout: 8000 }, open);
+        this.toastShowing = true;
+        let answer: string | undefined;
+        try {
+            answer = await this.messageService.info(`${escapeMarkdown(message.authorName)}: ${escapeMarkdown(preview)}`, { timeout: 6000 }, open);
+        } finally {
+            this.toastShowing = false;
+        }
         if (answer === open) {
             await this.openView({ activate: true, reveal: true });
         }

@@ -25,6 +25,8 @@ import { EditorHostSourceFactory, HostEditorSource } from './editor-host-source'
 import { EditorMoves } from './editor-moves';
 import { EditorPathService } from './editor-path-service';
 import { MonacoTextBinding } from './monaco-text-binding';
+import { GuestEditAutoSave } from './editor-guest-autosave';
+import { PreferenceService } from '@theia/core/lib/common/preferences';
 
 /** Transaction origin of a change the host's disk brought in. */
 export const DISK_ORIGIN = 'collaboration/disk';
@@ -41,6 +43,7 @@ export interface EditorSessionContext {
 interface ModelBinding {
     path: string;
     binding?: MonacoTextBinding;
+    autoSave?: GuestEditAutoSave;
     dispose(): void;
 }
 
@@ -53,6 +56,9 @@ interface ModelBinding {
 export class EditorCollaborationService implements CollaborationContribution {
 
     readonly messages: readonly MessageDefinition[] = [...EditorMessages.all, ...FollowMessages.all];
+
+    @inject(PreferenceService)
+    protected readonly preferences: PreferenceService;
 
     @inject(MonacoTextModelService)
     protected readonly textModelService: MonacoTextModelService;
@@ -384,6 +390,8 @@ export class EditorCollaborationService implements CollaborationContribution {
             }
             try {
                 entry.binding = new MonacoTextBinding(shared, model, { markDirty: context.session.isHost });
+                entry.autoSave = new GuestEditAutoSave(model, entry.binding.buffer, context.session.isHost,
+                    () => this.preferences.get('files.autoSave'));
             } catch (error) {
                 release();
                 this.logger.error(`collaboration: could not bind '${path}'`, error);
@@ -396,6 +404,8 @@ export class EditorCollaborationService implements CollaborationContribution {
                 willDispose.dispose();
                 renamed.dispose();
                 ended.dispose();
+                entry.autoSave?.dispose();
+                entry.autoSave = undefined;
                 entry.binding?.dispose();
                 entry.binding = undefined;
                 release();

@@ -26,6 +26,13 @@ export class MonacoModelBuffer implements BindableText {
         return this.model.textEditorModel;
     }
 
+    protected applying = 0;
+
+    /** Whether the edits being made to the model now come from the shared document (not typed in this window). */
+    get applyingEdits(): boolean {
+        return this.applying > 0;
+    }
+
     getValue(): string {
         return this.textModel.getValue();
     }
@@ -52,10 +59,15 @@ export class MonacoModelBuffer implements BindableText {
             }))
         }));
         const apply = () => textModel.applyEdits(operations);
-        if (this.options.markDirty) {
-            apply();
-        } else {
-            (this.model as unknown as UpdatableModel).updateModel(apply, { ignoreDirty: true, ignoreContentChanges: true });
+        this.applying++;
+        try {
+            if (this.options.markDirty) {
+                apply();
+            } else {
+                (this.model as unknown as UpdatableModel).updateModel(apply, { ignoreDirty: true, ignoreContentChanges: true });
+            }
+        } finally {
+            this.applying--;
         }
         for (const { editor, selections } of carets) {
             if (!selections.length) {

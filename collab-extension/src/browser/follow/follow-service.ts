@@ -134,9 +134,19 @@ export class FollowService implements FrontendApplicationContribution {
         await context.session.sendBroadcast(FollowMessages.Presenter, { presenter: null });
     }
 
+    /**
+     * What the UI offers (menus, the Participants view): the host, or the presenter, may offer the role. The
+     * protocol also accepts an offer from anyone while nobody presents, but a guest is not shown that action:
+     * it is the host's session to run.
+     */
     canOfferPresenter(): boolean {
         const context = this.service.current;
-        return !!context && mayOfferPresenter(context.session.self.id, this.roleState(context));
+        return !!context && this.leads(context) && mayOfferPresenter(context.session.self.id, this.roleState(context));
+    }
+
+    /** The host, or the participant presenting now. */
+    protected leads(context: EditorSessionContext): boolean {
+        return context.session.isHost || this.presenter === context.session.self.id;
     }
 
     /** The host may take the presenter role at any time (unless it presents already). */
@@ -152,9 +162,10 @@ export class FollowService implements FrontendApplicationContribution {
             && mayAnnouncePresenter({ sender: context.session.self.id, presenter: null }, this.roleState(context));
     }
 
+    /** What the UI offers: the host or the presenter asks everyone to follow (see `canOfferPresenter`). */
     canFocus(): boolean {
         const context = this.service.current;
-        return !!context && this.mayFocus(context.session.self.id, context);
+        return !!context && this.leads(context) && this.mayFocus(context.session.self.id, context);
     }
 
     // ---- session ----

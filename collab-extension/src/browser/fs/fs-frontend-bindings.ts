@@ -9,6 +9,8 @@ import { CollaborationWorkspaceService } from './collaboration-workspace-service
 import { FsGuestContribution } from './fs-guest-contribution';
 import { FsHostContribution } from './fs-host-contribution';
 import { ParticipantCommandsContribution } from './participant-commands-contribution';
+import { FsGitIgnoreDefaultContribution } from './fs-gitignore-default';
+import { PreferenceContribution } from '@theia/core/lib/common/preferences';
 
 /**
  * Frontend half of the shared workspace. With `rebind`, the WorkspaceService is replaced so a guest's
@@ -16,6 +18,8 @@ import { ParticipantCommandsContribution } from './participant-commands-contribu
  */
 export function bindCollaborationFileSystem(bind: interfaces.Bind, rebind?: interfaces.Rebind): void {
     bindCollaborationFsPreferences(bind);
+    bind(FsGitIgnoreDefaultContribution).toSelf().inSingletonScope();
+    bind(PreferenceContribution).toService(FsGitIgnoreDefaultContribution);
     bind(HostFileSystemService).toDynamicValue(ctx =>
         ServiceConnectionProvider.createProxy<HostFileSystemService>(ctx.container, HOST_FILE_SYSTEM_PATH)
     ).inSingletonScope();

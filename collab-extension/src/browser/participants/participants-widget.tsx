@@ -75,6 +75,7 @@ export class ParticipantsWidget extends ReactWidget {
         const presenter = this.followService.presenter;
         return <div className='collab-participants-content'>
             <div className='collab-participants-toolbar'>
+                {/* Guests see only what they can use: Focus Participants is for the host and the presenter. */}
                 {this.followService.canFocus() && session.peers.length > 1 &&
                     <button className='theia-button collab-focus-participants' title={nls.localize('collaboration/focusParticipantsTitle', 'Ask everyone to follow you')}
                         onClick={() => this.run(() => this.followService.focusParticipants())}>
@@ -130,7 +131,8 @@ export class ParticipantsWidget extends ReactWidget {
                     : <button className='theia-button collab-follow' onClick={() => this.followService.follow(peer.id)}>
                         <i className={codicon('eye')} /> {nls.localize('collaboration/follow', 'Follow')}
                     </button>}
-                {this.followService.canOfferPresenter() && !presenter &&
+                {/* The host can always present, so nobody offers it the role; only the host or the presenter offers it. */}
+                {this.followService.canOfferPresenter() && !presenter && peer.role !== 'host' &&
                     <button className='theia-button secondary collab-offer-presenter' onClick={() => this.run(() => this.followService.offerPresenter(peer.id))}>
                         {nls.localize('collaboration/offerPresenterShort', 'Offer Presenter')}
                     </button>}

@@ -3,7 +3,7 @@ import { Command, CommandContribution, CommandRegistry } from '@theia/core/lib/c
 import { MenuContribution, MenuModelRegistry } from '@theia/core/lib/common/menu';
 import { MessageService } from '@theia/core/lib/common/message-service';
 import { nls } from '@theia/core/lib/common/nls';
-import { QuickInputService } from '@theia/core/lib/common/quick-pick-service';
+import { QuickInputService, QuickPickItem } from '@theia/core/lib/common/quick-pick-service';
 import { ApplicationShell } from '@theia/core/lib/browser/shell/application-shell';
 import { TerminalService } from '@theia/terminal/lib/browser/base/terminal-service';
 import { TerminalWidget } from '@theia/terminal/lib/browser/base/terminal-widget';
@@ -101,13 +101,51 @@ export class CollaborationTerminalContribution implements CommandContribution, M
         return target;
     }
 
+    /**
+     * From a terminal's context menu: that terminal. Otherwise the host picks one of its open terminals, or a new
+     * one, which opens visibly: nothing is shared that the host does not see.
+     */
     protected async share(widget?: unknown): Promise<void> {
         await this.run(async () => {
-            const target = this.target(widget);
-            const shared = !target || target.isDisposed ? await this.service.shareNewTerminal() : this.service.share(target);
+            let target: TerminalWidget | 'new' | undefined = widget instanceof TerminalWidget && !widget.isDisposed ? widget : undefined;
+            if (!target) {
+                target = await this.pickTerminalToShare();
+                if (!target) {
+                    return;
+                }
+            }
+            let shared;
+            if (target === 'new') {
+                shared = await this.service.shareNewTerminal();
+            } else {
+                shared = this.service.share(target);
+                await this.terminals.open(target, { mode: 'reveal' });
+            }
             this.messageService.info(nls.localize('collaboration/terminal/shared',
                 'The terminal \'{0}\' is shared read-only with the participants.', shared.title), { timeout: 5000 });
         });
+    }
+
+    /** The host's open terminals that are not shared yet, and a new one; a new one at once when none is open. */
+    protected async pickTerminalToShare(): Promise<TerminalWidget | 'new' | undefined> {
+        const open = this.terminals.all.filter(terminal => !terminal.isDisposed && terminal.kind === 'user' && !terminal.hiddenFromUser
+            && !this.service.shared(terminal));
+        if (open.length === 0) {
+            return 'new';
+        }
+        const current = this.target();
+        open.sort((a, b) => (a === current ? -1 : 0) - (b === current ? -1 : 0));
+        type Item = QuickPickItem & { value: TerminalWidget | 'new' };
+        const items: Item[] = open.map(terminal => ({
+            label: `$(terminal) ${terminal.title.label || terminal.title.caption || 'Terminal'}`,
+            description: terminal === current ? nls.localize('collaboration/terminal/current', 'current') : undefined,
+            value: terminal
+        }));
+        items.push({ label: `$(add) ${nls.localize('collaboration/terminal/newShared', 'New Terminal')}`, value: 'new' });
+        const picked = await this.quickInput.showQuickPick(items, {
+            placeholder: nls.localize('collaboration/terminal/pickToShare', 'Terminal to share (read-only) with the participants')
+        });
+        return picked?.value;
     }
 
     protected async showShared(): Promise<void> {

@@ -86,7 +86,10 @@ export class CollaborationTerminalService implements CollaborationContribution {
             this.sources.forEach(source => source.dispose());
             this.sources.clear();
             this.markSharedTabs();
+            // A guest's tabs of the host's terminals go with the session: nothing stale is left behind.
+            const guestWidgets = [...this.guestWidgets.values()];
             this.guestWidgets.clear();
+            guestWidgets.forEach(widget => widget.dispose());
             this.typingNotices.clear();
             if (this.session === session) {
                 this.session = undefined;
@@ -242,7 +245,20 @@ export class CollaborationTerminalService implements CollaborationContribution {
             widget = this.createGuestWidget(terminal);
             this.guestWidgets.set(terminal.id, widget);
             const created = widget;
+            // The host stopped sharing it or closed it: say so and close the tab (the session's end closes it too).
+            const ended = terminal.onDidEnd(reason => {
+                if (reason === 'session-ended' || created.isDisposed) {
+                    return;
+                }
+                const title = terminal.info.title || 'Terminal';
+                this.messageService.info(reason === 'closed'
+                    ? nls.localize('collaboration/terminal/hostClosedNotice', 'The host closed the shared terminal \'{0}\'.', title)
+                    : nls.localize('collaboration/terminal/hostStoppedNotice', 'The host stopped sharing the terminal \'{0}\'.', title),
+                { timeout: 8000 });
+                created.dispose();
+            });
             created.disposed.connect(() => {
+                ended.dispose();
                 if (this.guestWidgets.get(terminal.id) === created) {
                     this.guestWidgets.delete(terminal.id);
                 }
