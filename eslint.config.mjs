@@ -73,6 +73,16 @@ export default tseslint.config(
                 { group: ['**/node/*', '**/node', '@theia/*/lib/node/*'], message: 'browser never imports node code.' })
         }
     },
+    // Examples are what other extension authors copy: they use only the public entry points of the extension.
+    {
+        files: ['examples/**/*.ts', 'examples/**/*.tsx'],
+        rules: {
+            'no-restricted-imports': restrict(testCode, {
+                group: ['@theia-collab/extension/lib/*/*', '@theia-collab/extension/src/*', '@theia-collab/protocol', '@theia-collab/protocol/*'],
+                message: 'An extension uses only @theia-collab/extension/lib/browser and @theia-collab/extension/lib/common.'
+            })
+        }
+    },
     // Specs and fixtures of one package may use another package's product code, never its tests or fixtures.
     {
         files: ['**/*.spec.ts', '**/*-fixture.ts', '**/integration/**/*.ts', '**/*test-support.ts'],
