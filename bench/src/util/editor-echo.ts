@@ -9,7 +9,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { CDPSession, Page } from 'playwright-core';
-import { cpuMs, descendants, machineBusyMs } from './proc';
+import { cpuMs, descendants, machineBusyMs, REPO_ROOT } from './proc';
 import { RESULTS_DIR } from './report';
 import { LatencySummary, round, Samples } from './stats';
 
@@ -183,6 +183,26 @@ export async function startProfile(page: Page, name: string): Promise<() => Prom
     };
 }
 
+/** Maps frames of the app's frontend bundle to their source files (browser-app/lib/frontend/*.js.map). */
+const consumers = new Map<string, { originalPositionFor(pos: { line: number; column: number }): { source?: string | null; line?: number | null } } | null>();
+function original(url: string, line: number, column: number): { source: string; line: number } | undefined {
+    const file = /\/([\w.-]+\.js)(?:\?.*)?$/.exec(url)?.[1];
+    if (!file) {
+        return undefined;
+    }
+    if (!consumers.has(file)) {
+        try {
+            const { SourceMapConsumer } = require('source-map-js') as typeof import('source-map-js');
+            const raw = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'browser-app', 'lib', 'frontend', `${file}.map`), 'utf8'));
+            consumers.set(file, new SourceMapConsumer(raw));
+        } catch {
+            consumers.set(file, null);
+        }
+    }
+    const position = consumers.get(file)?.originalPositionFor({ line: line + 1, column });
+    return position?.source ? { source: position.source.replace(/^webpack:\/\/[^/]*\//, '').replace(/^(\.\.\/)+/, '').replace(/.*node_modules\//, 'node_modules/'), line: position.line ?? 0 } : undefined;
+}
+
 function shortUrl(url: string): string {
     if (!url) {
         return '(native)';
@@ -206,12 +226,13 @@ export function summariseProfile(profile: Profile, file: string, top = 25): Prof
             continue;
         }
         total += ms;
-        const where = frame.url ? `${shortUrl(frame.url)}:${frame.lineNumber + 1}` : '';
+        const mapped = frame.url ? original(frame.url, frame.lineNumber, frame.columnNumber) : undefined;
+        const where = mapped ? `${mapped.source}:${mapped.line}` : frame.url ? `${shortUrl(frame.url)}:${frame.lineNumber + 1}` : '';
         const key = `${frame.functionName}@${where}`;
         const entry = functions.get(key) ?? { name: frame.functionName || '(anonymous)', where, selfMs: 0 };
         entry.selfMs += ms;
         functions.set(key, entry);
-        const fileKey = frame.url ? shortUrl(frame.url) : frame.functionName;
+        const fileKey = mapped ? mapped.source : frame.url ? shortUrl(frame.url) : frame.functionName;
         files.set(fileKey, (files.get(fileKey) ?? 0) + ms);
     }
     return {
