@@ -88,3 +88,11 @@ export async function goToDefinition(window: TheiaWindow, target: Locator, file:
 export async function languageMode(window: TheiaWindow): Promise<string> {
     return (await window.page.locator('#status-bar-editor-status-language').innerText().catch(() => '')).trim();
 }
+
+/** Labels of the rows of the editor's open suggest (completion) widget; [] when it is not shown. */
+export async function suggestions(window: TheiaWindow): Promise<string[]> {
+    const rows = window.page.locator('.editor-widget.suggest-widget.visible .monaco-list-row');
+    return (await rows.evaluateAll(nodes => nodes.map(node =>
+        (node.querySelector('.label-name')?.textContent ?? node.getAttribute('aria-label') ?? '').trim())).catch(() => [] as string[]))
+        .filter(label => label);
+}

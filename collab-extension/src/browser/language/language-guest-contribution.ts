@@ -1,6 +1,11 @@
 import { inject, injectable } from '@theia/core/shared/inversify';
 import { ILogger } from '@theia/core/lib/common/logger';
 import URI from '@theia/core/lib/common/uri';
+import { CommandRegistry } from '@theia/core/lib/common/command';
+import { MessageService } from '@theia/core/lib/common/message-service';
+import { nls } from '@theia/core/lib/common/nls';
+import { KeybindingRegistry } from '@theia/core/lib/browser/keybinding';
+import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import * as monaco from '@theia/monaco-editor-core';
 import { ProblemManager } from '@theia/markers/lib/browser/problem/problem-manager';
 import type { Diagnostic as LspDiagnostic } from '@theia/core/shared/vscode-languageserver-protocol';
@@ -12,12 +17,18 @@ import { COLLAB_SCHEME, collabUriOfWorkspacePath, splitWorkspacePath, workspaceP
 import { DiagnosticsGuest } from '../../common/language/language-diagnostics';
 import { LanguageGuestClient } from '../../common/language/language-guest';
 import {
-    CompletionItem, DocumentSymbol, LanguageMessages, Location, Markdown, Range, SignatureHelp
+    CompletionItem, DocumentSymbol, LanguageMessages, Location, Markdown, Range, RenameResult, SignatureHelp
 } from '../../common/language/language-protocol';
 import { COLLABORATION_MARKER_OWNER } from './language-host-contribution';
 
 /** Characters that ask the host for completions (it filters its providers by them, as Monaco does). */
 const COMPLETION_TRIGGER_CHARACTERS = ['.', ':', '<', '"', '\'', '/', '@', '#'];
+
+/** How long a guest waits for the host to rename (the language server may search the whole project). */
+const RENAME_TIMEOUT_MS = 30_000;
+
+/** F2 in a read-only guest's editor: says why nothing is renamed. */
+export const RENAME_REFUSED_COMMAND = { id: 'collaboration.language.renameRefused' };
 
 /**
  * Guest: the editors of `collab:` documents get hovers, completions, definitions, references, signature
@@ -34,6 +45,15 @@ export class LanguageGuestContribution implements CollaborationContribution {
     @inject(ILogger)
     protected readonly logger: ILogger;
 
+    @inject(MessageService)
+    protected readonly messageService: MessageService;
+
+    @inject(CommandRegistry)
+    protected readonly commands: CommandRegistry;
+
+    @inject(KeybindingRegistry)
+    protected readonly keybindings: KeybindingRegistry;
+
     protected readonly consoleLogger = { warn: (...args: unknown[]) => this.logger.warn(...args as [string]) };
 
     async onSessionStarted(session: CollaborationSession): Promise<Disposable[] | void> {
@@ -41,11 +61,13 @@ export class LanguageGuestContribution implements CollaborationContribution {
             return;
         }
         const client = new LanguageGuestClient(session, { logger: this.consoleLogger });
-        const registrations = this.registerProviders(client);
+        const registrations = [...this.registerProviders(client), this.registerRenameProvider(session)];
+        const refusal = this.registerRenameRefusal(session);
         const diagnostics = this.createDiagnostics(session);
         diagnostics.start();
         return [
             Disposable.create(() => registrations.forEach(registration => registration.dispose())),
+            refusal,
             diagnostics
         ];
     }
@@ -69,6 +91,54 @@ export class LanguageGuestContribution implements CollaborationContribution {
                 shown.clear();
             }
         }, { logger: this.consoleLogger });
+    }
+
+    /**
+     * Rename (F2) in a read-write guest's editor: the host renames with its language server, applies the edits to
+     * its files and saves them; they reach the guest's editors as the host's edits. The host refuses read-only guests.
+     */
+    protected registerRenameProvider(session: CollaborationSession): monaco.IDisposable {
+        return monaco.languages.registerRenameProvider({ scheme: COLLAB_SCHEME }, {
+            provideRenameEdits: async (model, position, newName) => {
+                const params = positionParams(model, position);
+                if (!params) {
+                    return { edits: [], rejectReason: nls.localize('collaboration/language/renameNotShared', 'This file is not shared by the host.') };
+                }
+                let result: RenameResult;
+                try {
+                    result = await session.sendRequest(LanguageMessages.Rename, { ...params, newName }, { timeout: RENAME_TIMEOUT_MS });
+                } catch (error) {
+                    const problem = CollaborationError.from(error);
+                    return { edits: [], rejectReason: nls.localize('collaboration/language/renameRefused', 'Rename refused by the host: {0}', problem.message) };
+                }
+                if (result.rejectReason) {
+                    return { edits: [], rejectReason: result.rejectReason };
+                }
+                if (result.edits === 0) {
+                    return { edits: [], rejectReason: nls.localize('collaboration/language/renameNothing', 'Nothing to rename.') };
+                }
+                // The host applied (and saved) the edits; they arrive in the shared documents.
+                return { edits: [] };
+            }
+        });
+    }
+
+    /** F2 in a read-only editor of a shared file (Monaco's rename is off there): a message instead of nothing. */
+    protected registerRenameRefusal(session: CollaborationSession): Disposable {
+        const command = this.commands.registerCommand(RENAME_REFUSED_COMMAND, {
+            execute: () => this.messageService.warn(session.self.permission === 'readonly'
+                ? nls.localize('collaboration/language/renameReadOnly', 'Rename refused: you joined read-only; ask the host for write access.')
+                : nls.localize('collaboration/language/renameReadOnlyFile', 'Rename refused: this shared file is read-only.'))
+        });
+        const keybinding = this.keybindings.registerKeybinding({
+            command: RENAME_REFUSED_COMMAND.id,
+            keybinding: 'f2',
+            when: 'editorTextFocus && editorReadonly && resourceScheme == collab'
+        });
+        return Disposable.create(() => {
+            keybinding.dispose();
+            command.dispose();
+        });
     }
 
     protected registerProviders(client: LanguageGuestClient): monaco.IDisposable[] {

@@ -6,6 +6,8 @@ import type * as languages from '@theia/monaco-editor-core/esm/vs/editor/common/
 import type { ITextModel } from '@theia/monaco-editor-core/esm/vs/editor/common/model';
 import { ILanguageFeaturesService } from '@theia/monaco-editor-core/esm/vs/editor/common/services/languageFeatures';
 import { StandaloneServices } from '@theia/monaco-editor-core/esm/vs/editor/standalone/browser/standaloneServices';
+import { prepareRename, rawRename } from '@theia/monaco-editor-core/esm/vs/editor/contrib/rename/browser/rename';
+import { Range as MonacoRange } from '@theia/monaco-editor-core/esm/vs/editor/common/core/range';
 import { getHoversPromise } from '@theia/monaco-editor-core/esm/vs/editor/contrib/hover/browser/getHover';
 import { getDefinitionsAtPosition } from '@theia/monaco-editor-core/esm/vs/editor/contrib/gotoSymbol/browser/goToSymbol';
 import { provideSignatureHelp } from '@theia/monaco-editor-core/esm/vs/editor/contrib/parameterHints/browser/provideSignatureHelp';
@@ -16,11 +18,11 @@ import { MonacoEditorModel } from '@theia/monaco/lib/browser/monaco-editor-model
 import { MonacoTextModelService } from '@theia/monaco/lib/browser/monaco-text-model-service';
 import { Disposable } from '@theia-collab/protocol/lib/events';
 import { CollaborationError } from '@theia-collab/protocol/lib/errors';
-import { HostCompletionList, HostLocation, LanguageHostBackend } from '../../common/language/language-host';
+import { HostCompletionList, HostFileEdits, HostLocation, LanguageHostBackend, MAX_RENAME_FILES } from '../../common/language/language-host';
 import { HostPathMapper } from '../../common/language/language-locations';
 import {
-    CompletionItem, CompletionParams, DocumentParams, DocumentSymbol, HoverItem, LanguageLimits, PositionParams, ReferencesParams, SignatureHelp,
-    SignatureHelpParams
+    CompletionItem, CompletionParams, DocumentParams, DocumentSymbol, HoverItem, LanguageLimits, PositionParams, ReferencesParams, RenameParams,
+    SignatureHelp, SignatureHelpParams
 } from '../../common/language/language-protocol';
 import { toCompletionItem, toDocumentSymbol, toHostLocation, toHoverItem, toSignatureHelp } from './language-monaco-converter';
 
@@ -39,7 +41,7 @@ export class HostModelCache implements Disposable {
 
     constructor(protected readonly textModelService: MonacoTextModelService) { }
 
-    async use<T>(uri: string, run: (model: ITextModel) => Promise<T>): Promise<T> {
+    async use<T>(uri: string, run: (model: ITextModel, editorModel: MonacoEditorModel) => Promise<T>): Promise<T> {
         if (this.disposed) {
             throw new CollaborationError('room-closed', 'The session has ended.');
         }
@@ -62,7 +64,7 @@ export class HostModelCache implements Disposable {
             if (object.isDisposed()) {
                 throw new CollaborationError('not-found', 'The document was closed.');
             }
-            return await run(object.textEditorModel as unknown as ITextModel);
+            return await run(object.textEditorModel as unknown as ITextModel, object);
         } finally {
             entry.users--;
             if (entry.users === 0 && this.entries.get(uri) === entry) {
@@ -263,5 +265,53 @@ export class MonacoLanguageHostBackend implements LanguageHostBackend {
             }));
             return results.flat().slice(0, LanguageLimits.maxSymbols).map(symbol => toDocumentSymbol(symbol));
         });
+    }
+
+    renameEdits(params: RenameParams, signal: AbortSignal, uri: string): Promise<{ files: HostFileEdits[]; rejectReason?: string }> {
+        return this.withModel(params, signal, uri, async (model, token) => {
+            const position = await this.position(model, params, signal);
+            const registry = this.features.renameProvider;
+            if (registry.ordered(model).length === 0) {
+                return { files: [], rejectReason: 'No rename provider for this file on the host.' };
+            }
+            const location = await prepareRename(registry, model, position, token);
+            if (location?.rejectReason) {
+                return { files: [], rejectReason: location.rejectReason };
+            }
+            const result = await rawRename(registry, model, position, params.newName, token);
+            if (result.rejectReason) {
+                return { files: [], rejectReason: result.rejectReason };
+            }
+            const byUri = new Map<string, HostFileEdits>();
+            for (const edit of result.edits) {
+                if (!('textEdit' in edit)) {
+                    return { files: [], rejectReason: 'The rename would create, move or delete files: not done for guests.' };
+                }
+                const key = edit.resource.toString();
+                let file = byUri.get(key);
+                if (!file) {
+                    if (byUri.size >= MAX_RENAME_FILES) {
+                        return { files: [], rejectReason: 'The rename would change too many files.' };
+                    }
+                    file = { uri: key, edits: [] };
+                    byUri.set(key, file);
+                }
+                const { startLineNumber, startColumn, endLineNumber, endColumn } = edit.textEdit.range;
+                file.edits.push({ range: { startLineNumber, startColumn, endLineNumber, endColumn }, text: edit.textEdit.text });
+            }
+            return { files: [...byUri.values()] };
+        });
+    }
+
+    async applyEdits(files: HostFileEdits[]): Promise<void> {
+        for (const file of files) {
+            await this.models.use(file.uri, async (model, editorModel) => {
+                const operations = file.edits.map(edit => ({ range: MonacoRange.lift(edit.range), text: edit.text, forceMoveMarkers: true }));
+                model.pushStackElement();
+                model.pushEditOperations([], operations, () => null);
+                model.pushStackElement();
+                await editorModel.save();
+            });
+        }
     }
 }

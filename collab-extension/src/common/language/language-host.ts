@@ -6,7 +6,7 @@ import { GuestPathMapper } from './language-locations';
 import {
     CompletionItem, CompletionParams, CompletionResult, DocumentParams, DocumentSymbol, DocumentSymbolsResult, HoverItem, HoverResult,
     LanguageLimits, LanguageMessages, Location, LocationsResult, PositionParams, Range, ReferencesParams, ResolveCompletionParams,
-    ResolveCompletionResult, SignatureHelp, SignatureHelpParams, SignatureHelpResult
+    RenameParams, RenameResult, ResolveCompletionResult, SignatureHelp, SignatureHelpParams, SignatureHelpResult, TextEdit
 } from './language-protocol';
 
 /** A location as the host's providers give it: a host URI, not yet a workspace path. */
@@ -26,6 +26,15 @@ export interface HostCompletionList {
     dispose?(): void;
 }
 
+/** The text edits of a rename in one host file. */
+export interface HostFileEdits {
+    uri: string;
+    edits: TextEdit[];
+}
+
+/** Most files one guest's rename may change. */
+export const MAX_RENAME_FILES = 500;
+
 /**
  * Runs the host's own language providers on its copy of a shared document. Paths it gets have been resolved by
  * the host's backend (inside a shared root, links included, visible): `uri` is the host file to use, never one
@@ -38,6 +47,10 @@ export interface LanguageHostBackend {
     references(params: ReferencesParams, signal: AbortSignal, uri: string): Promise<HostLocation[]>;
     signatureHelp(params: SignatureHelpParams, signal: AbortSignal, uri: string): Promise<SignatureHelp | undefined>;
     documentSymbols(params: DocumentParams, signal: AbortSignal, uri: string): Promise<DocumentSymbol[]>;
+    /** The edits of renaming the symbol at the position (nothing applied yet). */
+    renameEdits?(params: RenameParams, signal: AbortSignal, uri: string): Promise<{ files: HostFileEdits[]; rejectReason?: string }>;
+    /** Applies the edits to the host's documents (its editors show them) and saves them. */
+    applyEdits?(files: HostFileEdits[]): Promise<void>;
 }
 
 export interface LanguageHostOptions {
@@ -86,6 +99,7 @@ export class LanguageHost implements Disposable {
         });
         this.handle(LanguageMessages.DocumentSymbols, async (params, signal, _peer, uri) =>
             ({ symbols: boundSymbols(await this.backend.documentSymbols(params, signal, uri!)) }) satisfies DocumentSymbolsResult);
+        this.handle(LanguageMessages.Rename, (params, signal, peer, uri) => this.rename(params, signal, peer, uri!));
         this.toDispose.push(this.session.onNotification(LanguageMessages.Cancel, ({ requestId }, sender) => {
             this.running.get(sender.id)?.get(requestId)?.abort();
         }));
@@ -173,6 +187,41 @@ export class LanguageHost implements Disposable {
         }
         this.completionLists.set(peer.id, lists);
         return { listId: id, incomplete, items };
+    }
+
+    /**
+     * A read-write guest's rename: the host's language server computes it, every file it touches must be shared,
+     * visible and writable for guests (else nothing is changed), and the host applies and saves it.
+     */
+    protected async rename(params: RenameParams, signal: AbortSignal, peer: Peer, uri: string): Promise<RenameResult> {
+        if (peer.permission !== 'readwrite') {
+            throw new CollaborationError('permission-denied', 'Read-only participants cannot rename: ask the host for write access.');
+        }
+        if (!this.backend.renameEdits || !this.backend.applyEdits) {
+            throw new CollaborationError('not-supported', 'The host cannot rename for guests.');
+        }
+        const { files, rejectReason } = await this.backend.renameEdits(params, signal, uri);
+        if (rejectReason) {
+            return { files: 0, edits: 0, rejectReason: rejectReason.slice(0, LanguageLimits.maxLabelLength) };
+        }
+        const changed = files.filter(file => file.edits.length > 0);
+        if (changed.length > MAX_RENAME_FILES) {
+            throw new CollaborationError('too-large', `The rename would change ${changed.length} files.`);
+        }
+        const resolved: HostFileEdits[] = [];
+        for (const file of changed) {
+            const path = this.paths.toWorkspacePath(file.uri);
+            if (path === undefined) {
+                throw new CollaborationError('forbidden', 'The rename would change files that are not shared.');
+            }
+            // Rejects (and nothing is changed) when a file is excluded or read-only for guests.
+            resolved.push({ uri: await this.paths.resolveForGuest(path, 'write'), edits: file.edits });
+        }
+        if (signal.aborted) {
+            throw new CollaborationError('cancelled', 'The request was cancelled.');
+        }
+        await this.backend.applyEdits(resolved);
+        return { files: resolved.length, edits: resolved.reduce((sum, file) => sum + file.edits.length, 0) };
     }
 
     protected async resolveCompletion(params: ResolveCompletionParams, signal: AbortSignal, peer: Peer): Promise<ResolveCompletionResult> {

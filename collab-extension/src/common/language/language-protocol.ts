@@ -231,6 +231,21 @@ export type AllDiagnosticsParams = z.infer<typeof AllDiagnosticsParams>;
 export const AllDiagnosticsResult = DiagnosticsParams.extend({ next: Int.min(0).optional() }).strict();
 export type AllDiagnosticsResult = z.infer<typeof AllDiagnosticsResult>;
 
+// ---- rename (read-write guests only; the host applies the edits to its own files) ----
+
+export const RenameParams = PositionParams.extend({
+    newName: z.string().min(1).max(LanguageLimits.maxLabelLength).refine(name => name.trim().length > 0, { message: 'empty name' })
+}).strict();
+export type RenameParams = z.infer<typeof RenameParams>;
+export const RenameResult = z.object({
+    /** Files and text edits the host applied (and saved). */
+    files: Int.min(0).max(10_000),
+    edits: Int.min(0).max(1_000_000),
+    /** Why nothing was renamed (the language server's reason). */
+    rejectReason: Label.optional()
+}).strict();
+export type RenameResult = z.infer<typeof RenameResult>;
+
 export const CancelParams = z.object({ requestId: RequestId }).strict();
 export type CancelParams = z.infer<typeof CancelParams>;
 
@@ -246,6 +261,8 @@ export namespace LanguageMessages {
         { params: SignatureHelpParams, result: SignatureHelpResult });
     export const DocumentSymbols = Request.define<DocumentParams, DocumentSymbolsResult>('language/documentSymbols',
         { params: DocumentParams, result: DocumentSymbolsResult });
+    /** Guest → host (read-write guests only): rename the symbol at a position; the host applies and saves the edits. */
+    export const Rename = Request.define<RenameParams, RenameResult>('language/rename', { params: RenameParams, result: RenameResult });
     /** Guest → host: stop working on a request (its answer is no longer wanted). */
     export const Cancel = Notification.define<CancelParams>('language/cancel', { params: CancelParams });
     /** Guest → host: every shared file's diagnostics, a page at a time. */
@@ -254,6 +271,6 @@ export namespace LanguageMessages {
     /** Host → guests: the diagnostics of these files changed. */
     export const DidChangeDiagnostics = Broadcast.define<DiagnosticsParams>('language/diagnostics/didChange', { params: DiagnosticsParams });
 
-    export const all = [Hover, Completion, ResolveCompletion, Definition, References, SignatureHelp, DocumentSymbols, Cancel,
+    export const all = [Hover, Completion, ResolveCompletion, Definition, References, SignatureHelp, DocumentSymbols, Rename, Cancel,
         AllDiagnostics, DidChangeDiagnostics] as const;
 }
