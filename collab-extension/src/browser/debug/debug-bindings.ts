@@ -1,5 +1,6 @@
 import { interfaces } from '@theia/core/shared/inversify';
 import { CommandContribution } from '@theia/core/lib/common/command';
+import { KeybindingContribution } from '@theia/core/lib/browser/keybinding';
 import { CollaborationContribution } from '../collaboration-contribution';
 import { DebugBreakpointContribution } from './debug-breakpoint-contribution';
 import { DebugGuestService } from './debug-guest-service';
@@ -11,6 +12,7 @@ export function bindCollaborationDebug(bind: interfaces.Bind): void {
     bind(CollaborationContribution).toService(DebugBreakpointContribution);
     bind(DebugGuestService).toSelf().inSingletonScope();
     bind(CommandContribution).toService(DebugGuestService);
+    bind(KeybindingContribution).toService(DebugGuestService);
     bind(DebugSessionContribution).toSelf().inSingletonScope();
     bind(CollaborationContribution).toService(DebugSessionContribution);
 }

@@ -6,6 +6,8 @@ import { nls } from '@theia/core/lib/common/nls';
 import URI from '@theia/core/lib/common/uri';
 import { QuickInputService } from '@theia/core/lib/browser/quick-input/quick-input-service';
 import { StatusBar, StatusBarAlignment } from '@theia/core/lib/browser/status-bar/status-bar';
+import { ApplicationShell } from '@theia/core/lib/browser/shell/application-shell';
+import { KeybindingContribution, KeybindingRegistry } from '@theia/core/lib/browser/keybinding';
 import { EditorManager } from '@theia/editor/lib/browser/editor-manager';
 import { MonacoEditor } from '@theia/monaco/lib/browser/monaco-editor';
 import * as monaco from '@theia/monaco-editor-core';
@@ -13,6 +15,7 @@ import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { collabUriOfWorkspacePath } from '../../common/collaboration-uri';
 import { DebugAction, DebugSessionInfo } from '../../common/debug/debug-session-protocol';
 import { DebugSessionGuest } from '../../common/debug/debug-session-sync';
+import { DebugGuestWidget } from './debug-guest-widget';
 
 export namespace CollaborationDebugCommands {
     const category = 'Collaboration';
@@ -42,12 +45,24 @@ const ACTIONS: { command: Command; action: DebugAction; whenStopped: boolean }[]
 
 const STATUS_ID = 'collaboration-debug-status';
 
+/** A guest's keys for the host's session, as Theia's own debugger has them (those apply while debugging locally). */
+const KEYS: { command: Command; keybinding: string }[] = [
+    { command: CollaborationDebugCommands.STEP_OVER, keybinding: 'f10' },
+    { command: CollaborationDebugCommands.STEP_IN, keybinding: 'f11' },
+    { command: CollaborationDebugCommands.STEP_OUT, keybinding: 'shift+f11' }
+];
+
 /**
  * Guest: shows the host's debug state in the status bar, marks where the host stopped in the guest's
  * editors, follows that position if asked, and sends continue/step/pause to the host.
  */
 @injectable()
-export class DebugGuestService implements CommandContribution {
+export class DebugGuestService implements CommandContribution, KeybindingContribution {
+
+    @inject(ApplicationShell)
+    protected readonly shell: ApplicationShell;
+
+    protected widget: DebugGuestWidget | undefined;
 
     @inject(StatusBar)
     protected readonly statusBar: StatusBar;
@@ -79,6 +94,8 @@ export class DebugGuestService implements CommandContribution {
             if (this.guest === guest) {
                 this.guest = undefined;
                 this.update();
+                this.widget?.dispose();
+                this.widget = undefined;
             }
         };
     }
@@ -108,7 +125,28 @@ export class DebugGuestService implements CommandContribution {
         if (this.following) {
             this.reveal();
         }
+        this.showDetails(focused);
         this.onDidChangeEmitter.fire();
+    }
+
+    /** The host's call stack and variables in the "Host's Debug Session" view, opened (not focused) when the host first stops. */
+    protected showDetails(focused: DebugSessionInfo | undefined): void {
+        if (!this.widget && this.guest && focused?.state === 'stopped') {
+            this.widget = new DebugGuestWidget(frame => {
+                if (frame.path) {
+                    const line = Math.max(0, frame.line - 1);
+                    this.editorManager.open(new URI(collabUriOfWorkspacePath(frame.path)), {
+                        mode: 'reveal', selection: { start: { line, character: 0 }, end: { line, character: 0 } }
+                    }).catch(() => undefined);
+                }
+            });
+            this.shell.addWidget(this.widget, { area: 'left', rank: 600 }).then(() => {
+                if (this.widget) {
+                    this.shell.revealWidget(this.widget.id);
+                }
+            }, error => this.messageService.warn(String(error instanceof Error ? error.message : error)));
+        }
+        this.widget?.set(this.guest ? focused : undefined);
     }
 
     /** The host's stopped line in every guest editor of that file. */
@@ -157,6 +195,12 @@ export class DebugGuestService implements CommandContribution {
             await this.guest?.control(action);
         } catch (error) {
             this.messageService.warn(CollaborationError.from(error).message);
+        }
+    }
+
+    registerKeybindings(keybindings: KeybindingRegistry): void {
+        for (const { command, keybinding } of KEYS) {
+            keybindings.registerKeybinding({ command: command.id, keybinding, when: '!inDebugMode' });
         }
     }
 

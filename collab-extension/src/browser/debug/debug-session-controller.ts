@@ -4,7 +4,10 @@ import { DebugSessionManager } from '@theia/debug/lib/browser/debug-session-mana
 import { Disposable } from '@theia-collab/protocol/lib/events';
 import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { DebugAction, DebugSessionStateName } from '../../common/debug/debug-session-protocol';
-import { DebugController, HostDebugSession } from '../../common/debug/debug-session-sync';
+import { DebugController, HostDebugDetails, HostDebugFrame, HostDebugSession } from '../../common/debug/debug-session-sync';
+import { DebugSessionLimits, DebugVariable } from '../../common/debug/debug-session-protocol';
+import { DebugStackFrame } from '@theia/debug/lib/browser/model/debug-stack-frame';
+import { DebugVariable as TheiaDebugVariable } from '@theia/debug/lib/browser/console/debug-console-items';
 
 const STATE_NAMES: Record<DebugState, DebugSessionStateName> = {
     [DebugState.Inactive]: 'inactive',
@@ -15,7 +18,42 @@ const STATE_NAMES: Record<DebugState, DebugSessionStateName> = {
 
 /** The host's DebugSessionManager as the collaboration sees it: sessions, their top frames, and control. */
 export function createDebugController(manager: DebugSessionManager): DebugController {
+    /** Threads (by stop) whose further frames were asked for once already. */
+    const fetched = new Set<string>();
     return {
+        details: async sessionId => {
+            const session = manager.getSession(sessionId);
+            const thread = session?.currentThread;
+            const top = thread?.stopped ? thread.topFrame : undefined;
+            if (!session || !thread || !top) {
+                return undefined;
+            }
+            // Theia loads the top frame first and the rest on demand: guests get (up to) the first 20 once per stop.
+            const key = `${sessionId}:${thread.raw.id}:${top.raw.id}:${top.raw.line}`;
+            if (thread.frameCount < 20 && !fetched.has(key)) {
+                fetched.add(key);
+                if (fetched.size > 1000) {
+                    fetched.clear();
+                }
+                await thread.fetchFrames(20 - thread.frameCount);
+            }
+            const stack = [...thread.frames].slice(0, DebugSessionLimits.maxFrames).map(toHostFrame);
+            const variables: DebugVariable[] = [];
+            for (const scope of await top.getScopes()) {
+                if ((scope as unknown as { raw: { expensive?: boolean } }).raw?.expensive) {
+                    continue;
+                }
+                for (const element of await scope.getElements()) {
+                    if (variables.length >= DebugSessionLimits.maxVariables) {
+                        break;
+                    }
+                    if (element instanceof TheiaDebugVariable) {
+                        variables.push({ scope: scope.name, name: element.name, value: element.value ?? '', ...(element.type ? { type: element.type } : {}) });
+                    }
+                }
+            }
+            return { stack, variables } satisfies HostDebugDetails;
+        },
         sessions: () => manager.sessions.map(toHostSession),
         current: () => manager.currentSession?.id,
         onDidChange: listener => {
@@ -47,7 +85,6 @@ export function createDebugController(manager: DebugSessionManager): DebugContro
 function toHostSession(session: DebugSession): HostDebugSession {
     const thread = session.currentThread;
     const frame = thread?.stopped ? thread.topFrame : undefined;
-    const source = frame?.source;
     const result: HostDebugSession = { id: session.id, name: session.label, state: STATE_NAMES[session.state] ?? 'running' };
     if (thread) {
         result.threadId = thread.raw.id;
@@ -57,14 +94,19 @@ function toHostSession(session: DebugSession): HostDebugSession {
         }
     }
     if (frame) {
-        result.frame = {
-            name: frame.raw.name,
-            ...(source && source.uri.scheme === 'file' ? { uri: source.uri.toString() } : {}),
-            line: frame.raw.line,
-            column: frame.raw.column,
-            ...(frame.raw.endLine !== undefined ? { endLine: frame.raw.endLine } : {}),
-            ...(frame.raw.endColumn !== undefined ? { endColumn: frame.raw.endColumn } : {})
-        };
+        result.frame = toHostFrame(frame);
     }
     return result;
+}
+
+function toHostFrame(frame: DebugStackFrame): HostDebugFrame {
+    const source = frame.source;
+    return {
+        name: frame.raw.name,
+        ...(source && source.uri.scheme === 'file' ? { uri: source.uri.toString() } : {}),
+        line: frame.raw.line,
+        column: frame.raw.column,
+        ...(frame.raw.endLine !== undefined ? { endLine: frame.raw.endLine } : {}),
+        ...(frame.raw.endColumn !== undefined ? { endColumn: frame.raw.endColumn } : {})
+    };
 }

@@ -12,7 +12,12 @@ export const DebugSessionLimits = {
     maxLabelLength: 1024,
     /** Host state changes are collected this long before they are announced. */
     debounceMs: 50,
-    controlTimeoutMs: 10_000
+    controlTimeoutMs: 10_000,
+    /** Frames of the call stack guests see (the current thread's, top first). */
+    maxFrames: 64,
+    /** Variables of the top frame guests see (first level of its non-expensive scopes). */
+    maxVariables: 200,
+    maxValueLength: 1024
 } as const;
 
 const Label = z.string().max(DebugSessionLimits.maxLabelLength);
@@ -30,6 +35,14 @@ export const DebugFrame = z.object({
 }).strict();
 export type DebugFrame = z.infer<typeof DebugFrame>;
 
+export const DebugVariable = z.object({
+    scope: Label,
+    name: Label,
+    value: z.string().max(DebugSessionLimits.maxValueLength),
+    type: Label.optional()
+}).strict();
+export type DebugVariable = z.infer<typeof DebugVariable>;
+
 export const DebugSessionStateName = z.enum(['initializing', 'running', 'stopped', 'inactive']);
 export type DebugSessionStateName = z.infer<typeof DebugSessionStateName>;
 
@@ -41,7 +54,11 @@ export const DebugSessionInfo = z.object({
     threadName: Label.optional(),
     stoppedReason: Label.optional(),
     /** The top frame of the current thread, when stopped. */
-    frame: DebugFrame.optional()
+    frame: DebugFrame.optional(),
+    /** The current thread's call stack, top first, when stopped (as far as the host's debugger loaded it). */
+    stack: z.array(DebugFrame).max(DebugSessionLimits.maxFrames).optional(),
+    /** The top frame's variables, when stopped. */
+    variables: z.array(DebugVariable).max(DebugSessionLimits.maxVariables).optional()
 }).strict();
 export type DebugSessionInfo = z.infer<typeof DebugSessionInfo>;
 

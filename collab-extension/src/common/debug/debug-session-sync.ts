@@ -3,7 +3,7 @@ import { Disposable, Emitter, Event } from '@theia-collab/protocol/lib/events';
 import { CollaborationSession } from '@theia-collab/protocol/lib/session';
 import { HostPathMapper } from '../language/language-locations';
 import {
-    DebugAction, DebugSessionInfo, DebugSessionLimits, DebugSessionMessages, DebugSessionStateName, DebugStateParams
+    DebugAction, DebugFrame, DebugSessionInfo, DebugSessionLimits, DebugSessionMessages, DebugSessionStateName, DebugStateParams, DebugVariable
 } from './debug-session-protocol';
 
 /** A frame as the host's debugger has it: a host URI, not yet a workspace path. */
@@ -26,6 +26,12 @@ export interface HostDebugSession {
     frame?: HostDebugFrame;
 }
 
+/** What a stopped session shows beyond its top frame: the call stack and the top frame's variables. */
+export interface HostDebugDetails {
+    stack: HostDebugFrame[];
+    variables: DebugVariable[];
+}
+
 /** The host's debugger (Theia's DebugSessionManager in the app). */
 export interface DebugController {
     sessions(): HostDebugSession[];
@@ -33,6 +39,8 @@ export interface DebugController {
     onDidChange(listener: () => void): Disposable;
     /** Runs `action` on the session's thread (its current one by default); rejects if there is none. */
     control(sessionId: string, action: DebugAction, threadId?: number): Promise<void>;
+    /** The call stack and variables of a stopped session's current thread (optional). */
+    details?(sessionId: string): Promise<HostDebugDetails | undefined>;
 }
 
 export interface DebugSessionSyncOptions {
@@ -129,8 +137,20 @@ export class DebugSessionHost implements Disposable {
     /** The state guests may see. */
     async state(): Promise<DebugStateParams> {
         const sessions = this.controller.sessions().slice(0, DebugSessionLimits.maxSessions);
+        const details = new Map<string, HostDebugDetails>();
+        if (this.controller.details) {
+            for (const host of sessions) {
+                if (host.state === 'stopped') {
+                    const found = await this.controller.details(host.id).catch(() => undefined);
+                    if (found) {
+                        details.set(host.id, found);
+                    }
+                }
+            }
+        }
         const paths = new Map<string, string>();
-        for (const { frame } of sessions) {
+        const frames = [...sessions.map(host => host.frame), ...[...details.values()].flatMap(found => found.stack.slice(0, DebugSessionLimits.maxFrames))];
+        for (const frame of frames) {
             const path = frame?.uri !== undefined ? this.paths.toWorkspacePath(frame.uri) : undefined;
             if (path !== undefined) {
                 paths.set(frame!.uri!, path);
@@ -148,16 +168,30 @@ export class DebugSessionHost implements Disposable {
             if (host.stoppedReason !== undefined) {
                 info.stoppedReason = label(host.stoppedReason);
             }
-            if (host.frame && host.state === 'stopped') {
-                const path = host.frame.uri !== undefined ? paths.get(host.frame.uri) : undefined;
-                info.frame = {
-                    name: label(host.frame.name) ?? '',
+            const toFrame = (frame: HostDebugFrame): DebugFrame => {
+                const path = frame.uri !== undefined ? paths.get(frame.uri) : undefined;
+                return {
+                    name: label(frame.name) ?? '',
                     ...(path !== undefined && visible.has(path) ? { path } : {}),
-                    line: int(host.frame.line) ?? 0,
-                    column: int(host.frame.column) ?? 0,
-                    ...(int(host.frame.endLine) !== undefined ? { endLine: int(host.frame.endLine) } : {}),
-                    ...(int(host.frame.endColumn) !== undefined ? { endColumn: int(host.frame.endColumn) } : {})
+                    line: int(frame.line) ?? 0,
+                    column: int(frame.column) ?? 0,
+                    ...(int(frame.endLine) !== undefined ? { endLine: int(frame.endLine) } : {}),
+                    ...(int(frame.endColumn) !== undefined ? { endColumn: int(frame.endColumn) } : {})
                 };
+            };
+            if (host.frame && host.state === 'stopped') {
+                info.frame = toFrame(host.frame);
+                const found = details.get(host.id);
+                if (found) {
+                    info.stack = found.stack.slice(0, DebugSessionLimits.maxFrames).map(toFrame);
+                    // Variables of code guests cannot see stay on the host.
+                    info.variables = info.frame.path === undefined ? [] : found.variables.slice(0, DebugSessionLimits.maxVariables).map(variable => ({
+                        scope: label(variable.scope) ?? '',
+                        name: label(variable.name) ?? '',
+                        value: variable.value.substring(0, DebugSessionLimits.maxValueLength),
+                        ...(variable.type !== undefined ? { type: label(variable.type) } : {})
+                    }));
+                }
             }
             return info;
         }).filter(info => info.id.length > 0);
