@@ -56,9 +56,16 @@ describe('presenter mode and participant actions from the Collaborate menu (e2e)
             'Follow Participant...', 'Start Presenting', 'Offer Presenter Role...', 'Focus Participants (Everyone Follows Me)',
             'Change Participant Permission...', 'Remove Participant...'
         ]);
-        assert.deepStrictEqual(await participantActions(guest), [
-            'Follow Participant...', 'Offer Presenter Role...', 'Focus Participants (Everyone Follows Me)'
-        ]);
+        // (Before: guests were offered 'Offer Presenter Role...' and 'Focus Participants' too; those are now the host's
+        // and the presenter's, and hidden from other guests, in this menu and in the Participants view.)
+        assert.deepStrictEqual(await participantActions(guest), ['Follow Participant...']);
+        await showParticipants(guest);
+        assert.strictEqual(await guest.page.locator('.collab-participants .collab-focus-participants').count(), 0, 'guest: no Focus Participants button');
+        assert.strictEqual(await guest.page.locator('.collab-participants .collab-offer-presenter').count(), 0, 'guest: no Offer Presenter');
+        await showParticipants(host);
+        await host.page.locator('.collab-participants .collab-focus-participants').waitFor({ state: 'visible' });
+        assert.strictEqual(await host.page.locator('.collab-participant[data-peer-name="Bob"] .collab-offer-presenter').count(), 1, 'host: Offer Presenter on Bob');
+        await guest.screenshot('presenter-guest-participants-view');
         await openMenu(host, ...PARTICIPANTS_MENU);
         await host.screenshot('presenter-host-participants-menu');
         await closeMenus(host);

@@ -193,6 +193,10 @@ describe('shared terminal and chat (e2e)', function () {
 
         await sendChat(alice, 'Welcome Bob and Carol!');
         await sendChat(carol, html);
+        // Alice's chat view is open now: Carol's message shows there, with no toast over the chat input.
+        await waitForChat(alice, 3);
+        await new Promise(resolve => setTimeout(resolve, 1000));
+        assert.ok(!(await alice.notifications()).some(text => /^Carol:/.test(text.trim())), `no chat toast while the chat shows: ${await alice.notifications()}`);
         const expected = [
             { author: 'Bob', text: 'Hi Alice, Bob here' },
             { author: 'Alice', text: 'Welcome Bob and Carol!' },
@@ -223,14 +227,18 @@ describe('shared terminal and chat (e2e)', function () {
         assert.deepStrictEqual(alerts, [], 'no script ran from a chat message');
     });
 
-    it('Alice stops sharing: guests are told and their terminals stop taking input', async () => {
+    it('Alice stops sharing: guests are told and their stale terminal tabs close', async () => {
+        // The host's tab says the terminal is shared.
+        assert.strictEqual(await alice.page.locator('#theia-bottom-content-panel .lm-TabBar-tab.collaboration-shared-terminal').count(), 1);
         await alice.page.locator('.terminal-container:visible').first().click();
         await alice.runMenu('Terminal', 'Stop Sharing Terminal');
+        // (Before: the guest's tab stayed, saying sharing stopped. Now it closes, and a notification says why.)
         for (const guest of [bob, carol]) {
-            await waitFor(async () => /stopped sharing/.test(await guestTerminal(guest).locator('.collaboration-guest-terminal-status').textContent() ?? ''),
-                15_000, `${guest.name} to be told sharing stopped`);
+            await waitForNotification(guest, /The host stopped sharing the terminal/);
+            await waitFor(async () => await guest.page.locator('.collaboration-guest-terminal').count() === 0, 15_000,
+                `${guest.name}: the shared terminal's tab to close`);
         }
-        await typeIntoGuestTerminal(bob, 'touch after-stop.txt');
+        assert.strictEqual(await alice.page.locator('#theia-bottom-content-panel .lm-TabBar-tab.collaboration-shared-terminal').count(), 0);
         await new Promise(resolve => setTimeout(resolve, 1500));
         assert.ok(!fs.existsSync(path.join(hostWorkspace(), 'after-stop.txt')));
         await bob.screenshot('terminal-chat-bob-stopped');

@@ -5,13 +5,23 @@ import { waitFor } from './wait';
 
 export type GuestPermission = 'readwrite' | 'readonly';
 
-/** The host starts a session from the Collaborate menu, gives its name when asked, and closes the invite; returns the invite code. */
+/** Sets the display name with Collaborate > Change Display Name... (the `collaboration.displayName` preference). */
+export async function setDisplayName(window: TheiaWindow, name: string): Promise<void> {
+    await window.runMenu('Collaborate', 'Change Display Name...');
+    const input = window.page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(name);
+    await input.press('Enter');
+    await window.page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+}
+
+/**
+ * The host sets its display name (`name`) and starts a session from the Collaborate menu, which starts at once
+ * (no name asked) and shows the invite, then closes the invite; returns the invite code.
+ */
 export async function startSession(host: TheiaWindow, name = 'Alice'): Promise<string> {
+    await setDisplayName(host, name);
     await host.runMenu('Collaborate', 'Start Session');
-    const nameDialog = host.dialog('collaboration-name-dialog');
-    await nameDialog.waitFor({ state: 'visible' });
-    await nameDialog.locator('input.collaboration-name-input').fill(name);
-    await nameDialog.locator('button.main').click();
     const inviteDialog = host.dialog('collaboration-invite-dialog');
     await inviteDialog.waitFor({ state: 'visible', timeout: 30_000 });
     const inviteCode = await inviteDialog.locator('input.collaboration-invite-code').inputValue();
@@ -46,9 +56,14 @@ export async function startCollaboration(host: TheiaWindow, guest: TheiaWindow,
     return inviteCode;
 }
 
-/** A guest leaves (`Leave Session`) or the host ends (`End Session`) and its status bar is idle again. */
+/** A guest leaves (`Leave Session`) or the host ends (`End Session`), confirms, and its status bar is idle again. */
 export async function leaveSession(window: TheiaWindow, item: 'Leave Session' | 'End Session' = 'Leave Session'): Promise<void> {
     await window.runMenu('Collaborate', item);
+    // Both are confirmed in a modal dialog.
+    const confirm = window.dialog(item === 'End Session' ? 'collaboration-end-dialog' : 'collaboration-leave-dialog');
+    await confirm.waitFor({ state: 'visible' });
+    await confirm.locator('button.main').click();
+    await confirm.waitFor({ state: 'detached' });
     await window.waitForStatusBarText('collaboration-status', /Collaborate$/);
 }
 
