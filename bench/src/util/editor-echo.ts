@@ -78,7 +78,7 @@ export function lineTimes(page: Page, marker: string): Promise<number[]> {
 /** Puts the caret at the end of the line starting with `marker` in the visible editor. */
 export async function caretToLineEnd(page: Page, marker: string): Promise<void> {
     const line = page.locator('#theia-main-content-panel .monaco-editor:visible .view-line').filter({ hasText: marker }).first();
-    await line.click();
+    await line.click({ timeout: 120_000 });
     await page.keyboard.press('End');
 }
 
