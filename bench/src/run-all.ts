@@ -23,6 +23,7 @@ export const BENCHMARKS: Entry[] = [
     { name: 'multi', what: 'fan-out through two instances with Redis vs one instance', timeoutMs: 15 * 60_000 },
     { name: 'echo', what: 'the typist\'s own echo with / without a session, main-thread time per page (Chromium)', timeoutMs: 20 * 60_000 },
     { name: 'room30', what: 'keystroke between two browser windows in a room of 30 (28 headless participants)', timeoutMs: 25 * 60_000 },
+    { name: 'ide', what: 'guest vs host: Quick Open / Find in Files on 20,000 files, hover / completion (Chromium)', timeoutMs: 20 * 60_000 },
     { name: 'agent', what: 'agent edit (headless participant) -> visible in the host document', timeoutMs: 10 * 60_000 }
 ];
 
