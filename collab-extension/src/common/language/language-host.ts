@@ -85,21 +85,27 @@ export class LanguageHost implements Disposable {
     ) { }
 
     start(): void {
+        // Asked by a mouse or an explicit command, not by typing: nothing to paint first (see `yieldToEditing`).
+        const notTyping = () => false;
         this.handle(LanguageMessages.Hover, async (params, signal, _peer, uri) => {
             const hovers = await this.backend.hover(params, signal, uri!);
             return { hovers: fit(hovers.slice(0, LanguageLimits.maxHovers)) } satisfies HoverResult;
-        });
-        this.handle(LanguageMessages.Completion, (params, signal, peer, uri) => this.completion(params, signal, peer, uri!));
+        }, true, notTyping);
+        // Ctrl+Space (Invoke) is not a keystroke in the document; trigger characters and incomplete lists are.
+        this.handle(LanguageMessages.Completion, (params, signal, peer, uri) => this.completion(params, signal, peer, uri!), true,
+            params => params.context.triggerKind !== 0);
         this.handle(LanguageMessages.ResolveCompletion, (params, signal, peer) => this.resolveCompletion(params, signal, peer), false);
-        this.handle(LanguageMessages.Definition, async (params, signal, _peer, uri) => this.locations(await this.backend.definition(params, signal, uri!)));
-        this.handle(LanguageMessages.References, async (params, signal, _peer, uri) => this.locations(await this.backend.references(params, signal, uri!)));
+        this.handle(LanguageMessages.Definition, async (params, signal, _peer, uri) => this.locations(await this.backend.definition(params, signal, uri!)),
+            true, notTyping);
+        this.handle(LanguageMessages.References, async (params, signal, _peer, uri) => this.locations(await this.backend.references(params, signal, uri!)),
+            true, notTyping);
         this.handle(LanguageMessages.SignatureHelp, async (params, signal, _peer, uri) => {
             const signatureHelp = await this.backend.signatureHelp(params, signal, uri!);
             return (signatureHelp ? { signatureHelp } : {}) satisfies SignatureHelpResult;
         });
         this.handle(LanguageMessages.DocumentSymbols, async (params, signal, _peer, uri) =>
             ({ symbols: boundSymbols(await this.backend.documentSymbols(params, signal, uri!)) }) satisfies DocumentSymbolsResult);
-        this.handle(LanguageMessages.Rename, (params, signal, peer, uri) => this.rename(params, signal, peer, uri!));
+        this.handle(LanguageMessages.Rename, (params, signal, peer, uri) => this.rename(params, signal, peer, uri!), true, notTyping);
         this.toDispose.push(this.session.onNotification(LanguageMessages.Cancel, ({ requestId }, sender) => {
             this.running.get(sender.id)?.get(requestId)?.abort();
         }));
@@ -110,7 +116,9 @@ export class LanguageHost implements Disposable {
         definition: Request<P, R>,
         /** `uri`: the host file the request's path resolved to (checked requests with a path). */
         run: (params: P, signal: AbortSignal, peer: Peer, uri: string | undefined) => Promise<R>,
-        checkPath = true
+        checkPath = true,
+        /** Whether the request may come right behind a keystroke (then `yieldToEditing` is awaited first). */
+        afterTyping: (params: P) => boolean = () => true
     ): void {
         this.toDispose.push(this.session.onRequest(definition, async (params, sender) => {
             const peer = this.session.getPeer(sender.id);
@@ -132,7 +140,9 @@ export class LanguageHost implements Disposable {
             const controller = new AbortController();
             running.set(key, controller);
             try {
-                await this.options.yieldToEditing?.();
+                if (afterTyping(params)) {
+                    await this.options.yieldToEditing?.();
+                }
                 let uri: string | undefined;
                 if (checkPath) {
                     if (typeof params.path !== 'string') {
