@@ -6,7 +6,7 @@ import { Broadcast, Notification, Request } from '@theia-collab/protocol/lib/mes
 import type { CollaborationSession, Peer } from '@theia-collab/protocol/lib/session';
 import type { RelayedEnvelope } from '@theia-collab/protocol/lib/wire';
 import { peerChannel } from '../socket-state';
-import { collector, delay, impl, next, rejection, SessionFixture, until } from './session-fixture';
+import { collector, delay, impl, next, rejection, serverOf, SessionFixture, until } from './session-fixture';
 
 const SECRET = 'TOP-SECRET-4f9a1c-the-launch-code-is-0451';
 const FILE_PATH = '/home/ada/projects/rocket/src/guidance/launch-codes.ts';
@@ -42,7 +42,7 @@ describe('end-to-end encryption against a real server', function () {
         before(async () => {
             fixture = await SessionFixture.start();
             // Every engine.io packet the server receives from or sends to any client.
-            fixture.server.io.engine.on('connection', (socket: any) => {
+            serverOf(fixture).io.engine.on('connection', (socket: any) => {
                 socket.on('packet', (packet: { data?: unknown }) => record('in', packet.data));
                 socket.on('packetCreate', (packet: { data?: unknown }) => record('out', packet.data));
             });
@@ -190,7 +190,7 @@ describe('end-to-end encryption against a real server', function () {
         });
 
         function inject(peer: Peer, event: string, payload: unknown): void {
-            (fixture.server.io.to(peerChannel(peer.id)) as any).emit(event, payload);
+            (serverOf(fixture).io.to(peerChannel(peer.id)) as any).emit(event, payload);
         }
 
         it('cannot replay, rewrite, re-address or corrupt envelopes', async () => {

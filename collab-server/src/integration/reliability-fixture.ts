@@ -6,36 +6,19 @@
  */
 import * as Y from 'yjs';
 import { z } from 'zod';
-import { CollaborationClient, ConnectOptions } from '@theia-collab/protocol/lib/client';
 import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { Disposable } from '@theia-collab/protocol/lib/events';
 import { Broadcast, Notification, Request } from '@theia-collab/protocol/lib/messages';
-import type { CollaborationSession, ConnectionState } from '@theia-collab/protocol/lib/session';
+import type { CollaborationSession } from '@theia-collab/protocol/lib/session';
 import { Binary } from '@theia-collab/protocol/lib/wire';
-import type { Socket } from 'socket.io-client';
 import type { ServerHandle } from '../server';
 import type { CollabSocket } from '../socket-state';
-import { RecordingLogger } from './session-fixture';
 
-export async function connectClient(
-    serverUrl: string, name: string, logger: RecordingLogger, options: Partial<ConnectOptions> = {}
-): Promise<CollaborationClient> {
-    return CollaborationClient.connect({ serverUrl, name, logger, reconnectDelayMs: 100, reconnectDelayMaxMs: 500, ...options });
-}
-
-/** The socket.io socket under a protocol client (tests only). */
-export function socketOf(client: CollaborationClient): Socket {
-    return (client as unknown as { socket: Socket }).socket;
-}
-
-/** Drops the client's connection from its side, as a network failure would: socket.io then reconnects. */
-export function cutClientSide(client: CollaborationClient): void {
-    socketOf(client).io.engine.close();
-}
+export { connectClient, connectionLog, cutClientSide, keepOffline, prng, socketOf } from '@theia-collab/test-kit';
 
 /** The server's socket of a peer. */
-export function serverSocketOf(server: ServerHandle, peerId: string): CollabSocket | undefined {
-    for (const socket of server.io.of('/').sockets.values()) {
+export function serverSocketOf(server: ServerHandle | { url: string }, peerId: string): CollabSocket | undefined {
+    for (const socket of (server as ServerHandle).io.of('/').sockets.values()) {
         for (const membership of socket.data.memberships.values()) {
             if (membership.peerId === peerId) {
                 return socket;
@@ -46,49 +29,12 @@ export function serverSocketOf(server: ServerHandle, peerId: string): CollabSock
 }
 
 /** Drops a peer's connection from the server's side (closing the transport, not a namespace disconnect). */
-export function cutServerSide(server: ServerHandle, peerId: string): void {
+export function cutServerSide(server: ServerHandle | { url: string }, peerId: string): void {
     const socket = serverSocketOf(server, peerId);
     if (!socket) {
         throw new Error(`no server socket for peer ${peerId}`);
     }
     socket.conn.close();
-}
-
-/**
- * Keeps a client offline for `ms`: its connection drops and every reconnection attempt meanwhile finds
- * nobody listening (the client's socket.io manager is pointed at a closed port), as when the network or
- * the server is down.
- */
-export function keepOffline(client: CollaborationClient, ms: number): Promise<void> {
-    const manager = socketOf(client).io as unknown as { uri: string; engine: { close(): void } };
-    const uri = manager.uri;
-    manager.uri = 'http://127.0.0.1:9';
-    manager.engine.close();
-    return new Promise(resolve => setTimeout(() => {
-        manager.uri = uri;
-        resolve();
-    }, ms));
-}
-
-/** mulberry32 */
-export function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6D2B79F5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
-
-/** Records connection state changes of a session. */
-export function connectionLog(session: CollaborationSession): { own: ConnectionState[]; host: ConnectionState[]; dispose(): void } {
-    const own: ConnectionState[] = [];
-    const host: ConnectionState[] = [];
-    const a = session.onDidChangeConnection(state => own.push(state));
-    const b = session.onDidChangeHostConnection(state => host.push(state));
-    return { own, host, dispose: () => { a.dispose(); b.dispose(); } };
 }
 
 // ---- a small Yjs sync over the session API ----

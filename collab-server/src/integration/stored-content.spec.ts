@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { Broadcast } from '@theia-collab/protocol/lib/messages';
 import { STORED_PART_BYTES, StoredContentRef } from '@theia-collab/protocol/lib/stored-content';
-import { rejection, SessionFixture, until } from './session-fixture';
+import { rejection, serverOf, SessionFixture, until } from './session-fixture';
 
 const Marker = Broadcast.define<{ n: number }>('test/marker');
 
@@ -37,7 +37,7 @@ describe('stored content (session API, real server)', function () {
         }
         // What the server keeps is not the plaintext (no part of it appears in what it stores).
         const probe = Buffer.from(data.subarray(1000, 1064));
-        const stored = fixture.server.contentStore.partsOf(host.roomId, ref.id);
+        const stored = serverOf(fixture).contentStore.partsOf(host.roomId, ref.id);
         assert.equal(stored.length, 3);
         assert.ok(stored.every(part => !Buffer.from(part).includes(probe)), 'the server stores ciphertext');
         const empty = await host.storeContent(new Uint8Array(0));
