@@ -36,6 +36,8 @@ Options (environment variable in brackets):
       --trust-proxy          use X-Forwarded-For          [COLLAB_TRUST_PROXY]
       --redis <url>          Redis: several instances act as one [COLLAB_REDIS_URL]
       --redis-prefix <p>     Redis key/channel prefix     [COLLAB_REDIS_PREFIX] collab:
+      --redis-cluster <url,url>  Redis Cluster nodes (instead of --redis) [COLLAB_REDIS_CLUSTER]
+      --redis-adapter <a>    sharded (Redis 7+) or classic (Redis < 7) fan-out [COLLAB_REDIS_ADAPTER] sharded
       --resume-grace <d>     members of a stopped instance may resume [COLLAB_RESUME_GRACE] 60s
       --shutdown-timeout <d> wait for events being handled [COLLAB_SHUTDOWN_TIMEOUT] 10s
       --empty-room <d>       close rooms nobody joins     [COLLAB_EMPTY_ROOM] 1h

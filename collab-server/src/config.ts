@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import type { Logger } from 'pino';
 import { Limits } from '@theia-collab/protocol/lib/wire';
 import type { RoomStore } from './rooms';
+import type { RedisAdapterKind } from './redis-adapter';
 import { checkOidcOptions, OidcOptions } from './oidc';
 
 export type ServerMode = 'development' | 'production';
@@ -79,6 +80,17 @@ export interface ServerOptions {
      * Redis and secret then act as one server (shared rooms, socket.io fan-out). In memory otherwise.
      */
     redisUrl?: string;
+    /**
+     * Redis Cluster instead of `redisUrl`: some of its primaries' URLs (the client discovers the rest). A room's
+     * keys share one slot (hash tag `{room:<id>}`); with the sharded adapter each room's channel lives on its shard.
+     */
+    redisCluster?: string[];
+    /**
+     * socket.io fan-out through Redis: `sharded` (default; Redis 7 sharded pub/sub, one channel per room, which
+     * only the instances holding the room's members subscribe to) or `classic` (one channel every instance
+     * receives every broadcast on; for Redis before 7).
+     */
+    redisAdapter: RedisAdapterKind;
     /** Prefix of the Redis keys and channels (several deployments may share one Redis). */
     redisPrefix: string;
     /**
@@ -195,6 +207,7 @@ export const DEFAULT_OPTIONS: ServerOptions = {
     replayWindowBytesPerRoom: 8 * 1024 * 1024,
     replayWindowBytes: 256 * 1024 * 1024,
     redisPrefix: 'collab:',
+    redisAdapter: 'sharded',
     resumeGraceMs: 60 * 1000,
     hostGraceMs: 60 * 1000,
     guestGraceMs: 2 * 60 * 1000,
@@ -282,6 +295,17 @@ export function resolveOptions(options: Partial<ServerOptions>): ServerOptions {
     }
     if (resolved.redisUrl !== undefined && !/^rediss?:\/\//.test(resolved.redisUrl)) {
         problems.push('redisUrl must start with redis:// or rediss://');
+    }
+    if (resolved.redisCluster !== undefined) {
+        if (!Array.isArray(resolved.redisCluster) || resolved.redisCluster.length === 0 || resolved.redisCluster.some(url => typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
+            problems.push('redisCluster must list one or more URLs starting with redis:// or rediss://');
+        }
+        if (resolved.redisUrl !== undefined) {
+            problems.push('redisUrl and redisCluster exclude each other');
+        }
+    }
+    if (resolved.redisAdapter !== 'sharded' && resolved.redisAdapter !== 'classic') {
+        problems.push('redisAdapter must be sharded or classic');
     }
     if (!/^[A-Za-z0-9_.:{}-]{0,64}$/.test(resolved.redisPrefix)) {
         problems.push('redisPrefix may only contain letters, digits and _ . : { } - (at most 64)');
@@ -397,7 +421,7 @@ export function loadConfigFile(path: string): Partial<ServerOptions> {
         }
     }
     for (const key of Object.keys(result)) {
-        if (!(key in DEFAULT_OPTIONS) && !['secret', 'tokenUsersFile', 'oidc', 'redisUrl', 'sweepIntervalMs', 'allowAnonymous', 'metricsToken', 'contentReservedBytesPerRoom', 'infoChallengeSecret', 'storeCheckIntervalMs'].includes(key)) {
+        if (!(key in DEFAULT_OPTIONS) && !['secret', 'tokenUsersFile', 'oidc', 'redisUrl', 'redisCluster', 'sweepIntervalMs', 'allowAnonymous', 'metricsToken', 'contentReservedBytesPerRoom', 'infoChallengeSecret', 'storeCheckIntervalMs'].includes(key)) {
             throw new Error(`Unknown option '${key}' in config file ${path}`);
         }
     }
@@ -418,6 +442,8 @@ export function loadConfigFromEnv(env: NodeJS.ProcessEnv): Partial<ServerOptions
     if (env.COLLAB_PROVIDERS) { options.providers = parseList(env.COLLAB_PROVIDERS) as EnabledProvider[]; }
     if (env.COLLAB_REDIS_URL) { options.redisUrl = env.COLLAB_REDIS_URL; }
     if (env.COLLAB_REDIS_PREFIX) { options.redisPrefix = env.COLLAB_REDIS_PREFIX; }
+    if (env.COLLAB_REDIS_CLUSTER) { options.redisCluster = parseList(env.COLLAB_REDIS_CLUSTER); }
+    if (env.COLLAB_REDIS_ADAPTER) { options.redisAdapter = env.COLLAB_REDIS_ADAPTER as RedisAdapterKind; }
     if (env.COLLAB_EMPTY_ROOM) { options.emptyRoomMs = parseDuration(env.COLLAB_EMPTY_ROOM); }
     if (env.COLLAB_REQUEST_TIMEOUT) { options.requestTimeoutMs = parseDuration(env.COLLAB_REQUEST_TIMEOUT); }
     if (env.COLLAB_RESUME_GRACE) { options.resumeGraceMs = parseDuration(env.COLLAB_RESUME_GRACE); }
@@ -510,6 +536,8 @@ export function parseArgs(argv: string[]): ParsedArgs {
             case '--trust-proxy': options.trustProxy = true; break;
             case '--redis': options.redisUrl = value(); break;
             case '--redis-prefix': options.redisPrefix = value(); break;
+            case '--redis-cluster': options.redisCluster = parseList(value()); break;
+            case '--redis-adapter': options.redisAdapter = value() as RedisAdapterKind; break;
             case '--empty-room': options.emptyRoomMs = parseDuration(value()); break;
             case '--resume-grace': options.resumeGraceMs = parseDuration(value()); break;
             case '--host-grace': options.hostGraceMs = parseDuration(value()); break;

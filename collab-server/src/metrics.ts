@@ -19,6 +19,8 @@ export interface MetricsSources {
     contentBytes?(): number;
     /** What the replay windows hold (this instance's memory, or with Redis all rooms' windows there). */
     replay?(): Promise<{ bytes: number; entries: number }>;
+    /** Rooms with at least one member connected to this instance, and those members (sockets' memberships). */
+    local?(): { rooms: number; members: number };
 }
 
 export interface MetricsOptions {
@@ -44,6 +46,9 @@ export class ServerMetrics {
     readonly replays: Counter<'complete'>;
     readonly replayedEnvelopes: Counter;
     readonly storeFailures: Counter<'operation'>;
+    readonly adapterMessages: Counter<'channel'>;
+    readonly adapterBytes: Counter<'channel'>;
+    readonly redisDuration: Histogram<'operation'>;
     protected scan?: { at: number; rooms: Promise<RoomRecord[] | undefined> };
 
     constructor(protected readonly sources: MetricsSources, protected readonly options: MetricsOptions) {
@@ -158,6 +163,37 @@ export class ServerMetrics {
             name: 'collab_store_failures_total', help: 'Failures of the shared store (Redis) this instance went on without: adapter publishes, replay window appends',
             labelNames: ['operation'] as const, registers
         });
+        new Gauge({
+            name: 'collab_instance_rooms', help: 'Rooms with at least one member connected to this instance', registers,
+            collect() { this.set(sources.local?.().rooms ?? 0); }
+        });
+        new Gauge({
+            name: 'collab_instance_members', help: 'Room members connected to this instance', registers,
+            collect() { this.set(sources.local?.().members ?? 0); }
+        });
+        this.adapterMessages = new Counter({
+            name: 'collab_adapter_received_messages_total',
+            help: 'Messages Redis delivered to this instance\'s socket.io adapter: channel="room" a broadcast to one room, "server" the rest (server-side events, requests)',
+            labelNames: ['channel'] as const, registers
+        });
+        this.adapterBytes = new Counter({
+            name: 'collab_adapter_received_bytes_total', help: 'Bytes of the messages Redis delivered to this instance\'s socket.io adapter (encoded packets)',
+            labelNames: ['channel'] as const, registers
+        });
+        for (const channel of ['room', 'server']) {
+            this.adapterMessages.inc({ channel }, 0);
+            this.adapterBytes.inc({ channel }, 0);
+        }
+        this.redisDuration = new Histogram({
+            name: 'collab_redis_command_duration_seconds', help: 'Round trips of this instance\'s store operations to Redis (commands and scripts), by operation',
+            labelNames: ['operation'] as const, registers,
+            buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5]
+        });
+    }
+
+    adapterReceived(channel: 'room' | 'server', bytes: number): void {
+        this.adapterMessages.inc({ channel });
+        this.adapterBytes.inc({ channel }, bytes);
     }
 
     get contentType(): string {

@@ -4,6 +4,14 @@
  * peer's socket applies it. Changes are published through the socket.io adapter on the same Redis
  * connection as the events that follow them, so an instance applies a change (e.g. "joins the room
  * channel") before it delivers the events sent after it (e.g. the room's broadcasts).
+ *
+ * With the sharded adapter (one Redis channel per socket.io room, subscribed while a local socket is in the room)
+ * joining the room channel on admission would subscribe only then: broadcasts published between the admission and
+ * the subscription would be lost for this instance. So an instance subscribes as soon as one of its sockets asks to
+ * join (`subscribeEarly`): a placeholder id (no socket, so it receives nothing) holds the room channel while the
+ * join is pending, and lets go once the socket joined the channel itself or the join ended. (On a Redis Cluster
+ * the peer change and the room's broadcasts may travel on different shards, so their order is not guaranteed
+ * across them; see README "Scale-out".)
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -18,8 +26,12 @@ export const PeerChange = z.discriminatedUnion('op', [
 ]);
 export type PeerChange = z.infer<typeof PeerChange>;
 
+/** Placeholder ids holding a room channel for a pending join: `<HOLD><socket id>|<room id>` (never a socket id). */
+const HOLD = '~pending:';
+
 export class PeerBus {
     protected readonly listeners: ((change: PeerChange) => void)[] = [];
+    protected early = false;
 
     constructor(protected readonly io: CollabServer, protected readonly shared: boolean, protected readonly logger: Logger) {
         if (shared) {
@@ -31,6 +43,52 @@ export class PeerBus {
                     this.logger.warn('malformed peer change from another instance');
                 }
             });
+        }
+    }
+
+    /**
+     * Subscribes to a room's channel while one of this instance's sockets waits to join the room (see above).
+     * The pending join is recorded before the socket joins its peer channel (room-service.ts).
+     */
+    subscribeEarly(): void {
+        if (this.early) {
+            return;
+        }
+        this.early = true;
+        const adapter = this.io.sockets.adapter;
+        adapter.on('join-room', (room: string, id: string) => {
+            if (!room.startsWith(peerChannel(''))) {
+                return;
+            }
+            const socket = this.io.sockets.sockets.get(id);
+            socket?.data.pendingJoins.forEach((pending, roomId) => {
+                if (peerChannel(pending.peerId) === room && !socket.data.memberships.has(roomId)) {
+                    adapter.addAll(`${HOLD}${id}|${roomId}`, new Set([roomChannel(roomId)]));
+                }
+            });
+        });
+        adapter.on('leave-room', (room: string, id: string) => {
+            if (room.startsWith(peerChannel('')) && !id.startsWith(HOLD)) {
+                this.release(id);
+            }
+        });
+    }
+
+    /** Lets go of the placeholders of socket `id` (of one room, or all). */
+    protected release(id: string, roomId?: string): void {
+        if (!this.early) {
+            return;
+        }
+        const adapter = this.io.sockets.adapter;
+        const stem = `${HOLD}${id}|`;
+        if (roomId !== undefined) {
+            adapter.delAll(`${stem}${roomId}`);
+            return;
+        }
+        for (const holder of [...adapter.sids.keys()]) {
+            if (holder.startsWith(stem)) {
+                adapter.delAll(holder);
+            }
         }
     }
 
@@ -56,6 +114,7 @@ export class PeerBus {
                         socket.data.pendingJoins.delete(change.roomId);
                         socket.data.memberships.set(change.roomId, { peerId: change.peerId, role: 'guest' });
                         socket.join(roomChannel(change.roomId));
+                        this.release(socket.id, change.roomId);
                     }
                 }
                 break;
@@ -71,6 +130,7 @@ export class PeerBus {
                         }
                         if (socket.data.pendingJoins.get(change.roomId)?.peerId === peerId) {
                             socket.data.pendingJoins.delete(change.roomId);
+                            this.release(socket.id, change.roomId);
                         }
                         socket.leave(peerChannel(peerId));
                     }

@@ -1,10 +1,11 @@
 /**
  * The replay window of several instances, in Redis, so that a member resuming on any instance gets what any
- * instance relayed. Per room (keys under the prefix):
- * - `replay:<room>`   stream: one entry per relayed envelope, `m` its header (JSON: sender, kind, target, id,
+ * instance relayed. Per room (keys under the prefix; `{room:<id>}` is the room's hash tag, so that the three
+ * share a Redis Cluster slot with the room's other keys):
+ * - `{room:<id>}:replay`   stream: one entry per relayed envelope, `m` its header (JSON: sender, kind, target, id,
  *                     seq, key, at), `d` its data (still sealed).
- * - `replayi:<room>`  list: `<stream id> <bytes> <at>` per entry, oldest first: eviction without reading data.
- * - `replaym:<room>`  hash: `b` bytes held, `e` relay time of the newest envelope that left the window, `l`
+ * - `{room:<id>}:replayi`  list: `<stream id> <bytes> <at>` per entry, oldest first: eviction without reading data.
+ * - `{room:<id>}:replaym`  hash: `b` bytes held, `e` relay time of the newest envelope that left the window, `l`
  *                     relay time of the last envelope added.
  *
  * Appending is one Lua script (XADD, then evicting the oldest entries beyond `windowMs` or `bytesPerRoom`),
@@ -16,7 +17,7 @@
  */
 import type { Logger } from 'pino';
 import type { EnvelopeKind, RelayedEnvelope, ReplayResult } from '@theia-collab/protocol/lib/wire';
-import { LuaScript, RedisClient } from './redis';
+import { LuaScript, RedisClient, roomKey } from './redis';
 import {
     compactData, MARK_MARGIN_MS, meantFor, REPLAY_ENTRY_OVERHEAD, ReplayMark, ReplayQuery, ReplayStats, ReplayWindow, ReplayWindowLimits
 } from './replay-window';
@@ -62,7 +63,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
 redis.call('PEXPIRE', KEYS[3], ARGV[6])
 return id
-`);
+`, 'replay-append');
 
 // KEYS: stream, index, meta. Returns { evicted-at, entries }.
 const READ = new LuaScript(`
@@ -70,7 +71,7 @@ local meta = redis.call('HMGET', KEYS[3], 'e', 'l')
 local evicted = tonumber(meta[1] or '0')
 if redis.call('LLEN', KEYS[2]) == 0 and meta[2] and tonumber(meta[2]) > evicted then evicted = tonumber(meta[2]) end
 return { tostring(evicted), redis.call('XRANGE', KEYS[1], '-', '+') }
-`);
+`, 'replay-read');
 
 // KEYS: meta. ARGV: at (envelopes relayed up to then were lost), metaTtlMs.
 const MARK_LOST = new LuaScript(`
@@ -78,7 +79,7 @@ local evicted = tonumber(redis.call('HGET', KEYS[1], 'e') or '0')
 if tonumber(ARGV[1]) > evicted then redis.call('HSET', KEYS[1], 'e', ARGV[1]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
-`);
+`, 'replay-mark-lost');
 
 interface Header {
     sender: string;
@@ -117,8 +118,8 @@ export class RedisReplayWindow implements ReplayWindow {
     }
 
     protected keys(roomId: string): string[] {
-        const prefix = this.options.prefix;
-        return [`${prefix}replay:${roomId}`, `${prefix}replayi:${roomId}`, `${prefix}replaym:${roomId}`];
+        const stem = roomKey(this.options.prefix, roomId);
+        return [`${stem}:replay`, `${stem}:replayi`, `${stem}:replaym`];
     }
 
     record(envelope: RelayedEnvelope, at = Date.now()): void {

@@ -89,12 +89,12 @@ describe('Redis store', function () {
         await store.touch('room-3', now + 5000);
         assert.strictEqual((await store.get('room-3'))!.lastActivityAt, now + 5000);
         await store.touch('gone', now);
-        assert.strictEqual(await redisClient.exists(`s${prefix}:room:gone`), 0);
+        assert.strictEqual(await redisClient.exists(`s${prefix}:{room:gone}`), 0);
         // A room key Redis expired is dropped from the index when listing.
-        await redisClient.del(`s${prefix}:room:room-4`);
+        await redisClient.del(`s${prefix}:{room:room-4}`);
         assert.deepStrictEqual((await store.list()).map(record => record.id), ['room-3']);
         assert.strictEqual(await store.count(), 1);
-        assert.ok((await redisClient.pTTL(`s${prefix}:room:room-3`)) > 60_000);
+        assert.ok((await redisClient.pTTL(`s${prefix}:{room:room-3}`)) > 60_000);
     });
 
     it('tracks pending requests atomically', async () => {

@@ -129,3 +129,142 @@ export async function startRedis(options: TestRedisOptions = {}): Promise<TestRe
     fs.rmSync(dir, { recursive: true, force: true });
     throw lastError;
 }
+
+export const REDIS_CLI = process.env.COLLAB_TEST_REDIS_CLI ?? path.join(path.dirname(REDIS_SERVER), 'redis-cli');
+
+export interface TestRedisCluster {
+    /** One URL per primary (`redisCluster` option). */
+    readonly urls: string[];
+    readonly ports: number[];
+    /** The redis-server processes' ids, in `ports` order. */
+    readonly pids: (number | undefined)[];
+    /** Stops every node (SIGTERM, then SIGKILL after 5 s, by process id) and removes the folder. Idempotent. */
+    stop(): Promise<void>;
+}
+
+function run(command: string, args: string[], timeoutMs: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        let output = '';
+        child.stdout!.on('data', chunk => output = (output + chunk).slice(-4000));
+        child.stderr!.on('data', chunk => output = (output + chunk).slice(-4000));
+        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+        child.once('error', error => { clearTimeout(timer); reject(error); });
+        child.once('exit', (code, signal) => {
+            clearTimeout(timer);
+            code === 0 ? resolve(output) : reject(new Error(`${path.basename(command)} ${args.join(' ')} failed (${code ?? signal}): ${output.trim()}`));
+        });
+    });
+}
+
+/**
+ * A throwaway Redis Cluster of `nodes` primaries without replicas (`--cluster-enabled yes`, created with
+ * `redis-cli --cluster create`), on free loopback ports, without persistence. Resolves once every slot is served.
+ */
+export async function startRedisCluster(nodes = 3): Promise<TestRedisCluster> {
+    for (const binary of [REDIS_SERVER, REDIS_CLI]) {
+        if (!fs.existsSync(binary)) {
+            throw new Error(`${binary} not found: install the Debian packages redis-server and redis-tools (CI: scripts/setup.sh with SETUP_TEST_PACKAGES=1)`);
+        }
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'collab-redis-cluster-'));
+    const children: ChildProcess[] = [];
+    const ports: number[] = [];
+    let stopping: Promise<void> | undefined;
+    const stop = () => stopping ??= (async () => {
+        await Promise.all(children.map(async child => {
+            if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+                process.kill(child.pid, 'SIGTERM');
+            }
+            const timer = setTimeout(() => child.pid !== undefined && child.exitCode === null && child.signalCode === null && process.kill(child.pid, 'SIGKILL'), 5000);
+            await exited(child);
+            clearTimeout(timer);
+        }));
+        fs.rmSync(dir, { recursive: true, force: true });
+    })();
+    try {
+        for (let i = 0; i < nodes; i++) {
+            let started: ChildProcess | undefined;
+            let lastError: unknown;
+            for (let attempt = 0; attempt < 3 && !started; attempt++) {
+                const port = await freePort();
+                // The cluster bus listens on port + 10000: it must be free too.
+                if (port + 10000 > 65535) {
+                    continue;
+                }
+                try {
+                    const child = spawn(REDIS_SERVER, [
+                        '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
+                        '--cluster-config-file', path.join(dir, `nodes-${port}.conf`), '--save', '', '--appendonly', 'no',
+                        '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'
+                    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+                    children.push(child);
+                    await waitListening(child, port);
+                    started = child;
+                    ports.push(port);
+                } catch (error) {
+                    lastError = error;
+                }
+            }
+            if (!started) {
+                throw lastError ?? new Error('no free port for a cluster node');
+            }
+        }
+        await run(REDIS_CLI, ['--cluster', 'create', ...ports.map(port => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'], 30_000);
+        // `create` returns once the slots are assigned; wait until every node knows every other and serves the cluster
+        // (a node with an older view would answer MOVED to a node that does not hold the slot yet).
+        const deadline = Date.now() + 15_000;
+        const agreed = (info: string) => info.includes('cluster_state:ok') && info.includes(`cluster_known_nodes:${nodes}`)
+            && info.includes('cluster_slots_ok:16384');
+        for (const port of ports) {
+            while (!agreed(await run(REDIS_CLI, ['-p', String(port), 'cluster', 'info'], 5000))) {
+                if (Date.now() > deadline) {
+                    throw new Error(`Redis Cluster node ${port} did not report cluster_state:ok with every node and slot within 15 s`);
+                }
+                await new Promise(resolve => setTimeout(resolve, 100));
+            }
+        }
+        // And every node maps every slot to the same primaries.
+        while (new Set(await Promise.all(ports.map(async port => (await run(REDIS_CLI, ['-p', String(port), 'cluster', 'slots'], 5000)).split('\n').sort().join('\n')))).size > 1) {
+            if (Date.now() > deadline) {
+                throw new Error('the Redis Cluster nodes did not agree on the slots within 15 s');
+            }
+            await new Promise(resolve => setTimeout(resolve, 100));
+        }
+    } catch (error) {
+        await stop();
+        throw error;
+    }
+    return {
+        urls: ports.map(port => `redis://127.0.0.1:${port}`),
+        ports,
+        get pids() {
+            return children.map(child => child.exitCode === null && child.signalCode === null ? child.pid : undefined);
+        },
+        stop
+    };
+}
+
+async function waitListening(child: ChildProcess, port: number): Promise<void> {
+    let stderr = '';
+    child.stderr!.on('data', chunk => stderr = (stderr + chunk).slice(-2000));
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+        if (child.exitCode !== null || child.signalCode !== null) {
+            throw new Error(`redis-server exited (${child.exitCode ?? child.signalCode}): ${stderr.trim()}`);
+        }
+        const up = await new Promise<boolean>(resolve => {
+            const socket = net.connect(port, '127.0.0.1');
+            socket.once('connect', () => { socket.destroy(); resolve(true); });
+            socket.once('error', () => resolve(false));
+        });
+        if (up) {
+            return;
+        }
+        await new Promise(resolve => setTimeout(resolve, 50));
+    }
+    if (child.pid !== undefined) {
+        process.kill(child.pid, 'SIGKILL');
+    }
+    throw new Error(`redis-server did not listen on port ${port} within 10 s: ${stderr.trim()}`);
+}

@@ -14,10 +14,14 @@
  * waits for, fail without an unhandled rejection (`guardPublisher`): socket.io still delivers every event to
  * the sockets of this instance, so sessions within one instance go on.
  *
- * Needs a single Redis (or a primary behind Sentinel), not Redis Cluster: scripts touch several keys.
+ * Works against a single Redis (or a primary behind Sentinel) and against a Redis Cluster (`clusterUrls`): every
+ * script touches keys of one slot only. A room's keys share the hash tag `{room:<id>}` (see `roomKey`), so they
+ * live on one shard; the few global keys (room index, request deadlines, instances, locks) are each touched alone.
+ * Fan-out with the sharded adapter (Redis 7 SSUBSCRIBE/SPUBLISH, one channel per socket.io room) spreads over
+ * the cluster's shards too.
  */
 import * as crypto from 'crypto';
-import { createClient } from 'redis';
+import { createClient, createCluster } from 'redis';
 import type { Logger } from 'pino';
 import { randomId } from './auth';
 import type { Cluster } from './cluster';
@@ -25,13 +29,48 @@ import type { Cluster } from './cluster';
 export type RedisClient = ReturnType<typeof createClient>;
 
 export interface RedisOptions {
+    /** A single Redis; with `clusterUrls`, only used in logs. */
     url: string;
+    /** Redis Cluster: some of its nodes (the client discovers the others). */
+    clusterUrls?: string[];
     /** Prefix of every key and pub/sub channel, so that several deployments can share a Redis. */
     prefix: string;
     logger: Logger;
     connectTimeoutMs?: number;
     /** How often an instance reports itself alive; it counts as dead after three missed reports. */
     heartbeatMs?: number;
+}
+
+/**
+ * The key of a room's record under `prefix`, and the stem of every other key of that room: the hash tag
+ * `{room:<id>}` puts all of them into one Redis Cluster slot, so that scripts may touch several of them.
+ */
+export function roomKey(prefix: string, roomId: string): string {
+    return `${prefix}{room:${roomId}}`;
+}
+
+/**
+ * Times store operations (Redis round trips) for the metrics: set per client by the server. `operation` names the
+ * script or command.
+ */
+export type RedisTimer = (operation: string, seconds: number) => void;
+const timers = new WeakMap<object, RedisTimer>();
+export function setRedisTimer(client: RedisClient, timer: RedisTimer): void {
+    timers.set(client, timer);
+}
+
+/** Runs `command` on `client` and reports its duration under `operation` (see `setRedisTimer`). */
+export async function timed<T>(client: RedisClient, operation: string, command: () => Promise<T>): Promise<T> {
+    const timer = timers.get(client);
+    if (!timer) {
+        return command();
+    }
+    const started = process.hrtime.bigint();
+    try {
+        return await command();
+    } finally {
+        timer(operation, Number(process.hrtime.bigint() - started) / 1e9);
+    }
 }
 
 /** The URL without its password, for logs. */
@@ -51,11 +90,18 @@ export function redactRedisUrl(url: string): string {
 export class LuaScript {
     readonly sha: string;
 
-    constructor(readonly source: string) {
+    constructor(readonly source: string, readonly name = 'script') {
         this.sha = crypto.createHash('sha1').update(source).digest('hex');
     }
 
-    async run(client: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
+    run(client: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
+        return timed(client, this.name, () => this.send(client, keys, args));
+    }
+
+    protected async send(client: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
+        if (isClusterClient(client)) {
+            return this.sendToCluster(client as unknown as ClusterClient, keys, args.map(String));
+        }
         const options = { keys, arguments: args.map(String) };
         try {
             return await client.evalSha(this.sha, options);
@@ -66,7 +112,26 @@ export class LuaScript {
             throw error;
         }
     }
+
+    /**
+     * node-redis 4.7's cluster client routes EVAL/EVALSHA by the script's first argument instead of its first key
+     * (`evalFirstKeyIndex(options)` gets the script), i.e. to a random node: MOVED until it gives up. Route by the
+     * first key here.
+     */
+    protected async sendToCluster(cluster: ClusterClient, keys: string[], args: string[]): Promise<unknown> {
+        const tail = [String(keys.length), ...keys, ...args];
+        try {
+            return await cluster.sendCommand(keys[0], false, ['EVALSHA', this.sha, ...tail]);
+        } catch (error) {
+            if (error instanceof Error && error.message.includes('NOSCRIPT')) {
+                return cluster.sendCommand(keys[0], false, ['EVAL', this.source, ...tail]);
+            }
+            throw error;
+        }
+    }
 }
+
+type ClusterClient = ReturnType<typeof createCluster>;
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
@@ -83,20 +148,45 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
  */
 const PUBLISHER_HIGH_WATER_MARK = 1024 * 1024;
 
+/**
+ * A Redis Cluster client, made to look like a single-node client for what this server uses of it: `isReady`
+ * (every known node connected) and `ping` (a random node). Commands go to the node of their first key.
+ */
+function clusterClient(options: RedisOptions, clientOptions: Parameters<typeof createClient>[0] & object): RedisClient {
+    const cluster = createCluster({
+        rootNodes: options.clusterUrls!.map(url => ({ url })),
+        defaults: clientOptions,
+        // Answers from replicas could be stale (a room record just written): always ask the primaries.
+        useReplicas: false
+    });
+    Object.defineProperty(cluster, 'isReady', {
+        get: () => cluster.isOpen && cluster.masters.every(node => !node.client || (node.client as { isReady?: boolean }).isReady !== false)
+    });
+    Object.defineProperty(cluster, 'ping', {
+        value: () => cluster.sendCommand(undefined, true, ['PING'])
+    });
+    return cluster as unknown as RedisClient;
+}
+
+/** Whether `client` talks to a Redis Cluster (see `clusterClient`). */
+export function isClusterClient(client: RedisClient): boolean {
+    return Array.isArray((client as unknown as { masters?: unknown }).masters);
+}
+
 async function openClient(options: RedisOptions, role: string, writableHighWaterMark?: number): Promise<RedisClient> {
-    const where = redactRedisUrl(options.url);
+    const where = options.clusterUrls ? `cluster ${options.clusterUrls.map(redactRedisUrl).join(',')}` : redactRedisUrl(options.url);
     const logger = options.logger.child({ redis: role });
-    const client = createClient({
-        url: options.url,
+    const clientOptions = {
         // Fail fast while Redis is away instead of queueing (handlers answer 'internal', /health says 503).
         disableOfflineQueue: true,
         socket: {
             connectTimeout: options.connectTimeoutMs ?? 5000,
-            reconnectStrategy: retries => Math.min(50 * 2 ** Math.min(retries, 6), 2000),
+            reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 6), 2000),
             // Passed on to net.connect / tls.connect (a stream option the socket typings do not list).
             ...(writableHighWaterMark ? { writableHighWaterMark } as object : {})
         }
-    });
+    };
+    const client = options.clusterUrls ? clusterClient(options, clientOptions) : createClient({ url: options.url, ...clientOptions });
     let down = false;
     client.on('error', error => {
         if (!down) {
@@ -135,10 +225,10 @@ local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)`;
 const HEARTBEAT = new LuaScript(`${REDIS_NOW}
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 3600000)
-return now`);
+return now`, 'heartbeat');
 
 const LIVE_INSTANCES = new LuaScript(`${REDIS_NOW}
-return redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')`);
+return redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')`, 'live-instances');
 
 /**
  * The socket.io Redis adapter publishes without waiting for (or catching) the result: while Redis is away each
@@ -207,7 +297,7 @@ export class RedisConnection implements Cluster {
         await connection.heartbeat();
         connection.heartbeatTimer = setInterval(() => connection.heartbeat().catch(() => undefined), connection.heartbeatMs);
         connection.heartbeatTimer.unref();
-        options.logger.info({ url: redactRedisUrl(options.url), instance: connection.instanceId }, 'connected to redis');
+        options.logger.info({ url: options.clusterUrls ? options.clusterUrls.map(redactRedisUrl) : redactRedisUrl(options.url), cluster: !!options.clusterUrls, instance: connection.instanceId }, 'connected to redis');
         return connection;
     }
 
@@ -227,7 +317,7 @@ export class RedisConnection implements Cluster {
     }
 
     async tryLock(name: string, ttlMs: number): Promise<boolean> {
-        const result = await this.client.set(this.key(`lock:${name}`), this.instanceId, { NX: true, PX: Math.max(1, Math.round(ttlMs)) });
+        const result = await timed(this.client, 'lock', () => this.client.set(this.key(`lock:${name}`), this.instanceId, { NX: true, PX: Math.max(1, Math.round(ttlMs)) }));
         return result === 'OK';
     }
 

@@ -11,7 +11,6 @@ import * as http from 'http';
 import * as path from 'path';
 import { AddressInfo } from 'net';
 import { Server } from 'socket.io';
-import { createAdapter } from '@socket.io/redis-adapter';
 import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { HttpPaths, PROTOCOL_VERSION, ServerHelloEvent } from '@theia-collab/protocol/lib/wire';
 import { AddressConnections } from './address-connections';
@@ -31,7 +30,8 @@ import { ServerMetrics } from './metrics';
 import { PeerBus } from './peer-bus';
 import { MemoryPendingRequests, PendingRequestStore } from './pending-requests';
 import { KeyedRateLimiter, SocketRateLimiter } from './rate-limit';
-import { guardPublisher, RedisConnection } from './redis';
+import { guardPublisher, RedisConnection, setRedisTimer } from './redis';
+import { redisAdapter } from './redis-adapter';
 import { RedisReplayWindow } from './redis-replay-window';
 import { RedisPendingRequests, RedisRoomStore } from './redis-store';
 import { Relay } from './relay';
@@ -149,11 +149,14 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         return request.socket.remoteAddress ?? 'unknown';
     };
 
-    const redis = options.redisUrl ? await RedisConnection.connect({ url: options.redisUrl, prefix: options.redisPrefix, logger }) : undefined;
+    const redis = options.redisUrl || options.redisCluster
+        ? await RedisConnection.connect({ url: options.redisUrl ?? options.redisCluster![0], clusterUrls: options.redisCluster, prefix: options.redisPrefix, logger })
+        : undefined;
     const oidc = options.oidc && options.providers.includes('oidc')
         ? new OidcLoginProvider(options.oidc, {
             tokens, loginLimiter, remoteAddress, serverUrl: () => url, logger,
-            logins: redis ? new RedisOidcLoginStore(redis.client, options.redisPrefix) : undefined
+            // On a Redis Cluster every login key in one slot (the store's scripts touch a login and the index).
+            logins: redis ? new RedisOidcLoginStore(redis.client, options.redisCluster ? `${options.redisPrefix}{oidc}` : options.redisPrefix) : undefined
         })
         : undefined;
     const cluster: Cluster = redis ?? new LocalCluster();
@@ -199,8 +202,13 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
     io.engine.on('connection', (conn: { request: http.IncomingMessage; once(event: 'close', listener: () => void): void }) => {
         conn.once('close', transports.add(remoteAddress(conn.request)));
     });
+    // Set once `metrics` exists (below); the adapter of the main namespace is created at once.
+    let adapterReceived: ((channel: 'room' | 'server', bytes: number) => void) | undefined;
     if (redis) {
-        io.adapter(createAdapter(redis.publisher, redis.subscriber, { key: `${options.redisPrefix}socket.io`, requestsTimeout: 5000 }));
+        io.adapter(redisAdapter(redis.publisher, redis.subscriber, {
+            kind: options.redisAdapter, key: `${options.redisPrefix}socket.io`, requestsTimeout: 5000,
+            received: (channel, bytes) => adapterReceived?.(channel, bytes)
+        }) as Parameters<typeof io.adapter>[0]);
     }
 
     const content = new ContentStore({
@@ -222,15 +230,31 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         sockets: () => io.of('/').sockets.size,
         rooms: () => store.list(),
         contentBytes: () => content.bytes,
-        replay: () => replayWindow.stats(async () => (await store.list()).map(room => room.id))
+        replay: () => replayWindow.stats(async () => (await store.list()).map(room => room.id)),
+        local: () => {
+            const rooms = new Set<string>();
+            let members = 0;
+            for (const socket of io.of('/').sockets.values()) {
+                members += socket.data.memberships.size;
+                socket.data.memberships.forEach((_membership, roomId) => rooms.add(roomId));
+            }
+            return { rooms: rooms.size, members };
+        }
     }, { defaultMetrics: options.processMetrics });
+    adapterReceived = (channel, bytes) => metrics.adapterReceived(channel, bytes);
     if (redis) {
+        for (const client of [redis.client, redis.replay]) {
+            setRedisTimer(client, (operation, seconds) => metrics.redisDuration.observe({ operation }, seconds));
+        }
         guardPublisher(redis.publisher, error => {
             metrics.storeFailures.inc({ operation: 'publish' });
             logLimiter.log('warn', ['redis:publish'], { err: error }, 'publishing to the other instances failed (Redis away): delivered on this instance only');
         });
     }
     const peers = new PeerBus(io, cluster.shared, logger);
+    if (redis && options.redisAdapter === 'sharded') {
+        peers.subscribeEarly();
+    }
     let reader: RoomReader = store;
     if (cluster.shared) {
         const cache = new RoomCache(store);
