@@ -21,6 +21,7 @@ export const BENCHMARKS: Entry[] = [
     { name: 'keystroke', what: 'keystroke latency between two browser apps (Chromium)', timeoutMs: 20 * 60_000 },
     { name: 'joinflow', what: 'Start Session -> guest sees the host file tree (Chromium)', timeoutMs: 15 * 60_000 },
     { name: 'multi', what: 'fan-out through two instances with Redis vs one instance', timeoutMs: 15 * 60_000 },
+    { name: 'scale', what: 'same load over 1, 2, 4, 8 instances with Redis: sharded vs classic adapter', timeoutMs: 20 * 60_000 },
     { name: 'echo', what: 'the typist\'s own echo with / without a session, main-thread time per page (Chromium)', timeoutMs: 20 * 60_000 },
     { name: 'room30', what: 'keystroke between two browser windows in a room of 30 (28 headless participants)', timeoutMs: 25 * 60_000 },
     { name: 'ide', what: 'guest vs host: Quick Open / Find in Files on 20,000 files, hover / completion (Chromium)', timeoutMs: 20 * 60_000 },
