@@ -38,6 +38,39 @@ export interface RedisAdapterOptions {
 
 type AdapterFactory = (nsp: Namespace) => unknown;
 
+/**
+ * The sharded adapter (a socket.io-adapter `ClusterAdapter`) delivers a broadcast to this instance's sockets only
+ * once Redis answered its SPUBLISH; the classic adapter delivers at once. The server relies on the latter: e.g. it
+ * emits `room:closed` to a room and then detaches the members from the room channel (peer-bus.ts), synchronously,
+ * so a delayed local delivery would find nobody left. Restore it: publish (encoded synchronously, so the packet as
+ * it is now), then deliver locally (the in-memory `Adapter.broadcast`). What an instance publishes keeps its order on
+ * the publisher connection either way. A failed publish is counted by `guardPublisher` (redis.ts).
+ */
+function deliverLocallyAtOnce(adapter: Record<string, unknown>): void {
+    let proto = Object.getPrototypeOf(adapter) as Record<string, unknown> | null;
+    while (proto && (proto.constructor as { name?: string }).name !== 'Adapter') {
+        proto = Object.getPrototypeOf(proto) as Record<string, unknown> | null;
+    }
+    const localBroadcast = proto?.broadcast as ((packet: unknown, opts: BroadcastOpts) => void) | undefined;
+    const publish = adapter.publish as ((message: unknown) => void) | undefined;
+    if (!localBroadcast || typeof publish !== 'function') {
+        throw new Error('unexpected socket.io adapter: no in-memory broadcast to deliver locally');
+    }
+    adapter.broadcast = function (this: unknown, packet: unknown, opts: BroadcastOpts): void {
+        if (!opts.flags?.local) {
+            // MessageType.BROADCAST of socket.io-adapter's cluster adapter.
+            publish.call(this, { type: 3, data: { packet, opts: { rooms: [...opts.rooms], except: [...opts.except ?? []], flags: opts.flags } } });
+        }
+        localBroadcast.call(this, packet, opts);
+    };
+}
+
+interface BroadcastOpts {
+    rooms: Set<string>;
+    except?: Set<string>;
+    flags?: { local?: boolean };
+}
+
 function size(raw: unknown): number {
     return Buffer.isBuffer(raw) || typeof raw === 'string' ? Buffer.byteLength(raw as Buffer | string) : 0;
 }
@@ -47,12 +80,15 @@ export function redisAdapter(publisher: RedisClient, subscriber: RedisClient, op
         ? createShardedAdapter(publisher, subscriber, { channelPrefix: options.key, subscriptionMode: 'dynamic' }) as AdapterFactory
         : createAdapter(publisher, subscriber, { key: options.key, requestsTimeout: options.requestsTimeout }) as AdapterFactory;
     const received = options.received;
-    if (!received) {
-        return factory;
-    }
     // socket.io calls the factory with `new` (a function returning an object, so `new` yields that object).
     return function (nsp: Namespace) {
         const adapter = factory(nsp) as Record<string, unknown>;
+        if (options.kind === 'sharded') {
+            deliverLocallyAtOnce(adapter);
+        }
+        if (!received) {
+            return adapter;
+        }
         if (options.kind === 'sharded') {
             // Room channels are `<prefix>#<nsp>#<room>#`; the main channel is `<prefix>#<nsp>#`, this adapter's
             // response channel `<prefix>#<nsp>#<uid>#`.
