@@ -18,7 +18,7 @@ import { Apps, navigatorNode, startApps, startSessionAndJoin, TheiaWindow, waitF
 import { workspaceFiles } from './joinflow';
 import {
     addThread, caretToLineEnd, ensureExplorer, installEditorWatch, keydowns, latencies, lineCount, lineTimes, MainThread, MainThreadMeter,
-    OtherCpuMeter, ProfileSummary, resetKeydowns, signed, startProfile
+    OtherCpuMeter, ProfileSummary, profileGrowth, resetKeydowns, signed, startProfile
 } from './util/editor-echo';
 import { LatencySummary, ratio, round } from './util/stats';
 import { sleep } from './util/time';
@@ -130,6 +130,7 @@ export const echo: BenchmarkDefinition = {
         const phases: PhaseResult[] = [];
         const threads: Record<string, Record<string, MainThread>> = {};
         const profiles: Record<string, ProfileSummary> = {};
+        const growth: Record<string, ReturnType<typeof profileGrowth>> = {};
         try {
             apps = await startApps('bench-echo', { ...workspaceFiles(), [FILE]: TEXT }, { 'guest-only.txt': 'mine\n', [FILE]: TEXT });
             const windows = [apps.host, apps.guest];
@@ -158,6 +159,16 @@ export const echo: BenchmarkDefinition = {
                     phases.push(result);
                     log(`baseline ${window.name} ${mode}: echo p50 ${result.local.p50} ms, p95 ${result.local.p95} ms, missing ${result.missing}, others ${result.otherCpuPercent}% of a core`);
                 }
+            }
+
+            // ---- unmeasured, profiled baseline rounds (the same keys as the profiled session rounds below) ----
+            const baseProfiles: Record<string, ProfileSummary> = {};
+            for (const [window, marker] of [[apps.host, LINES.hostBase], [apps.guest, LINES.guestBase]] as const) {
+                const stop = await startProfile(window.page, `echo-${window.name}-baseline`);
+                for (const mode of ['steady', 'burst'] as Mode[]) {
+                    await typePhase(window, undefined, marker, 'baseline', mode, extraPids);
+                }
+                baseProfiles[window.name] = await stop(100_000);
             }
 
             // ---- session: the guest joins, both open the host's file; host types, then guest ----
@@ -214,8 +225,13 @@ export const echo: BenchmarkDefinition = {
                 for (const mode of ['steady', 'burst'] as Mode[]) {
                     await typePhase(window, window === apps.host ? apps.guest : apps.host, marker, 'session', mode, extraPids);
                 }
-                profiles[window.name] = await stop();
+                const full = await stop(100_000);
+                profiles[window.name] = { ...full, functions: full.functions.slice(0, 25) };
                 printProfile(reporter, `Profile of the ${window.name} page typing in the session (not counted)`, profiles[window.name]);
+                const base = baseProfiles[window.name];
+                growth[window.name] = profileGrowth(base, full);
+                reporter.table(`${window.name} page, the same keys typed: self time with a session minus without (profiles ${base.totalMs} ms -> ${full.totalMs} ms busy)`,
+                    ['function', 'where', 'no session ms', 'session ms', 'extra ms'], growth[window.name].map(g => [g.name, g.where, g.baseMs, g.otherMs, g.extraMs]));
             }
             for (const meter of meters.values()) {
                 await meter.detach();
@@ -258,7 +274,7 @@ export const echo: BenchmarkDefinition = {
             `${taskRatio}x (${guestSession.taskMs} vs ${hostSession.taskMs} ms; script ${scriptRatio}x; typing only ${ratio(guestTyping.taskMs, hostTyping.taskMs)}x)`, taskRatio <= 1.5);
         Object.assign(reporter.data, {
             steadyKeys: STEADY_KEYS, steadyPauseMs: STEADY_PAUSE_MS, bursts: BURSTS, burstSize: BURST_SIZE, phases, mainThread: threads,
-            mainThreadTotals: { hostSession, guestSession, hostTyping, guestTyping }, profiles, quiet: quietSummary(), loadAverageAtEnd: loadAverage()
+            mainThreadTotals: { hostSession, guestSession, hostTyping, guestTyping }, profiles, profileGrowth: growth, quiet: quietSummary(), loadAverageAtEnd: loadAverage()
         });
     }
 };

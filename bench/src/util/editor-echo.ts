@@ -168,18 +168,18 @@ export interface ProfileSummary {
 }
 
 /** Starts the sampling profiler in `page`; the returned function stops it, saves the profile and summarises it. */
-export async function startProfile(page: Page, name: string): Promise<() => Promise<ProfileSummary>> {
+export async function startProfile(page: Page, name: string): Promise<(top?: number) => Promise<ProfileSummary>> {
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Profiler.enable');
     await cdp.send('Profiler.setSamplingInterval', { interval: 1000 });
     await cdp.send('Profiler.start');
-    return async () => {
+    return async (top = 25) => {
         const { profile } = await cdp.send('Profiler.stop') as unknown as { profile: Profile };
         await cdp.detach().catch(() => undefined);
         fs.mkdirSync(RESULTS_DIR, { recursive: true });
         const file = path.join(RESULTS_DIR, `${name}-${new Date().toISOString().replace(/[:.]/g, '')}.cpuprofile`);
         fs.writeFileSync(file, JSON.stringify(profile));
-        return summariseProfile(profile, file);
+        return summariseProfile(profile, file, top);
     };
 }
 
@@ -278,6 +278,14 @@ export class OtherCpuMeter {
         const elapsed = Date.now() - this.at0;
         return elapsed > 0 ? round(Math.max(0, other) / elapsed * 100, 0) : NaN;
     }
+}
+
+/** Functions whose self time grew most from `base` to `other` (same work, e.g. the same keys typed), highest first. */
+export function profileGrowth(base: ProfileSummary, other: ProfileSummary, top = 25): { name: string; where: string; baseMs: number; otherMs: number; extraMs: number }[] {
+    const key = (f: { name: string; where: string }) => `${f.name}@${f.where}`;
+    const baseBy = new Map(base.functions.map(f => [key(f), f.selfMs]));
+    return other.functions.map(f => ({ name: f.name, where: f.where, baseMs: baseBy.get(key(f)) ?? 0, otherMs: f.selfMs, extraMs: round(f.selfMs - (baseBy.get(key(f)) ?? 0), 1) }))
+        .sort((a, b) => b.extraMs - a.extraMs).slice(0, top);
 }
 
 export function signed(value: number): string {
