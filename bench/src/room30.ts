@@ -175,6 +175,8 @@ export const room30: BenchmarkDefinition = {
         let idle: { serverCpuMs: number; durationMs: number; otherCpuPercent: number } | undefined;
         let workerReport: unknown;
         const idleThreads: Record<string, MainThread> = {};
+        const statuses: { after: string; host: string; guest: string }[] = [];
+        const lag: Record<string, unknown> = {};
         try {
             apps = await startApps('bench-room30', { ...workspaceFiles(), [FILE]: TEXT });
             const { host, guest } = apps;
@@ -228,7 +230,25 @@ export const room30: BenchmarkDefinition = {
                 const s0 = cpuMs(serverPid);
                 const t0 = Date.now();
                 const pages0 = await Promise.all([host, guest].map(w => meters.get(w)!.read()));
+                await Promise.all([host, guest].map(w => w.page.evaluate(() => {
+                    const probe = (window as any).__lagProbe = { lags: [] as number[], stop: false };
+                    let last = performance.now();
+                    const tick = () => {
+                        const at = performance.now();
+                        probe.lags.push(at - last - 50);
+                        last = at;
+                        if (!probe.stop) {
+                            setTimeout(tick, 50);
+                        }
+                    };
+                    setTimeout(tick, 50);
+                })));
                 await sleep(IDLE_MS);
+                for (const w of [host, guest]) {
+                    const lags = await w.page.evaluate(() => { const probe = (window as any).__lagProbe; probe.stop = true; return probe.lags as number[]; });
+                    lag[w.name] = { ...Samples.of(lags.map(v => Math.max(0, v))).summary(), expectedTicks: Math.round(IDLE_MS / 50) };
+                }
+                log(`awareness only, page timer lag (setTimeout 50 ms, ms late): ${JSON.stringify(lag)}`);
                 const pages1 = await Promise.all([host, guest].map(w => meters.get(w)!.read()));
                 [host, guest].forEach((w, i) => { idleThreads[w.name] = { taskMs: round(pages1[i].taskMs - pages0[i].taskMs, 1), scriptMs: round(pages1[i].scriptMs - pages0[i].scriptMs, 1), layoutMs: round(pages1[i].layoutMs - pages0[i].layoutMs, 1), styleMs: round(pages1[i].styleMs - pages0[i].styleMs, 1) }; });
                 idle = { serverCpuMs: cpuMs(serverPid) - s0, durationMs: Date.now() - t0, otherCpuPercent: others.stop() };
@@ -238,9 +258,22 @@ export const room30: BenchmarkDefinition = {
             // ---- the room of 30 ----
             for (const [typist, other, marker, seed] of [[host, guest, LINES.host, 3], [guest, host, LINES.guest, 4]] as const) {
                 await waitQuiet(workerPids, 60_000);
-                const d = await typeAndMeasure(String(HEADLESS + 2), typist, other, marker, seed, serverPid, workerPids, meters);
-                directions.push(d);
-                log(`room of ${HEADLESS + 2}, ${d.from} -> ${d.to}: local p50 ${d.local.p50} / p95 ${d.local.p95}, remote p50 ${d.remote.p50} / p95 ${d.remote.p95} ms, missing ${d.missing}, others ${d.otherCpuPercent}%`);
+                try {
+                    const d = await typeAndMeasure(String(HEADLESS + 2), typist, other, marker, seed, serverPid, workerPids, meters);
+                    directions.push(d);
+                    log(`room of ${HEADLESS + 2}, ${d.from} -> ${d.to}: local p50 ${d.local.p50} / p95 ${d.local.p95}, remote p50 ${d.remote.p50} / p95 ${d.remote.p95} ms, missing ${d.missing}, others ${d.otherCpuPercent}%`);
+                } catch (error) {
+                    reporter.partial = true;
+                    reporter.note(`room of ${HEADLESS + 2}, ${typist.name} typing: could not be measured: ${String((error as Error).message ?? error).split('\n')[0]}`);
+                    await typist.screenshot(`bench-room30-${typist.name}-typing-failed`).catch(() => undefined);
+                }
+                const status = await Promise.all([host, guest].map(w => w.statusBarText('collaboration-status').catch(() => '?')));
+                statuses.push({ after: `${typist.name} typed`, host: status[0], guest: status[1] });
+                log(`status bars after ${typist.name} typed: host '${status[0]}', guest '${status[1]}'`);
+                if (!/participants/.test(status[1])) {
+                    reporter.note(`after ${typist.name} typed, the guest window is no longer in the session (status bar '${status[1]}'); its console: test-results/bench-room30-guest-console.log`);
+                    guest.saveConsole('bench-room30-guest-console.log');
+                }
             }
             workerReport = (await Promise.all(workers.map(worker => worker.ask({ cmd: 'report', markers: ALL_MARKERS })))) as unknown;
 
@@ -289,6 +322,10 @@ export const room30: BenchmarkDefinition = {
             ['', '', 'other window (remote)', d.remote.p50, d.remote.p95, d.remote.p99, d.remote.max, d.remote.count, ''],
             ['', '', 'remote - local, per keystroke', d.extra.p50, d.extra.p95, d.extra.p99, d.extra.max, d.extra.count, '']
         ]));
+        if (Object.keys(lag).length) {
+            reporter.table(`Awareness only (${HEADLESS} carets moving, nobody typing): how late a 50 ms timer fires in each page (ms)`, ['page', 'p50', 'p95', 'max', 'ticks', 'ticks expected'],
+                Object.entries(lag).map(([page, l]: [string, any]) => [page, l.p50, l.p95, l.max, l.count, l.expectedTicks]));
+        }
         const idleRate = idle ? idle.serverCpuMs / idle.durationMs : NaN;
         reporter.table('collab-server CPU', ['room', 'phase', 'CPU ms', 'duration ms', 'keystrokes', 'CPU ms / keystroke', 'net of awareness, ms / keystroke'], [
             ...(idle ? [[String(HEADLESS + 2), 'awareness only, no typing', idle.serverCpuMs, idle.durationMs, 0, '', '']] : []),
@@ -316,7 +353,7 @@ export const room30: BenchmarkDefinition = {
         }
         Object.assign(reporter.data, {
             keystrokes: KEYSTROKES, pauseMs: PAUSE_MS, headless: HEADLESS, workers: WORKERS, awarenessHz: AWARENESS_HZ,
-            directions, idle, idleThreads, workerReport, profiles, quiet: quietSummary(), loadAverageAtEnd: loadAverage()
+            directions, idle, idleThreads, timerLag: lag, statuses, workerReport, profiles, quiet: quietSummary(), loadAverageAtEnd: loadAverage()
         });
     }
 };
