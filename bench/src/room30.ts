@@ -172,7 +172,7 @@ export const room30: BenchmarkDefinition = {
         const workers: Worker[] = [];
         const directions: Direction[] = [];
         const profiles: Record<string, ProfileSummary> = {};
-        let idle: { serverCpuMs: number; durationMs: number; otherCpuPercent: number } | undefined;
+        let idle: { serverCpuMs: number; workersCpuMs: number; durationMs: number; otherCpuPercent: number } | undefined;
         let workerReport: unknown;
         const idleThreads: Record<string, MainThread> = {};
         const statuses: { after: string; host: string; guest: string }[] = [];
@@ -228,6 +228,7 @@ export const room30: BenchmarkDefinition = {
                 const others = new OtherCpuMeter(workerPids);
                 others.start();
                 const s0 = cpuMs(serverPid);
+                const w0 = workerPids.reduce((sum, pid) => sum + cpuMs(pid), 0);
                 const t0 = Date.now();
                 const pages0 = await Promise.all([host, guest].map(w => meters.get(w)!.read()));
                 await Promise.all([host, guest].map(w => w.page.evaluate(() => {
@@ -251,8 +252,8 @@ export const room30: BenchmarkDefinition = {
                 log(`awareness only, page timer lag (setTimeout 50 ms, ms late): ${JSON.stringify(lag)}`);
                 const pages1 = await Promise.all([host, guest].map(w => meters.get(w)!.read()));
                 [host, guest].forEach((w, i) => { idleThreads[w.name] = { taskMs: round(pages1[i].taskMs - pages0[i].taskMs, 1), scriptMs: round(pages1[i].scriptMs - pages0[i].scriptMs, 1), layoutMs: round(pages1[i].layoutMs - pages0[i].layoutMs, 1), styleMs: round(pages1[i].styleMs - pages0[i].styleMs, 1) }; });
-                idle = { serverCpuMs: cpuMs(serverPid) - s0, durationMs: Date.now() - t0, otherCpuPercent: others.stop() };
-                log(`awareness only: server ${idle.serverCpuMs} ms CPU in ${idle.durationMs} ms, others ${idle.otherCpuPercent}%`);
+                idle = { serverCpuMs: cpuMs(serverPid) - s0, workersCpuMs: workerPids.reduce((sum, pid) => sum + cpuMs(pid), 0) - w0, durationMs: Date.now() - t0, otherCpuPercent: others.stop() };
+                log(`awareness only: server ${idle.serverCpuMs} ms CPU, the ${HEADLESS} headless participants' workers ${idle.workersCpuMs} ms CPU, in ${idle.durationMs} ms; others ${idle.otherCpuPercent}%`);
             }
             log(`awareness only, main thread: ${JSON.stringify(idleThreads)}`);
             // ---- the room of 30 ----
@@ -328,7 +329,8 @@ export const room30: BenchmarkDefinition = {
         }
         const idleRate = idle ? idle.serverCpuMs / idle.durationMs : NaN;
         reporter.table('collab-server CPU', ['room', 'phase', 'CPU ms', 'duration ms', 'keystrokes', 'CPU ms / keystroke', 'net of awareness, ms / keystroke'], [
-            ...(idle ? [[String(HEADLESS + 2), 'awareness only, no typing', idle.serverCpuMs, idle.durationMs, 0, '', '']] : []),
+            ...(idle ? [[String(HEADLESS + 2), 'awareness only, no typing', idle.serverCpuMs, idle.durationMs, 0, '', ''],
+                [String(HEADLESS + 2), `(the headless participants' ${WORKERS} worker processes, same phase)`, idle.workersCpuMs, idle.durationMs, 0, '', '']] : []),
             ...directions.map(d => {
                 const net = d.room === '2' ? d.serverCpuMs : d.serverCpuMs - idleRate * d.durationMs;
                 return [d.room, `${d.from} types`, d.serverCpuMs, d.durationMs, KEYSTROKES, round(d.serverCpuMs / KEYSTROKES, 3), round(net / KEYSTROKES, 3)];
