@@ -92,7 +92,7 @@ async function quickOpen(window: TheiaWindow, name: string): Promise<number> {
     await armInput(page, 'qo', 'input');
     await armCondition(page, 'qoShown', `return [...document.querySelectorAll('.quick-input-widget .monaco-list-row')].some(row => row.textContent.includes(${JSON.stringify(name + '.ts')}));`);
     await input.fill(name);
-    const shown = await mark(page, 'qoShown', 30_000);
+    const shown = await mark(page, 'qoShown', 120_000);
     const ms = shown - await mark(page, 'qo');
     await page.keyboard.press('Escape');
     return ms;
@@ -111,7 +111,7 @@ async function findInFiles(window: TheiaWindow, query: string, file: string): Pr
     await armInput(page, 'fif', 'keydown');
     await armCondition(page, 'fifShown', `return [...document.querySelectorAll('#search-in-workspace .file-name')].some(node => node.textContent.trim() === ${JSON.stringify(file)});`);
     await input.press('Enter');
-    const shown = await mark(page, 'fifShown', 30_000);
+    const shown = await mark(page, 'fifShown', 120_000);
     return shown - await mark(page, 'fif');
 }
 
