@@ -178,6 +178,26 @@ for (const target of ['redis', 'redis-cluster'] as const) {
             assert.deepStrictEqual(guest.events('relay').map(envelope => envelope.seq), [1, 2, 3, 4, 5]);
         });
 
+        it('relays requests and responses across instances, and times out a request whose responder\'s instance stopped', async () => {
+            const [a, b] = [await instance({ sweepIntervalMs: 100, requestTimeoutMs: 1000 }), await instance({ sweepIntervalMs: 100, requestTimeoutMs: 1000 })];
+            const x = await room(a, [b]);
+            const [guest] = x.guests;
+            // Answered: the pending request (room keys) and its deadline (global key) are stored and taken again.
+            assert.deepStrictEqual(await guest.request('relay', { room: x.roomId, kind: 'request', id: 5, seq: 1, key: 1, data: bytes(8) }), { ok: true });
+            const request = await x.host.waitFor('relay', envelope => envelope.kind === 'request');
+            assert.deepStrictEqual(await x.host.request('relay', { room: x.roomId, kind: 'response', id: 5, target: request.sender, seq: 1, key: 1, data: bytes(8) }), { ok: true });
+            const answer = await guest.waitFor('relay', envelope => envelope.kind === 'response');
+            assert.deepStrictEqual([answer.id, answer.error], [5, undefined]);
+            // Unanswered, the host's instance gone: the sweep takes the due deadline and answers 'timeout' once.
+            assert.deepStrictEqual(await guest.request('relay', { room: x.roomId, kind: 'request', id: 6, seq: 2, key: 1, data: bytes(8) }), { ok: true });
+            await x.host.waitFor('relay', envelope => envelope.kind === 'request' && envelope.id === 6);
+            await a.close();
+            const timedOut = await guest.waitFor('relay', envelope => envelope.kind === 'response' && envelope.id === 6, 8000);
+            assert.strictEqual(timedOut.error.code, 'timeout');
+            await settle(500);
+            assert.strictEqual(guest.events('relay').filter(envelope => envelope.kind === 'response' && envelope.id === 6).length, 0, 'answered once');
+        });
+
         if (target === 'redis') {
             it('with the classic adapter (the control), every instance receives every room\'s broadcasts', async () => {
                 const [a, b, c] = [await instance({ redisAdapter: 'classic' }), await instance({ redisAdapter: 'classic' }), await instance({ redisAdapter: 'classic' })];
