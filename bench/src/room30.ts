@@ -256,6 +256,17 @@ export const room30: BenchmarkDefinition = {
                 log(`awareness only: server ${idle.serverCpuMs} ms CPU, the ${HEADLESS} headless participants' workers ${idle.workersCpuMs} ms CPU, in ${idle.durationMs} ms; others ${idle.otherCpuPercent}%`);
             }
             log(`awareness only, main thread: ${JSON.stringify(idleThreads)}`);
+            // Where a page's time goes (1 ms sampling; before typing, as the pages may not survive the typing phases) with 28 carets moving and nobody typing (not part of any measured phase).
+            {
+                const stops = await Promise.all([host, guest].map(w => startProfile(w.page, `room30-${w.name}-awareness-only`)));
+                await sleep(IDLE_PROFILE_MS);
+                const [hostProfile, guestProfile] = await Promise.all(stops.map(stop => stop()));
+                profiles['host, awareness only'] = hostProfile;
+                profiles['guest, awareness only'] = guestProfile;
+                printProfile(reporter, `Profile of the host page, ${HEADLESS} carets moving, no typing (${IDLE_PROFILE_MS} ms)`, hostProfile);
+                printProfile(reporter, `Profile of the guest page, ${HEADLESS} carets moving, no typing (${IDLE_PROFILE_MS} ms)`, guestProfile);
+            }
+
             // ---- the room of 30 ----
             for (const [typist, other, marker, seed] of [[host, guest, LINES.host, 3], [guest, host, LINES.guest, 4]] as const) {
                 await waitQuiet(workerPids, 60_000);
@@ -277,17 +288,6 @@ export const room30: BenchmarkDefinition = {
                 }
             }
             workerReport = (await Promise.all(workers.map(worker => worker.ask({ cmd: 'report', markers: ALL_MARKERS })))) as unknown;
-
-            // After the measured phases (profiling slows the pages down): where a page's time goes with 28 carets moving and nobody typing (not part of any measured phase).
-            {
-                const stops = await Promise.all([host, guest].map(w => startProfile(w.page, `room30-${w.name}-awareness-only`)));
-                await sleep(IDLE_PROFILE_MS);
-                const [hostProfile, guestProfile] = await Promise.all(stops.map(stop => stop()));
-                profiles['host, awareness only'] = hostProfile;
-                profiles['guest, awareness only'] = guestProfile;
-                printProfile(reporter, `Profile of the host page, ${HEADLESS} carets moving, no typing (${IDLE_PROFILE_MS} ms)`, hostProfile);
-                printProfile(reporter, `Profile of the guest page, ${HEADLESS} carets moving, no typing (${IDLE_PROFILE_MS} ms)`, guestProfile);
-            }
 
             // ---- where the time goes, when a target was missed: a profiled extra round (not counted) ----
             const room = directions.filter(d => d.room !== '2');
