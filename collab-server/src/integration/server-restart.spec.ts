@@ -32,7 +32,7 @@ class ServerProcess {
             stdio: ['ignore', 'pipe', 'pipe']
         });
         const server = new ServerProcess(child);
-        const deadline = Date.now() + 15_000;
+        const deadline = Date.now() + 30_000;
         while (!server.output.includes('collab-server listening')) {
             if (Date.now() > deadline || child.exitCode !== null) {
                 child.kill('SIGKILL');
