@@ -56,10 +56,29 @@ export class ParticipantsWidget extends ReactWidget {
             listenToPeers(context);
             update();
         }));
-        this.toDispose.push(this.service.onDidChangeAwareness(update));
+        // Awareness changes with every caret move: re-render only when what the view shows (each peer's file and
+        // whom it follows) changed, not on every keystroke (a React render and a scrollbar layout each time).
+        this.toDispose.push(this.service.onDidChangeAwareness(() => {
+            const shown = this.shownAwareness();
+            if (shown !== this.lastShownAwareness) {
+                this.lastShownAwareness = shown;
+                update();
+            }
+        }));
         this.toDispose.push(this.followService.onDidChange(update));
         this.toDispose.push({ dispose: () => this.peerListeners.splice(0).forEach(d => d.dispose()) });
         this.update();
+    }
+
+    protected lastShownAwareness = '';
+
+    /** What the view shows of the awareness states, as one string to compare. */
+    protected shownAwareness(): string {
+        const states = this.service.current?.awareness.states;
+        if (!states) {
+            return '';
+        }
+        return [...states].map(([id, state]) => `${id}:${state?.document ?? ''}:${state?.following ?? ''}`).sort().join('|');
     }
 
     protected render(): React.ReactNode {
