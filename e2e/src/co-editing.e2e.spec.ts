@@ -80,7 +80,10 @@ describe('co-editing (e2e)', function () {
         await new Promise(resolve => setTimeout(resolve, 1500));
         for (const window of [host, guest]) {
             assert.strictEqual(await window.dialog().count(), 0, `${window.name}: no dialog (e.g. "file changed on disk")`);
-            const dirty = await window.page.locator('#theia-main-content-panel .lm-TabBar-tab.lm-mod-current.theia-mod-dirty').count();
+            // Guests' edits are auto-saved once they have been quiet for 5 s (editor-guest-autosave.ts).
+            const dirtyTab = window.page.locator('#theia-main-content-panel .lm-TabBar-tab.lm-mod-current.theia-mod-dirty');
+            await waitFor(async () => await dirtyTab.count() === 0, 12_000, `${window.name}: the editor auto-saved`).catch(() => undefined);
+            const dirty = await dirtyTab.count();
             assert.strictEqual(dirty, 0, `${window.name}: the editor was auto-saved`);
         }
         assert.strictEqual(fs.readFileSync(suite.hostFile('src/shared.ts'), 'utf8').trim(), final.trim(), 'the disk has what both see');

@@ -16,6 +16,9 @@ import { CollaborationLoginService } from './collaboration-login-service';
 import { COLLABORATION_DISPLAY_NAME, COLLABORATION_SERVER_URL, CollaborationPreferences } from '../common/collaboration-preferences';
 import { CollaborationServerConfigService } from '../common/collaboration-server-config';
 
+/** The longest the contributions' start holds incoming messages back. */
+const HOLD_DELIVERY_MS = 1000;
+
 /** Thrown by `startSession`/`joinSession` when `leaveSession` cancelled them; never notified. */
 export const CANCELLED = 'cancelled';
 
@@ -260,12 +263,16 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
         this.currentSession = session;
         this.setState(session.connectionState === 'reconnecting' ? 'reconnecting' : 'connected');
         this.onDidChangeSessionEmitter.fire(session);
-        try {
-            await this.startContributions(session, generation, toDispose);
-        } finally {
-            // Everything that arrived while the contributions started goes to their handlers now, in order.
+        // Everything that arrives while the contributions start goes to their handlers once they have registered
+        // them, in order. A contribution that takes long to start (it waits for the host's workspace, say) must not
+        // hold everyone else's messages back: delivery starts after HOLD_DELIVERY_MS at the latest.
+        const started = this.startContributions(session, generation, toDispose);
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([started, new Promise<void>(resolve => timer = setTimeout(resolve, HOLD_DELIVERY_MS))]).finally(() => {
+            clearTimeout(timer);
             session.startDelivery();
-        }
+        });
+        await started;
         this.checkCurrent(generation);
         if (session.closed) {
             throw new CollaborationError('room-closed', nls.localize('collaboration/closedWhileStarting', 'The session ended while it was starting.'));
