@@ -131,9 +131,17 @@ export async function mark(page: Page, name: string, timeoutMs = 60_000): Promis
 
 export const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/** Shows the Explorer (it may be open already: View > Explorer toggles it, so look before and after). */
 export async function openExplorer(window: TheiaWindow): Promise<void> {
-    await window.runMenu('View', 'Explorer');
-    await window.page.locator('#files').waitFor({ state: 'visible' });
+    const files = window.page.locator('#files');
+    for (let attempt = 0; attempt < 5; attempt++) {
+        if (await files.isVisible().catch(() => false)) {
+            return;
+        }
+        await window.runMenu('View', 'Explorer').catch(() => undefined);
+        await files.waitFor({ state: 'visible', timeout: 5000 }).catch(() => undefined);
+    }
+    await files.waitFor({ state: 'visible', timeout: 10_000 });
 }
 
 export async function navigatorNames(window: TheiaWindow): Promise<string[]> {
