@@ -149,11 +149,6 @@ export class PeerAuthenticator {
         this.hints.clear();
     }
 
-    /** Every peer this one shares a pair key with: the recipients of a broadcast. */
-    peers(): IterableIterator<string> {
-        return this.macs.keys();
-    }
-
     private tag(peerId: string, digest: Uint8Array): Uint8Array {
         const mac = this.macs.get(peerId);
         if (!mac) {

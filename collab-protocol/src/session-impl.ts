@@ -144,7 +144,6 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
      * the permission it gave). This, not what the server says, is what the host enforces.
      */
     private readonly admittedGuests = new Map<string, PeerInfo>();
-    private readonly removing = new Set<string>();
     private readonly joinRequests = new Map<string, PeerInfo>();
 
     private inbound: Promise<void> = Promise.resolve();
@@ -690,7 +689,8 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         }
         const wasAdmitted = this.admittedGuests.has(event.peerId) && !this.departed.has(event.peerId);
         this.removePeerLocally(event.peerId, event.reason);
-        if (this.isHost && wasAdmitted && !this.removing.has(event.peerId)) {
+        // A guest this host removed is departed already: `removePeer` rotates the key itself.
+        if (this.isHost && wasAdmitted) {
             // The new roster is sealed with the new key: the peer that left cannot read who stays.
             this.rotateKey().catch(error => this.connection.logger.error('collaboration: key rotation failed', error))
                 .then(() => this.publishRoster());
@@ -1023,7 +1023,6 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             throw new CollaborationError('not-found', `There is no guest '${peerId}' in this session.`);
         }
         // Gone for this host and, through the roster, for every guest, whatever the server does.
-        this.removing.add(peerId);
         this.removePeerLocally(peerId, 'removed');
         await this.connection.request('room:remove', { roomId: this.roomId, peerId })
             .catch(error => this.connection.logger.warn(`collaboration: the server did not take the removal: ${CollaborationError.from(error).message}`));
