@@ -54,7 +54,12 @@ export const PeerInfo = z.object({
     role: Role,
     permission: Permission,
     /** The peer's per-session ECDH public key (raw, base64url). */
-    publicKey: PublicKey
+    publicKey: PublicKey,
+    /**
+     * Set when the peer said, asking to join, that it is a program (a bot or an AI agent), not a person. What the
+     * joiner says of itself, passed on unchecked: informational, never a permission.
+     */
+    program: z.boolean().optional()
 });
 export type PeerInfo = z.infer<typeof PeerInfo>;
 
@@ -104,7 +109,8 @@ export interface HandshakeAuth {
 export const CreateRoom = z.object({ publicKey: PublicKey }).strict();
 /** Invite proofs: HMAC-SHA-256 over the room and the guest's key with the invite's secret, base64url (see invite.ts). */
 export const JoinProof = z.string().min(1).max(128).regex(/^[A-Za-z0-9_-]+$/);
-export const JoinRoom = z.object({ roomId: RoomId, publicKey: PublicKey, proof: JoinProof.optional() }).strict();
+/** `program`: the joiner says it is a program, not a person (see `PeerInfo.program`). */
+export const JoinRoom = z.object({ roomId: RoomId, publicKey: PublicKey, proof: JoinProof.optional(), program: z.boolean().optional() }).strict();
 export const Admit = z.object({
     roomId: RoomId,
     requestId: RequestId,

@@ -173,7 +173,9 @@ export class RoomService {
             name: socket.data.user.name,
             role: 'guest',
             permission: 'readonly',
-            publicKey: request.publicKey
+            publicKey: request.publicKey,
+            // What the joiner says of itself (a program, not a person): passed on for the host to show.
+            ...(request.program ? { program: true } : {})
         };
         socket.data.pendingJoins.set(roomId, { requestId, peerId: peer.id });
         socket.join(peerChannel(peer.id));
