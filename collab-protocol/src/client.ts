@@ -82,6 +82,8 @@ export interface JoinOptions extends SessionOptions {
     onPending?(info: { fingerprint: string }): void;
     /** Aborting withdraws the join request. */
     signal?: AbortSignal;
+    /** Tells the host this client is a program (a bot, an AI agent), not a person; it shows the request so. */
+    program?: boolean;
 }
 
 function trimUrl(serverUrl: string): string {
@@ -642,7 +644,7 @@ export class CollaborationClient {
         }, message => fail(new CollaborationError('disconnected', message), false));
         this.rooms.set(roomId, pending);
         options.signal?.addEventListener('abort', onAbort, { once: true });
-        this.request<unknown>('room:join', { roomId, publicKey: keyPair.publicKeyEncoded, proof }).then(async ack => {
+        this.request<unknown>('room:join', { roomId, publicKey: keyPair.publicKeyEncoded, proof, ...(options.program ? { program: true } : {}) }).then(async ack => {
             if (!JoinRoomResultSchema.safeParse(ack).success) {
                 fail(new CollaborationError('internal', 'The collaboration server sent an invalid answer to the join request.'), true);
                 return;

@@ -541,6 +541,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             userId: info.userId,
             fingerprint: described.fingerprint,
             inviteId: invite.id,
+            ...(info.program ? { program: true } : {}),
             admit: async permission => {
                 once();
                 await this.admit(event.requestId, info, permission);

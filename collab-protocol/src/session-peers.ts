@@ -20,7 +20,8 @@ export class SessionPeers {
             name: info.name,
             role: info.role,
             permission: info.permission,
-            fingerprint: await fingerprint
+            fingerprint: await fingerprint,
+            ...(info.program ? { program: true } : {})
         });
     }
 

@@ -16,6 +16,8 @@ export interface Peer {
     readonly permission: Permission;
     /** Short, human-comparable fingerprint of the peer's session public key, e.g. `3F2A-91C0-7B44-E1D8`. */
     readonly fingerprint: string;
+    /** The peer said, when it asked to join, that it is a program (a bot, an AI agent): informational, unchecked. */
+    readonly program?: boolean;
 }
 
 /** Where a request or notification goes. */
@@ -67,6 +69,8 @@ export interface JoinRequest {
     readonly fingerprint: string;
     /** The id of the invite the guest joins with. */
     readonly inviteId: string;
+    /** The guest says it is a program (a bot, an AI agent), not a person: what it says of itself, unchecked. */
+    readonly program?: boolean;
     admit(permission: Permission): Promise<void>;
     deny(reason?: string): Promise<void>;
 }
