@@ -176,6 +176,8 @@ export type JoinRequestDecision = Permission | 'deny';
 export interface JoinRequestDialogProps {
     readonly name: string;
     readonly fingerprint: string;
+    /** The guest says it is a program (a bot, an AI agent), not a person. */
+    readonly program?: boolean;
 }
 
 /** Asks the host whether to let a guest in, and with which permission. */
@@ -187,8 +189,20 @@ export class CollaborationJoinRequestDialog extends AbstractDialog<JoinRequestDe
         this.addClass('collaboration-join-request-dialog');
         const text = element('div', 'collaboration-dialog-text');
         text.appendChild(element('strong', 'collaboration-join-request-name', requestProps.name));
+        if (requestProps.program) {
+            const marker = element('span', 'collaboration-join-request-program');
+            marker.appendChild(element('i', 'codicon codicon-robot'));
+            marker.appendChild(document.createTextNode(' ' + nls.localize('collaboration/programMarker', '(program)')));
+            text.appendChild(document.createTextNode(' '));
+            text.appendChild(marker);
+        }
         text.appendChild(document.createTextNode(' ' + nls.localize('collaboration/joinRequestText', 'wants to join your collaboration session.')));
         this.contentNode.appendChild(text);
+        if (requestProps.program) {
+            // Its own word: a person could claim it too, so it says nothing about trust.
+            this.contentNode.appendChild(element('div', 'collaboration-dialog-hint collaboration-join-request-program-hint', nls.localize('collaboration/joinRequestProgramHint',
+                'It says it is a program (a bot or an AI agent), not a person. Admitted, it can do what a guest with the same permission can.')));
+        }
         const fingerprint = element('div', 'collaboration-dialog-fingerprint');
         fingerprint.appendChild(element('span', 'collaboration-dialog-label', nls.localize('collaboration/keyFingerprint', 'Key fingerprint')));
         fingerprint.appendChild(element('code', 'collaboration-join-request-fingerprint', requestProps.fingerprint));

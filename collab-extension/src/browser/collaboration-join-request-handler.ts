@@ -59,6 +59,6 @@ export class CollaborationJoinRequestHandler implements CollaborationContributio
     }
 
     protected ask(request: JoinRequest): Promise<JoinRequestDecision | undefined> {
-        return new CollaborationJoinRequestDialog({ name: request.name, fingerprint: request.fingerprint }).open();
+        return new CollaborationJoinRequestDialog({ name: request.name, fingerprint: request.fingerprint, program: request.program === true }).open();
     }
 }

@@ -122,6 +122,9 @@ export class ParticipantsWidget extends ReactWidget {
                 <span className='collab-participant-name'>
                     {peer.name}{isSelf ? ` ${nls.localize('collaboration/participants/you', '(you)')}` : ''}
                 </span>
+                {peer.program && <span className='collab-participant-badge program' title={nls.localize('collaboration/participants/programTitle', 'Says it is a program (a bot or an AI agent)')}>
+                    <i className={codicon('robot')} /> {nls.localize('collaboration/participants/program', 'Program')}
+                </span>}
                 <span className='collab-participant-badge' title={nls.localize('collaboration/participants/role', 'Role')}>
                     {peer.role === 'host' ? nls.localize('collaboration/participants/host', 'Host') : nls.localize('collaboration/participants/guest', 'Guest')}
                 </span>
