@@ -9,6 +9,7 @@ import * as path from 'path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CollaborationClient } from '@theia-collab/protocol';
 import { toAbsoluteIndex } from '@theia-collab/extension/lib/common/editor/editor-text-binding';
 import { AgentHost, CLI, until, useAgentHost } from './agent-test-fixture';
 
@@ -45,9 +46,12 @@ describe('collab-agent over MCP', function (): void {
         const { client, transport } = await stdioAgent(scope, 'Review bot');
         try {
             assert.deepStrictEqual(scope.requests, ['Review bot'], 'the host was asked like for any guest');
+            assert.deepStrictEqual(scope.programRequests, ['Review bot'], 'the host\'s join request is marked as a program');
             const agentPeer = scope.peerNamed('Review bot')!;
             assert.ok(agentPeer, 'the host sees the agent');
             assert.strictEqual(agentPeer.permission, 'readwrite');
+            assert.strictEqual(agentPeer.program, true, 'the host\'s peer list marks it as a program');
+            assert.strictEqual(scope.host.self.program, undefined, 'the host is not marked');
 
             const tools = (await client.listTools()).tools.map(tool => tool.name).sort();
             for (const tool of ['list_files', 'read_file', 'open_document', 'edit_document', 'save_document', 'read_diagnostics', 'hover', 'definitions',
@@ -113,13 +117,33 @@ describe('collab-agent over MCP', function (): void {
             assert.strictEqual(noSearch.isError, true, 'this host runs no search service');
             assert.match(noSearch.text, /unknown-method: No handler for 'search\/text'/);
 
-            const participants = JSON.parse((await call(client, 'list_participants')).text).participants as { name: string; role: string; self: boolean }[];
-            assert.deepStrictEqual(participants.map(p => [p.name, p.role, p.self]), [['Hosting Hana', 'host', false], ['Review bot', 'guest', true]]);
+            const participants = JSON.parse((await call(client, 'list_participants')).text).participants as { name: string; role: string; self: boolean; program: boolean }[];
+            assert.deepStrictEqual(participants.map(p => [p.name, p.role, p.self, p.program]), [['Hosting Hana', 'host', false, false], ['Review bot', 'guest', true, true]]);
         } finally {
             await client.close();
         }
         await until(() => scope.peerNamed('Review bot') === undefined, 'the agent left when its MCP client went away');
         assert.strictEqual(transport.pid, null);
+    });
+
+    it('a person in the session sees the agent marked as a program (the host\'s roster says so); the person is not marked', async () => {
+        const person = await CollaborationClient.connect({ serverUrl: scope.server.url, name: 'Pat', logger: { info: () => undefined, warn: () => undefined, error: () => undefined } });
+        try {
+            const session = await person.joinSession(scope.invite);
+            const { client } = await stdioAgent(scope, 'Marked bot');
+            try {
+                await until(() => session.peers.some(peer => peer.name === 'Marked bot'), 'the person sees the agent');
+                assert.strictEqual(session.peers.find(peer => peer.name === 'Marked bot')!.program, true);
+                assert.strictEqual(session.self.program, undefined);
+                assert.deepStrictEqual(scope.requests, ['Pat', 'Marked bot']);
+                assert.deepStrictEqual(scope.programRequests, ['Marked bot'], 'only the agent\'s request is marked');
+                assert.strictEqual(scope.peerNamed('Pat')!.program, undefined);
+            } finally {
+                await client.close();
+            }
+        } finally {
+            person.dispose();
+        }
     });
 
     it('a read-only agent\'s edit is refused by the host and changes nothing', async () => {

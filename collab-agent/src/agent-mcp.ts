@@ -219,7 +219,7 @@ export function createAgentMcpServer(agent: AgentParticipant): McpServer {
 
     registerTool(server, 'list_participants', {
         title: 'List participants',
-        description: 'Everyone in the session (you included): name, role, permission, key fingerprint, and where they are (document, cursor), who presents.',
+        description: 'Everyone in the session (you included): name, role, permission, key fingerprint, whether they are a program, and where they are (document, cursor), who presents.',
         inputSchema: {},
         annotations: { readOnlyHint: true }
     }, () => run(() => ({ participants: agent.listParticipants() })));

@@ -65,6 +65,8 @@ export interface ParticipantInfo {
     permission: string;
     fingerprint: string;
     self: boolean;
+    /** It said it is a program (a bot, an AI agent) when it asked to join. */
+    program: boolean;
     /** The document in their active editor and their primary cursor, when they publish one. */
     document?: string;
     cursor?: LineColumn;
@@ -109,7 +111,8 @@ export class AgentParticipant implements Disposable {
             const timer = setTimeout(() => abort.abort(), options.admissionTimeoutMs ?? 5 * 60_000);
             let session: CollaborationSession;
             try {
-                session = await client.joinSession(options.invite, { onPending: options.onPending, signal: abort.signal });
+                // Marked as a program: the host's dialog and everyone's participants view say so.
+                session = await client.joinSession(options.invite, { onPending: options.onPending, signal: abort.signal, program: true });
             } finally {
                 clearTimeout(timer);
             }
@@ -463,7 +466,7 @@ export class AgentParticipant implements Disposable {
             const cursor = state?.document && head ? this.resolvePosition(state.document, head) : undefined;
             return {
                 id: peer.id, name: peer.name, role: peer.role, permission: peer.permission, fingerprint: peer.fingerprint,
-                self: peer.id === this.session.self.id, presenter: peer.id === this.presenter,
+                self: peer.id === this.session.self.id, presenter: peer.id === this.presenter, program: peer.program === true,
                 ...(state?.document ? { document: state.document } : {}),
                 ...(cursor ? { cursor } : {}),
                 ...(state?.following ? { following: state.following } : {})

@@ -49,6 +49,8 @@ export class AgentHost {
     awareness: SessionAwareness;
     /** Who asked to join, in order. */
     readonly requests: string[] = [];
+    /** Who asked to join marked as a program, in order. */
+    readonly programRequests: string[] = [];
     readonly permissions = new Map<string, Permission>();
     protected readonly clients: CollaborationClient[] = [];
     protected readonly toDispose: Disposable[] = [];
@@ -72,6 +74,9 @@ export class AgentHost {
         this.host = await client.createSession();
         this.host.onJoinRequest(request => {
             this.requests.push(request.name);
+            if (request.program) {
+                this.programRequests.push(request.name);
+            }
             request.admit(this.permissions.get(request.name) ?? 'readonly').catch(() => undefined);
         });
         this.toDispose.push(...registerFsRequestHandlers(this.host, this.hostFs));
