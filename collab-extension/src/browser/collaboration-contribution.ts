@@ -7,8 +7,14 @@ import { MessageDefinition, CollaborationSession, Disposable } from '@theia-coll
 export const CollaborationContribution = Symbol('CollaborationContribution');
 export interface CollaborationContribution {
     /**
-     * The message types this contribution speaks: documentation for readers and for `isAvailable` checks by
-     * other peers (a peer handles what its contributions registered handlers for).
+     * The message definitions this contribution handles and sends. Enforced: the session `onSessionStarted` gets
+     * registers handlers for and sends only these (anything else throws, or rejects, a `CollaborationError` with
+     * code `undeclared-method`); everything else on it is the session's own. Declare `[]` if the contribution
+     * uses no messages. A contribution that omits `messages` gets the unrestricted session and a warning in the
+     * log once: it may then answer or send any feature's methods.
+     *
+     * The session it gets is a view, another object than `CollaborationSessionService.session` or another
+     * contribution's view of the same session: compare them with `sameSession`.
      */
     readonly messages?: readonly MessageDefinition[];
     /**

@@ -2,7 +2,7 @@ import { inject, injectable, named } from '@theia/core/shared/inversify';
 import { ILogger } from '@theia/core/lib/common/logger';
 import { MessageService } from '@theia/core/lib/common/message-service';
 import { nls } from '@theia/core/lib/common/nls';
-import { CollaborationError, CollaborationSession, Disposable, JoinRequest } from '@theia-collab/protocol';
+import { CollaborationError, CollaborationSession, Disposable, JoinRequest, MessageDefinition } from '@theia-collab/protocol';
 import { CollaborationContribution } from './collaboration-contribution';
 import { CollaborationJoinRequestDialog, JoinRequestDecision } from './collaboration-dialogs';
 
@@ -18,6 +18,9 @@ export class CollaborationJoinRequestHandler implements CollaborationContributio
 
     @inject(ILogger) @named('collaboration')
     protected readonly logger: ILogger;
+
+    /** It answers join requests, an event of the host's session: no messages. */
+    readonly messages: readonly MessageDefinition[] = [];
 
     /** Dialogs are modal and share one DOM id: show them in turn. */
     protected queue: Promise<void> = Promise.resolve();

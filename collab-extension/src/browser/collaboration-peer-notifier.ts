@@ -3,7 +3,7 @@ import { MessageService } from '@theia/core/lib/common/message-service';
 import { nls } from '@theia/core/lib/common/nls';
 import { FrontendApplicationContribution } from '@theia/core/lib/browser/frontend-application-contribution';
 import { FileNavigatorContribution } from '@theia/navigator/lib/browser/navigator-contribution';
-import { CollaborationSession, Disposable } from '@theia-collab/protocol';
+import { CollaborationSession, Disposable, MessageDefinition } from '@theia-collab/protocol';
 import { CollaborationContribution } from './collaboration-contribution';
 
 /** How long the short "joined / left" notices stay. */
@@ -17,6 +17,9 @@ const PEER_NOTICE_TIMEOUT_MS = 6000;
  */
 @injectable()
 export class CollaborationPeerNotifier implements CollaborationContribution, FrontendApplicationContribution {
+
+    /** It reads the session's peer events only. */
+    readonly messages: readonly MessageDefinition[] = [];
 
     @inject(MessageService)
     protected readonly messageService: MessageService;

@@ -15,6 +15,7 @@ import { CollaborationSessionService, SessionState } from './collaboration-sessi
 import { CollaborationLoginService } from './collaboration-login-service';
 import { COLLABORATION_DISPLAY_NAME, COLLABORATION_SERVER_URL, CollaborationPreferences } from '../common/collaboration-preferences';
 import { CollaborationServerConfigService } from '../common/collaboration-server-config';
+import { scopeSession } from './contribution-session-scope';
 
 /** The longest the contributions' start holds incoming messages back. */
 const HOLD_DELIVERY_MS = 1000;
@@ -282,7 +283,7 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
     protected async startContributions(session: CollaborationSession, generation: number, toDispose: DisposableCollection): Promise<void> {
         await Promise.all(this.contributions.getContributions().map(async contribution => {
             try {
-                const result = await contribution.onSessionStarted(session);
+                const result = await contribution.onSessionStarted(this.sessionFor(contribution, session));
                 const disposables = result === undefined ? [] : Array.isArray(result) ? result : [result];
                 if (generation !== this.generation || session.closed) {
                     disposables.forEach(disposable => safeDispose(disposable, this.logger));
@@ -296,6 +297,24 @@ export class CollaborationSessionServiceImpl implements CollaborationSessionServ
             }
         }));
     }
+
+    /**
+     * What `contribution` gets: a view of the session limited to the messages it declared, or, when it declared
+     * none, the session itself (full access, with a warning once: declaring is what keeps features apart).
+     */
+    protected sessionFor(contribution: CollaborationContribution, session: CollaborationSession): CollaborationSession {
+        const owner = contribution.constructor?.name || 'A collaboration contribution';
+        if (contribution.messages) {
+            return scopeSession(session, owner, contribution.messages);
+        }
+        if (!this.undeclaredContributions.has(contribution)) {
+            this.undeclaredContributions.add(contribution);
+            this.logger.warn(`collaboration: ${owner} declares no 'messages', so it may use every method of every feature; `
+                + 'declare the definitions it handles and sends (an empty list if none).');
+        }
+        return session;
+    }
+    protected readonly undeclaredContributions = new WeakSet<CollaborationContribution>();
 
     protected endSession(event: SessionClosed): void {
         const session = this.currentSession;

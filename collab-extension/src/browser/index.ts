@@ -5,5 +5,6 @@
  */
 export * from '../common';
 export * from './collaboration-contribution';
+export { sameSession, unscopedSession, UNDECLARED_METHOD } from './contribution-session-scope';
 export * from './collaboration-session-service';
 export { CollaborationCommands, CollaborationMenus } from './collaboration-frontend-contribution';

@@ -12,7 +12,8 @@ import { Disposable } from '@theia-collab/protocol/lib/events';
 import { MessageDefinition } from '@theia-collab/protocol/lib/messages';
 import { CollaborationSession } from '@theia-collab/protocol/lib/session';
 import { CollaborationContribution } from '../collaboration-contribution';
-import { SessionAwareness } from '../../common/editor/editor-awareness';
+import { sameSession } from '../contribution-session-scope';
+import { AwarenessMessages, SessionAwareness } from '../../common/editor/editor-awareness';
 import { SharedDocument, SharedDocumentProvider } from '../../common/editor/editor-document';
 import { diffEdit } from '../../common/editor/editor-text-binding';
 import { FollowMessages } from '../../common/editor/editor-follow-protocol';
@@ -55,7 +56,7 @@ interface ModelBinding {
 @injectable()
 export class EditorCollaborationService implements CollaborationContribution {
 
-    readonly messages: readonly MessageDefinition[] = [...EditorMessages.all, ...FollowMessages.all];
+    readonly messages: readonly MessageDefinition[] = [...EditorMessages.all, ...AwarenessMessages.all, ...FollowMessages.all];
 
     @inject(PreferenceService)
     protected readonly preferences: PreferenceService;
@@ -170,7 +171,7 @@ export class EditorCollaborationService implements CollaborationContribution {
             // ... and by guests through the shared file system (before they get the answer).
             if (this.fsHost) {
                 toDispose.push(this.fsHost.onDidRunGuestOperation(operation => {
-                    if (operation.session !== session) {
+                    if (!sameSession(operation.session, session)) {
                         return;
                     } else if (operation.kind === 'rename') {
                         this.moveDocuments(host, source!, operation.from, operation.to, true);

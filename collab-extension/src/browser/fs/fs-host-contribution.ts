@@ -8,6 +8,7 @@ import { FileChangesEvent, FileChangeType } from '@theia/filesystem/lib/common/f
 import { WorkspaceService } from '@theia/workspace/lib/browser/workspace-service';
 import { CollaborationSession, Disposable } from '@theia-collab/protocol';
 import { CollaborationContribution } from '../collaboration-contribution';
+import { unscopedSession } from '../contribution-session-scope';
 import { nameRoots, SharedRoot } from '../../common/collaboration-uri';
 import { DeleteParams, FsChange, FsChangeType, FsLimits, FsMessages, MoveParams, RootsResult } from '../../common/fs/fs-messages';
 import {
@@ -88,10 +89,11 @@ export class FsHostContribution implements CollaborationContribution {
     }
 
     protected sharedDeferred(session: CollaborationSession): Deferred<void> {
-        let deferred = this.shared.get(session);
+        // Keyed by the session itself: each contribution gets its own view of it.
+        let deferred = this.shared.get(unscopedSession(session));
         if (!deferred) {
             deferred = new Deferred<void>();
-            this.shared.set(session, deferred);
+            this.shared.set(unscopedSession(session), deferred);
         }
         return deferred;
     }
