@@ -10,20 +10,46 @@ export namespace Disposable {
     }
 }
 
-export type Event<T> = (listener: (event: T) => void) => Disposable;
+/** Where an event puts the subscription's disposable: an array, Theia's `DisposableCollection`, a `Set`... */
+export type DisposableGroup = { push(disposable: Disposable): void } | { add(disposable: Disposable): void };
+
+/**
+ * Subscribes `listener`, called with `thisArgs` as `this`; the returned disposable unsubscribes and is also added to
+ * `disposables` when given. The same shape as Theia's `Event<T>` (`@theia/core/lib/common/event`), so a session's
+ * events work with Theia's `Event.map`, `Event.filter`, `Event.once` and `DisposableCollection`.
+ * @example
+ * session.onPeerJoined(peer => console.log(`${peer.name} joined`), undefined, this.toDispose);
+ */
+export interface Event<T> {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    (listener: (event: T) => any, thisArgs?: any, disposables?: DisposableGroup): Disposable;
+}
+
+interface Subscription<T> {
+    readonly listener: (event: T) => unknown;
+    readonly thisArgs: unknown;
+}
 
 export class Emitter<T> {
-    private listeners = new Set<(event: T) => void>();
+    /** One entry per subscription: the same listener subscribed twice is called twice, as in Theia. */
+    private subscriptions = new Set<Subscription<T>>();
 
-    readonly event: Event<T> = listener => {
-        this.listeners.add(listener);
-        return Disposable.create(() => this.listeners.delete(listener));
+    readonly event: Event<T> = (listener, thisArgs?, disposables?) => {
+        const subscription: Subscription<T> = { listener, thisArgs };
+        this.subscriptions.add(subscription);
+        const disposable = Disposable.create(() => this.subscriptions.delete(subscription));
+        if (disposables && 'push' in disposables && typeof disposables.push === 'function') {
+            disposables.push(disposable);
+        } else if (disposables && 'add' in disposables && typeof disposables.add === 'function') {
+            disposables.add(disposable);
+        }
+        return disposable;
     };
 
     fire(event: T): void {
-        for (const listener of [...this.listeners]) {
+        for (const subscription of [...this.subscriptions]) {
             try {
-                listener(event);
+                subscription.listener.call(subscription.thisArgs, event);
             } catch (error) {
                 console.error('collaboration: event listener failed', error);
             }
@@ -31,6 +57,6 @@ export class Emitter<T> {
     }
 
     dispose(): void {
-        this.listeners.clear();
+        this.subscriptions.clear();
     }
 }
