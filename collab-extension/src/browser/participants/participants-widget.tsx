@@ -122,9 +122,10 @@ export class ParticipantsWidget extends ReactWidget {
                 <span className='collab-participant-name'>
                     {peer.name}{isSelf ? ` ${nls.localize('collaboration/participants/you', '(you)')}` : ''}
                 </span>
-                {peer.program && <span className='collab-participant-badge program' title={nls.localize('collaboration/participants/programTitle', 'Says it is a program (a bot or an AI agent)')}>
-                    <i className={codicon('robot')} /> {nls.localize('collaboration/participants/program', 'Program')}
-                </span>}
+                {/* An icon, not a word: the side bar is narrow and the name comes first. */}
+                {peer.program && <i className={`${codicon('robot')} collab-participant-program`} role='img'
+                    aria-label={nls.localize('collaboration/participants/program', 'Program')}
+                    title={nls.localize('collaboration/participants/programTitle', 'A program (a bot or an AI agent), as it says of itself')} />}
                 <span className='collab-participant-badge' title={nls.localize('collaboration/participants/role', 'Role')}>
                     {peer.role === 'host' ? nls.localize('collaboration/participants/host', 'Host') : nls.localize('collaboration/participants/guest', 'Guest')}
                 </span>
