@@ -8,7 +8,7 @@
  * - Envelopes are sealed with the content key; the routing headers are the additional data
  *   (see envelope-codec.ts), so the coordination server can route but neither read nor rewrite.
  */
-import { gcm } from '@noble/ciphers/aes';
+import { JsAesGcm } from './aes-gcm-js';
 import { CollaborationError } from './errors';
 
 export const WRAP_INFO_PREFIX = 'theia-collab/wrap/';
@@ -21,7 +21,7 @@ export const IV_BYTES = 12;
  */
 export const KEY_GRACE_MS = 10_000;
 /**
- * Payloads up to this size are sealed and opened by AES-GCM in JavaScript (@noble/ciphers), at once.
+ * Payloads up to this size are sealed and opened by AES-GCM in JavaScript (aes-gcm-js.ts), at once.
  * WebCrypto answers in a later task: behind an editor's input handling that held a typed character back
  * ~5 ms before it went out, and again before it was applied on the other side. Larger payloads use
  * WebCrypto (native, off the main thread). Same cipher, same bytes on the wire either way.
@@ -178,6 +178,8 @@ export function fingerprintsEqual(a: string, b: string): boolean {
  * JavaScript cipher needs and the host wraps for guests.
  */
 export class ContentKey {
+    private js?: JsAesGcm;
+
     private constructor(readonly cryptoKey: CryptoKey, private readonly raw: Uint8Array) { }
 
     static async fromRaw(raw: Uint8Array): Promise<ContentKey> {
@@ -193,9 +195,9 @@ export class ContentKey {
         return this.raw.slice();
     }
 
-    /** The JavaScript AES-GCM for one message (`iv` must be fresh for every encryption). */
-    jsCipher(iv: Uint8Array, additionalData: Uint8Array): ReturnType<typeof gcm> {
-        return gcm(this.raw, iv, additionalData);
+    /** The JavaScript AES-GCM under this key, its key schedule and tables built on first use (`iv` must be fresh for every encryption). */
+    jsCipher(): JsAesGcm {
+        return this.js ??= new JsAesGcm(this.raw);
     }
 }
 
@@ -302,7 +304,7 @@ export function encryptNow(key: ContentKey, plaintext: Uint8Array, additionalDat
         return undefined;
     }
     const iv = randomBytes(IV_BYTES);
-    return concatBytes(iv, key.jsCipher(iv, additionalData).encrypt(plaintext));
+    return concatBytes(iv, key.jsCipher().encrypt(iv, additionalData, plaintext));
 }
 
 /** Opens what `encrypt` produced; throws `decrypt-failed` on any tampering or a wrong key. */
@@ -314,7 +316,7 @@ export async function decrypt(key: ContentKey, data: Uint8Array, additionalData:
     const sealed = data.subarray(IV_BYTES);
     try {
         if (allowNow && fitsSyncCipher(sealed.byteLength - TAG_BYTES)) {
-            return key.jsCipher(iv, additionalData).decrypt(sealed);
+            return key.jsCipher().decrypt(iv, additionalData, sealed);
         }
         return new Uint8Array(await subtle().decrypt({ name: 'AES-GCM', iv: source(iv), additionalData: source(additionalData) }, key.cryptoKey, source(sealed)));
     } catch {
