@@ -5,11 +5,17 @@ import { EditorManager } from '@theia/editor/lib/browser/editor-manager';
 import { MonacoEditor } from '@theia/monaco/lib/browser/monaco-editor';
 import { AwarenessSelection, EditorLimits } from '../../common/editor/editor-protocol';
 import { toRelativePosition } from '../../common/editor/editor-text-binding';
+import { AfterPaintThrottle } from './after-paint';
 import { EditorCollaborationService } from './editor-collaboration-service';
+
+/** At most this often the caret, selections and visible range are read and handed to awareness. */
+export const PRESENCE_INTERVAL_MS = 50;
 
 /**
  * Publishes where this window's user is: the shared document of the current editor, all its selections and
- * its visible range, as relative Yjs positions (they stay right while others type).
+ * its visible range, as relative Yjs positions (they stay right while others type). Reading them and telling
+ * awareness happen after the editor painted, at most every `PRESENCE_INTERVAL_MS` with the latest position:
+ * a keystroke moves the caret, and none of this is needed to show the typed character.
  */
 @injectable()
 export class EditorPresenceTracker implements FrontendApplicationContribution {
@@ -21,6 +27,7 @@ export class EditorPresenceTracker implements FrontendApplicationContribution {
     protected readonly editorManager: EditorManager;
 
     protected readonly toDisposeOnEditor = new DisposableCollection();
+    protected readonly publisher = new AfterPaintThrottle(() => this.publishNow(), PRESENCE_INTERVAL_MS);
 
     @postConstruct()
     protected init(): void {
@@ -43,16 +50,23 @@ export class EditorPresenceTracker implements FrontendApplicationContribution {
         const editor = this.currentEditor;
         if (editor) {
             const control = editor.getControl();
-            const publish = () => this.publish();
+            const publish = () => this.publisher.schedule();
             this.toDisposeOnEditor.push(control.onDidChangeCursorSelection(publish));
             this.toDisposeOnEditor.push(control.onDidScrollChange(publish));
             this.toDisposeOnEditor.push(control.onDidLayoutChange(publish));
             this.toDisposeOnEditor.push(control.onDidChangeModel(() => this.track()));
         }
+        // Switching editors or sessions is rare and others should see it at once.
         this.publish();
     }
 
+    /** Publishes now (what was scheduled is then not published again). */
     publish(): void {
+        this.publisher.cancel();
+        this.publishNow();
+    }
+
+    protected publishNow(): void {
         const context = this.service.current;
         if (!context) {
             return;

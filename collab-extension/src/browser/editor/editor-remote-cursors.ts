@@ -5,11 +5,18 @@ import { MonacoEditor } from '@theia/monaco/lib/browser/monaco-editor';
 import * as monaco from '@theia/monaco-editor-core';
 import { AwarenessState } from '../../common/editor/editor-protocol';
 import { toAbsoluteIndex } from '../../common/editor/editor-text-binding';
+import { AfterPaintThrottle } from './after-paint';
 import { EditorCollaborationService } from './editor-collaboration-service';
 import { MonacoTextBinding } from './monaco-text-binding';
 
 /** How long a participant's name stays above their caret after they moved. */
 const LABEL_VISIBLE_MS = 5000;
+
+/**
+ * Others' carets are re-drawn at most this often. In a room of 30 every caret moves a few times a second;
+ * drawing on each change (or on each keystroke of this window's user) cost a Monaco decoration pass each.
+ */
+export const REMOTE_CURSORS_INTERVAL_MS = 50;
 
 /** CSS `content` string for any name: every character outside plain ASCII letters/digits/space escaped. */
 export function cssString(value: string): string {
@@ -20,6 +27,11 @@ export function cssString(value: string): string {
     return result + '"';
 }
 
+function optionsKey(options: monaco.editor.IModelDecorationOptions): string {
+    const hover = options.hoverMessage as monaco.IMarkdownString | undefined;
+    return `${options.className ?? ''}|${options.beforeContentClassName ?? ''}|${hover?.value ?? ''}`;
+}
+
 function rgba(hex: string, alpha: number): string {
     const value = parseInt(hex.slice(1), 16);
     return `rgba(${(value >> 16) & 255}, ${(value >> 8) & 255}, ${value & 255}, ${alpha})`;
@@ -28,6 +40,9 @@ function rgba(hex: string, alpha: number): string {
 /**
  * Shows the other participants in every editor of a shared document: a caret in their colour with their name
  * above it, and their selections highlighted. Per-peer colours and names live in one injected style sheet.
+ * Drawing happens after this window's editor painted (never between a keystroke and its character), at most
+ * every `REMOTE_CURSORS_INTERVAL_MS`, and leaves Monaco's decorations alone when they already show the
+ * carets where they are (typing moves them along with the text).
  */
 @injectable()
 export class EditorRemoteCursors implements FrontendApplicationContribution {
@@ -39,12 +54,14 @@ export class EditorRemoteCursors implements FrontendApplicationContribution {
     protected readonly editorManager: EditorManager;
 
     protected readonly decorations = new WeakMap<MonacoEditor, monaco.editor.IEditorDecorationsCollection>();
+    /** Per editor: the classes and names of the decorations last set, in order (their ranges Monaco tracks). */
+    protected readonly shownOptions = new WeakMap<MonacoEditor, string>();
     protected readonly observed = new WeakSet<object>();
     /** Stable small numbers for CSS class names. */
     protected readonly slots = new Map<string, number>();
     protected styleElement: HTMLStyleElement | undefined;
     protected styleText = '';
-    protected frame: number | undefined;
+    protected readonly renderer = new AfterPaintThrottle(() => this.render(), REMOTE_CURSORS_INTERVAL_MS);
     /** When each peer last moved (document or selections), to fade their name label out once they rest. */
     protected readonly lastMoves = new Map<string, { key: string; at: number }>();
     protected idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -66,12 +83,7 @@ export class EditorRemoteCursors implements FrontendApplicationContribution {
     }
 
     protected schedule(): void {
-        if (this.frame === undefined) {
-            this.frame = requestAnimationFrame(() => {
-                this.frame = undefined;
-                this.render();
-            });
-        }
+        this.renderer.schedule();
     }
 
     protected render(): void {
@@ -93,7 +105,7 @@ export class EditorRemoteCursors implements FrontendApplicationContribution {
                 collection = editor.getControl().createDecorationsCollection();
                 this.decorations.set(editor, collection);
             }
-            collection.set(binding ? this.decorationsFor(binding, states) : []);
+            this.show(editor, collection, binding ? this.decorationsFor(binding, states) : []);
             if (binding && !this.observed.has(binding.shared.text)) {
                 // Relative positions move with the text: re-render when it changes.
                 this.observed.add(binding.shared.text);
@@ -142,6 +154,19 @@ export class EditorRemoteCursors implements FrontendApplicationContribution {
             });
         }
         return result;
+    }
+
+    /** Sets the decorations unless the editor shows exactly these already. */
+    protected show(editor: MonacoEditor, collection: monaco.editor.IEditorDecorationsCollection, decorations: monaco.editor.IModelDeltaDecoration[]): void {
+        const options = decorations.map(decoration => optionsKey(decoration.options)).join('\n');
+        if (options === this.shownOptions.get(editor)) {
+            const ranges = collection.getRanges();
+            if (ranges.length === decorations.length && decorations.every((decoration, i) => monaco.Range.equalsRange(ranges[i], decoration.range))) {
+                return;
+            }
+        }
+        collection.set(decorations);
+        this.shownOptions.set(editor, options);
     }
 
     protected trackMoves(states: AwarenessState[]): void {

@@ -252,6 +252,8 @@ describe('co-editing sync through a real server', function (): void {
         await until(() => hostAwareness.stateOf(a.session.self.id)?.document === PATH && awarenessB.stateOf(a.session.self.id)?.document === PATH, 'everyone sees Ann');
         assert.strictEqual(awarenessB.stateOf(a.session.self.id)!.name, 'Ann');
         assert.ok(awarenessA.stateOf(host.self.id), 'Ann sees the host');
+        // A colour picked to resolve a clash travels like any state change: distinct once everyone heard of it.
+        await until(() => awarenessA.local.color !== awarenessB.local.color, 'distinct colours');
         assert.notStrictEqual(awarenessA.local.color, awarenessB.local.color);
         assert.ok(doc);
 
