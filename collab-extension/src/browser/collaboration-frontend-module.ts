@@ -20,6 +20,7 @@ import { bindCollaborationTerminal } from './terminal/terminal-frontend-bindings
 import { bindCollaborationChat } from './chat/chat-frontend-bindings';
 import { bindCollaborationFileSystem } from './fs/fs-frontend-bindings';
 import { bindCollaborationEditor } from './editor/editor-bindings';
+import { bindCollaborationFollow } from './follow/follow-bindings';
 import { bindCollaborationParticipants } from './participants/participants-bindings';
 import { bindCollaborationPorts } from './ports/port-frontend-bindings';
 import { bindCollaborationLanguage } from './language/language-bindings';
@@ -59,6 +60,7 @@ export default new ContainerModule((bind, _unbind, _isBound, rebind) => {
     bindCollaborationChat(bind);
     bindCollaborationFileSystem(bind, rebind);
     bindCollaborationEditor(bind);
+    bindCollaborationFollow(bind);
     bindCollaborationParticipants(bind);
     bindCollaborationPorts(bind);
     bindCollaborationLanguage(bind);

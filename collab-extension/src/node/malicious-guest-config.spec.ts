@@ -34,7 +34,7 @@ import { COLLABORATION_EXCLUDE_FILES, CollaborationFsConfiguration, Collaboratio
 import { resolveGuestPath } from '../common/fs/guest-path-resolver';
 import { DEFAULT_EXCLUDED_FILES } from '../common/fs/host-file-system-protocol';
 import { HostCompletionList, HostLocation, LanguageHost, LanguageHostBackend } from '../common/language/language-host';
-import { GuestPathMapper, hostUriOfWorkspacePath, withGuestResolver, workspacePathOfHostUri } from '../common/language/language-locations';
+import { GuestPathMapper, hostUriOfWorkspacePath, withGuestResolver, workspacePathOfHostUri } from '../common/fs/host-path-mapper';
 import { DocumentSymbol, HoverItem, SignatureHelp } from '../common/language/language-protocol';
 import { createUserScopePreferenceProxy } from '../common/user-scope-preferences';
 import { HostFileSystem } from './fs/host-file-system';

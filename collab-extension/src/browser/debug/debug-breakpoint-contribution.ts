@@ -11,7 +11,7 @@ import { CollaborationSession } from '@theia-collab/protocol/lib/session';
 import { CollaborationContribution } from '../collaboration-contribution';
 import { HostPathMapperProvider } from '../language/language-path-mapper';
 import { HostFileSystemService } from '../../common/fs/host-file-system-protocol';
-import { withGuestResolver } from '../../common/language/language-locations';
+import { withGuestResolver } from '../../common/fs/host-path-mapper';
 import { BreakpointMessages, SharedBreakpoint } from '../../common/debug/debug-breakpoint-protocol';
 import { BreakpointGuest, BreakpointHost, BreakpointStore } from '../../common/debug/debug-breakpoint-sync';
 

@@ -1,12 +1,9 @@
 import '../../../src/browser/editor/style/editor.css';
 
 import { interfaces } from '@theia/core/shared/inversify';
-import { CommandContribution } from '@theia/core/lib/common/command';
 import { ResourceResolver } from '@theia/core/lib/common/resource';
 import { FrontendApplicationContribution } from '@theia/core/lib/browser/frontend-application-contribution';
 import { CollaborationContribution } from '../collaboration-contribution';
-import { FollowContribution } from '../follow/follow-contribution';
-import { FollowService } from '../follow/follow-service';
 import { EditorCollaborationService } from './editor-collaboration-service';
 import { EditorHostSourceFactory } from './editor-host-source';
 import { EditorMoves } from './editor-moves';
@@ -15,7 +12,7 @@ import { EditorPresenceTracker } from './editor-presence-tracker';
 import { EditorRemoteCursors } from './editor-remote-cursors';
 import { CollabEditorResourceResolver } from './editor-resource';
 
-/** Co-editing: shared documents bound to Monaco, remote cursors and selections, follow mode and presenting. */
+/** Co-editing: shared documents bound to Monaco, remote cursors and selections (follow mode: `follow/follow-bindings`). */
 export function bindCollaborationEditor(bind: interfaces.Bind): void {
     bind(EditorPathService).toSelf().inSingletonScope();
     bind(EditorHostSourceFactory).toSelf().inSingletonScope();
@@ -30,10 +27,4 @@ export function bindCollaborationEditor(bind: interfaces.Bind): void {
     bind(FrontendApplicationContribution).toService(EditorPresenceTracker);
     bind(EditorRemoteCursors).toSelf().inSingletonScope();
     bind(FrontendApplicationContribution).toService(EditorRemoteCursors);
-
-    bind(FollowService).toSelf().inSingletonScope();
-    bind(FrontendApplicationContribution).toService(FollowService);
-    bind(FollowContribution).toSelf().inSingletonScope();
-    bind(CommandContribution).toService(FollowContribution);
-    bind(FrontendApplicationContribution).toService(FollowContribution);
 }

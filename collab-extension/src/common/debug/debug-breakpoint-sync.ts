@@ -3,7 +3,7 @@ import { Disposable } from '@theia-collab/protocol/lib/events';
 import { CollaborationSession } from '@theia-collab/protocol/lib/session';
 import { collabUriOfWorkspacePath, COLLAB_SCHEME, splitWorkspacePath, workspacePathOfCollabUri } from '../collaboration-uri';
 import { FileStateGuest, FileStateHost, FileStateSource, FileStateSyncOptions } from '../file-state/file-state-sync';
-import { GuestPathMapper } from '../language/language-locations';
+import { GuestPathMapper } from '../fs/host-path-mapper';
 import { BreakpointFiles, BreakpointLimits, BreakpointMessages, breakpointsKey, SharedBreakpoint } from './debug-breakpoint-protocol';
 
 /** A window's source breakpoints by URI (Theia's BreakpointManager in the app). */

@@ -1,7 +1,7 @@
 import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { Disposable, Emitter, Event } from '@theia-collab/protocol/lib/events';
 import { CollaborationSession } from '@theia-collab/protocol/lib/session';
-import { HostPathMapper } from '../language/language-locations';
+import { HostPathMapper } from '../fs/host-path-mapper';
 import {
     DebugAction, DebugFrame, DebugSessionInfo, DebugSessionLimits, DebugSessionMessages, DebugSessionStateName, DebugStateParams, DebugVariable
 } from './debug-session-protocol';

@@ -7,7 +7,7 @@
 import { CollaborationClient, CollaborationSession, Disposable } from '@theia-collab/protocol';
 import type { ServerOptions } from '@theia-collab/server/lib/config';
 import { ServerHandle, startServer } from '@theia-collab/server/lib/server';
-import { GuestPathMapper } from '../language/language-locations';
+import { GuestPathMapper } from '../fs/host-path-mapper';
 import { createTestHostWorkspace, joinTestSession, TestHostWorkspace } from '../language/language-test-fixture';
 
 export class DebugTestSession {

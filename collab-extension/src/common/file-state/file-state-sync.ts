@@ -1,7 +1,7 @@
 import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { Disposable } from '@theia-collab/protocol/lib/events';
 import { CollaborationSession, Peer } from '@theia-collab/protocol/lib/session';
-import { HostPathMapper } from '../language/language-locations';
+import { HostPathMapper } from '../fs/host-path-mapper';
 import { batchesWithinBudget } from '../message-batches';
 import { FileState, FileStateChannel, FileStatesPage } from './file-state-protocol';
 
