@@ -89,9 +89,18 @@ export interface CollaborationSession {
     readonly invite?: Invite;
     /** Host only: the invites guests can join with now (not revoked, not expired, not used up). */
     readonly invites: readonly Invite[];
-    /** Host only: a further invite, e.g. one that works for one guest only or for a limited time. */
+    /**
+     * Host only: a further invite, e.g. one that works for one guest only or for a limited time.
+     * @example
+     * const invite = session.createInvite({ singleUse: true, expiresInMs: 10 * 60_000 });
+     * await clipboard.writeText(invite.link);
+     */
     createInvite(options?: InviteOptions): Invite;
-    /** Host only: join requests made with this invite from now on are refused. Returns whether it was valid. */
+    /**
+     * Host only: join requests made with this invite from now on are refused. Returns whether it was valid.
+     * @example
+     * session.revokeInvite(invite.id);
+     */
     revokeInvite(inviteId: string): boolean;
 
     /**
@@ -140,15 +149,44 @@ export interface CollaborationSession {
     isAvailable(definition: MessageDefinition, peerId?: string): Promise<boolean>;
     /**
      * Messages for features are held while this session was created with `holdDelivery` and until this is called:
-     * so no message arrives before the handlers that want it are registered. Idempotent.
+     * so no message arrives before the handlers that want it are registered. Idempotent. (The Theia extension calls
+     * it once every contribution's `onSessionStarted` has run; a contribution never needs to.)
+     * @example
+     * const session = await client.createSession({ holdDelivery: true });
+     * session.onRequest(CastVote, vote);
+     * session.startDelivery();
      */
     startDelivery(): void;
 
+    /**
+     * A peer was admitted (after `peers` already holds it).
+     * @example
+     * session.onPeerJoined(peer => view.add(peer), undefined, this.toDispose);
+     */
     readonly onPeerJoined: Event<Peer>;
+    /**
+     * A peer left, was removed or lost its connection for good (after `peers` no longer holds it).
+     * @example
+     * session.onPeerLeft(({ peer, reason }) => votes.forget(peer.id));
+     */
     readonly onPeerLeft: Event<PeerLeft>;
+    /**
+     * What the host's roster says of a peer changed, e.g. its permission (`setPermission`); also for this peer.
+     * @example
+     * session.onPeerChanged(peer => peer.id === session.self.id && toolbar.setReadOnly(peer.permission === 'readonly'));
+     */
     readonly onPeerChanged: Event<Peer>;
-    /** Host only. */
+    /**
+     * Host only: a guest with a valid invite asks to join; answer with `admit` or `deny`.
+     * @example
+     * session.onJoinRequest(request => request.admit('readonly'));
+     */
     readonly onJoinRequest: Event<JoinRequest>;
+    /**
+     * The session ended for this peer: it left, the host ended it, it was removed, the server shut down.
+     * @example
+     * session.onClose(({ reason }) => view.clear());
+     */
     readonly onClose: Event<SessionClosed>;
     /** A message that could not be opened or handled (tampered, replayed, invalid); already logged. */
     readonly onMessageError: Event<CollaborationErrorData & { sender?: string }>;
@@ -175,12 +213,29 @@ export interface CollaborationSession {
      */
     readonly onMissedMessages: Event<void>;
 
+    /**
+     * The peer with this id while it is in the session, e.g. a message's sender named in another message.
+     * @example
+     * const author = session.getPeer(message.authorId)?.name ?? 'someone who left';
+     */
     getPeer(id: string): Peer | undefined;
-    /** Host only. */
+    /**
+     * Host only: changes what a guest may do; every peer sees it in the roster and in `onPeerChanged`.
+     * @example
+     * await session.setPermission(peer.id, 'readwrite');
+     */
     setPermission(peerId: string, permission: Permission): Promise<void>;
-    /** Host only: removes the guest and rotates the content key. */
+    /**
+     * Host only: removes the guest and rotates the content key.
+     * @example
+     * await session.removePeer(peer.id);
+     */
     removePeer(peerId: string): Promise<void>;
-    /** Leaves the session; for the host this ends it for everyone. */
+    /**
+     * Leaves the session; for the host this ends it for everyone.
+     * @example
+     * await session.leave();
+     */
     leave(): Promise<void>;
     readonly closed: boolean;
 
@@ -189,11 +244,22 @@ export interface CollaborationSession {
      * `fetchContent` without the host: a large state is uploaded once, not once per guest. The reference holds
      * that key: send it only in session messages. The server keeps the content as a cache: it may evict it, and
      * another server instance may not have it. Whoever gets 'not-found' asks the host instead.
+     * @example
+     * const ref = await session.storeContent(new TextEncoder().encode(bigState));
+     * await session.sendBroadcast(StateStored, { ref });
      */
     storeContent(data: Uint8Array): Promise<StoredContentRef>;
-    /** Fetches and opens stored content (the reference is validated). */
+    /**
+     * Fetches and opens stored content (the reference is validated).
+     * @example
+     * const state = new TextDecoder().decode(await session.fetchContent(ref));
+     */
     fetchContent(ref: StoredContentRef): Promise<Uint8Array>;
-    /** Host only. */
+    /**
+     * Host only: removes stored content from the server once nobody needs it any more.
+     * @example
+     * await session.deleteContent(ref);
+     */
     deleteContent(ref: StoredContentRef): Promise<void>;
 }
 
