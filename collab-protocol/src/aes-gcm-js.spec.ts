@@ -41,6 +41,21 @@ describe('AES-256-GCM in JavaScript', () => {
         }
     });
 
+    it('gives WebCrypto\'s bytes message after message under one key (nothing of one message leaks into the next)', async () => {
+        const key = random(32);
+        const cipher = new JsAesGcm(key);
+        for (let i = 0; i < 120; i++) {
+            const length = (i * 37) % 700;
+            const iv = random(12);
+            const additionalData = random((i * 13) % 90);
+            const plaintext = random(length);
+            const reference = await webCryptoSeal(key, iv, additionalData, plaintext);
+            assert.deepEqual(cipher.encrypt(iv, additionalData, plaintext), reference, `message ${i}, ${length} bytes`);
+            assert.deepEqual(cipher.decrypt(iv, additionalData, reference), plaintext, `message ${i}, ${length} bytes`);
+            assert.throws(() => cipher.decrypt(random(12), additionalData, reference), GcmAuthenticationError);
+        }
+    });
+
     it('refuses a flipped bit anywhere, other additional data, another IV or another key, before decrypting', () => {
         const key = random(32);
         const cipher = new JsAesGcm(key);
