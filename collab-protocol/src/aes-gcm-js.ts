@@ -39,9 +39,12 @@ export class GcmAuthenticationError extends Error {
     }
 }
 
-/** noble reads and writes through 32-bit views, which need 4-byte aligned offsets: copy views that are not. */
+/**
+ * noble reads and writes through 32-bit views, which need 4-byte aligned offsets: copy views that are not.
+ * Not `bytes.slice()`: on a Node Buffer (what socket.io delivers) that is another view of the same memory.
+ */
 function aligned(bytes: Uint8Array): Uint8Array {
-    return bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+    return bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes);
 }
 
 /** AES-256-GCM under one key, with its key schedule and GHASH tables computed once. */
