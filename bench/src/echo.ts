@@ -52,7 +52,16 @@ interface PhaseResult {
     raw: number[];
 }
 
-const alphabet = (i: number) => String.fromCharCode(97 + (i % 26));
+/**
+ * The letters typed on a marker's line: six of its own per line. Typing the same letters on every line made
+ * the session rounds unlike the baseline: there the line typed before (same file) held a word starting like
+ * the one being typed, so Monaco's word-based suggestions opened and re-filtered on every key (about 1.6 ms
+ * of script per key plus the list's rendering, in profiles), which has nothing to do with collaboration.
+ */
+export function lettersOf(marker: string, markers: readonly string[]): (i: number) => string {
+    const first = 97 + 6 * Math.max(0, markers.indexOf(marker));
+    return i => String.fromCharCode(first + (i % 6));
+}
 
 async function openFile(window: TheiaWindow): Promise<void> {
     await navigatorNode(window, FILE).waitFor({ state: 'visible', timeout: 30_000 });
@@ -62,7 +71,7 @@ async function openFile(window: TheiaWindow): Promise<void> {
     await waitFor(async () => (await lines.innerText()).includes(LINES.guest), 30_000, `${window.name}: ${FILE} in the editor`);
 }
 
-async function typeKeys(page: Page, mode: Mode): Promise<number> {
+async function typeKeys(page: Page, mode: Mode, alphabet: (i: number) => string): Promise<number> {
     if (mode === 'steady') {
         for (let i = 0; i < STEADY_KEYS; i++) {
             await page.keyboard.press(alphabet(i));
@@ -90,7 +99,7 @@ async function typePhase(typist: TheiaWindow, other: TheiaWindow | undefined, ma
     await resetKeydowns(page);
     const others = new OtherCpuMeter(extraPids);
     others.start();
-    const keys = await typeKeys(page, mode);
+    const keys = await typeKeys(page, mode, lettersOf(marker, ALL_MARKERS));
     await waitFor(async () => (await lineCount(page, marker)) >= start + keys, 15_000, `${typist.name}: all keys in its own editor`).catch(() => undefined);
     let remoteArrived: number | undefined;
     if (other) {
@@ -105,12 +114,13 @@ async function typePhase(typist: TheiaWindow, other: TheiaWindow | undefined, ma
 
 /** Untimed keys first: the first keystrokes in an editor (or after joining) pay for compilation and lazy set-up. */
 async function warmUp(typist: TheiaWindow, marker: string): Promise<void> {
+    const alphabet = lettersOf(marker, ALL_MARKERS);
     await caretToLineEnd(typist.page, marker);
     for (let i = 0; i < WARMUP_KEYS; i++) {
         await typist.page.keyboard.press(alphabet(i));
         await sleep(60);
     }
-    await typist.page.keyboard.type('abcdefghijklmnopqrst');
+    await typist.page.keyboard.type(Array.from({ length: 20 }, (_, i) => alphabet(i)).join(''));
     await sleep(1000);
 }
 
@@ -124,7 +134,7 @@ export const echo: BenchmarkDefinition = {
     name: 'echo',
     title: `The typist's own echo with and without a session (Chromium): ${STEADY_KEYS} steady keys + ${BURSTS}x${BURST_SIZE} burst keys per window and condition`,
     async run(reporter: Reporter) {
-        reporter.note(`Two browser-app backends (host, guest), one headless Chromium (two contexts), the collab-server as a child process. Both workspaces have the same ${FILE}. Baseline: no session, each window types into its own ${FILE}. Session: the guest joins read-write, both open the host's ${FILE}; the host types, then the guest. Each phase: ${WARMUP_KEYS + 20} untimed warm-up keys, then ${STEADY_KEYS} keys ${STEADY_PAUSE_MS} ms apart, then ${BURSTS} bursts of ${BURST_SIZE} keys (keyboard.type, no delay) ${BURST_GAP_MS} ms apart, at the end of a line of its own. Echo = keydown (capture listener) -> the character in the typist's .view-lines (MutationObserver), wall clock inside the page.`);
+        reporter.note(`Two browser-app backends (host, guest), one headless Chromium (two contexts), the collab-server as a child process. Both workspaces have the same ${FILE}. Baseline: no session, each window types into its own ${FILE}. Session: the guest joins read-write, both open the host's ${FILE}; the host types, then the guest. Each phase: ${WARMUP_KEYS + 20} untimed warm-up keys, then ${STEADY_KEYS} keys ${STEADY_PAUSE_MS} ms apart, then ${BURSTS} bursts of ${BURST_SIZE} keys (keyboard.type, no delay) ${BURST_GAP_MS} ms apart, at the end of a line of its own, with six letters of its own (no word elsewhere in the file starts like it: no word suggestions in either condition). Echo = keydown (capture listener) -> the character in the typist's .view-lines (MutationObserver), wall clock inside the page.`);
         reporter.data.loadAverageAtStart = loadAverage();
         let apps: Apps | undefined;
         const phases: PhaseResult[] = [];
