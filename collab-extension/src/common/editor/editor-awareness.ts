@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { Disposable, Emitter, Event } from '@theia-collab/protocol/lib/events';
 import { Broadcast } from '@theia-collab/protocol/lib/messages';
 import { CollaborationSession, Peer } from '@theia-collab/protocol/lib/session';
+import { AwarenessStateCheck } from './awareness-state-check';
 import { AwarenessState, EditorMessages, toUint8Array } from './editor-protocol';
 
 /** Distinct, readable on light and dark themes. */
@@ -62,6 +63,7 @@ export class SessionAwareness implements Disposable {
     protected receiveTimer: ReturnType<typeof setTimeout> | undefined;
     protected lastReceive = -Infinity;
     protected refreshSoon = false;
+    protected readonly stateCheck = new AwarenessStateCheck();
 
     protected readonly onDidChangeEmitter = new Emitter<void>();
     /** Someone's state (possibly ours) changed, appeared or disappeared. */
@@ -327,12 +329,12 @@ export class SessionAwareness implements Disposable {
             if (state === null) {
                 accepted.push({ client: entry.client, clock: entry.clock, state });
             } else {
-                const parsed = AwarenessState.safeParse(state);
-                if (!parsed.success || parsed.data.peer !== sender.id) {
+                const valid = this.stateCheck.check(state);
+                if (!valid || valid.peer !== sender.id) {
                     this.warn(`invalid awareness state from ${sender.id}`);
                     continue;
                 }
-                accepted.push({ client: entry.client, clock: entry.clock, state: { ...parsed.data, name: sender.name } });
+                accepted.push({ client: entry.client, clock: entry.clock, state: { ...valid, name: sender.name } });
             }
             if (this.owners.get(entry.client) !== sender.id) {
                 this.owners.set(entry.client, sender.id);
