@@ -23,6 +23,8 @@ import { Deferred } from './concurrency';
 import { DuplicateMessageError, EnvelopeCodec, OpenedEnvelope, RelayedEnvelopeSchema, SealedBody } from './envelope-codec';
 import { CollaborationError, CollaborationErrorData } from './errors';
 import { Disposable, Emitter, Event } from './events';
+import { HeldEnvelopes } from './held-envelopes';
+import { OrderedRelay } from './ordered-relay';
 import { InviteRegistry } from './invite-registry';
 import { Broadcast, MessageDefinition, Notification, Request } from './messages';
 import { derivePairKey, PeerAuthenticator, UnaddressedMessageError } from './sender-auth';
@@ -87,18 +89,12 @@ const LEAVE_TIMEOUT_MS = 5000;
 const MAX_REKEY_ATTEMPTS = 3;
 /** How long a guest waits, once admitted, for the host's roster before it gives up joining. */
 const ROSTER_TIMEOUT_MS = 15_000;
-/**
- * Envelopes from a sender this peer does not know yet (the roster naming it is still on its way) are held
- * this long, at most `MAX_HELD` of them, and opened once the roster arrives; then they are refused.
- */
-const HELD_MS = 10_000;
 /** After a replay, envelopes delivered both live and in the replay are expected this long. */
 const QUIET_DUPLICATES_MS = 10_000;
 /** How long a reconnecting peer waits for what it missed. */
 const REPLAY_TIMEOUT_MS = 30_000;
 /** Envelopes sealed with a room key up to this many rotations ahead of this peer's are held for the key. */
 const MAX_KEY_LEAD = 4;
-const MAX_HELD = 256;
 const INVALID_INVITE = 'The invite is not valid: it may have expired, been used or revoked, or the request was altered on its way. Ask the host for a new invite.';
 
 function noop(): void { }
@@ -122,7 +118,8 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     /** Host only: peers gone since the last published roster, with why. */
     private readonly goneSinceRoster = new Map<string, PeerLeftReason>();
     private readonly rosterArrived = new Deferred();
-    private held: { payload: unknown; sender: string; at: number }[] = [];
+    /** Envelopes waiting for the roster or key that opens them (held-envelopes.ts). */
+    private readonly held = new HeldEnvelopes();
     /** Reconnected, the server's answer (`room:resumed` or `room:closed`) not yet here. */
     awaitingResume = false;
     /** When this peer last opened what it missed while reconnecting. */
@@ -147,9 +144,9 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     private readonly joinRequests = new Map<string, PeerInfo>();
 
     private inbound: Promise<void> = Promise.resolve();
-    private outbound: Promise<unknown> = Promise.resolve();
-    /** Sends in `outbound` not yet handed to the socket: while there are any, new ones queue behind them. */
-    private queuedSends = 0;
+    /** Envelopes to the socket in the order they were sealed (ordered-relay.ts). */
+    private readonly outbound = new OrderedRelay<ClientEnvelope>(
+        envelope => this.connection.relay(envelope, this.connection.requestTimeout), () => this.assertConnected());
     private keyOps: Promise<unknown> = Promise.resolve();
 
     private readonly messages: SessionMessages;
@@ -708,7 +705,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         if (this.isHost && this.admittedGuests.has(peerId)) {
             this.goneSinceRoster.set(peerId, reason);
         }
-        this.held = this.held.filter(item => item.sender !== peerId);
+        this.held.dropFrom(peerId);
         const peer = this.peerList.delete(peerId);
         this.messages.rejectTarget(peerId, new CollaborationError('disconnected', `${peer?.name ?? 'The peer'} left the session.`));
         this.messages.abortIncomingFrom(peerId);
@@ -815,22 +812,15 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         this.reportMessageError(new CollaborationError('forbidden', `'${method}' is the session's own message and '${sender.name}' may not send it.`), sender.id);
     }
 
-    private hold(payload: unknown, sender: string, since = Date.now()): void {
-        const now = Date.now();
-        this.held = this.held.filter(item => now - item.at < HELD_MS);
-        if (this.held.length >= MAX_HELD || now - since >= HELD_MS) {
+    private hold(payload: unknown, sender: string, since?: number): void {
+        if (!this.held.hold(payload, sender, since)) {
             this.reportMessageError(new CollaborationError('not-member', `Message from '${sender}', who is not in this session (or sealed with a key it never got).`), sender);
-            return;
         }
-        this.held.push({ payload, sender, at: since });
     }
 
     /** Tries the held envelopes again (a roster or a key arrived), in arrival order; those still not openable stay held. */
     private async openHeld(): Promise<void> {
-        const now = Date.now();
-        const held = this.held.filter(item => now - item.at < HELD_MS);
-        this.held = [];
-        for (const item of held) {
+        for (const item of this.held.takeAll()) {
             await this.receiveEnvelope(item.payload, item.at);
         }
     }
@@ -877,33 +867,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         } catch (error) {
             return Promise.reject(error);
         }
-        if (!(sealed instanceof Promise) && this.queuedSends === 0) {
-            // Nothing waiting: a small message is handed to the socket before this returns.
-            return this.connection.relay(sealed, this.connection.requestTimeout);
-        }
-        return this.sendInOrder(Promise.resolve(sealed));
-    }
-
-    /**
-     * Sends after everything queued before. Sealing has started already, so WebCrypto works on several messages
-     * at a time (the parts of a large document); the socket gets them in call order.
-     */
-    private sendInOrder(sealing: Promise<ClientEnvelope>): Promise<void> {
-        this.queuedSends++;
-        // Awaited in turn below; until then a failure is not unhandled.
-        sealing.catch(noop);
-        const sent = this.outbound.then(async () => {
-            try {
-                const envelope = await sealing;
-                this.assertConnected();
-                // Wrapped so the chain continues as soon as the envelope is emitted, not when it is acknowledged.
-                return { acknowledged: this.connection.relay(envelope, this.connection.requestTimeout) };
-            } finally {
-                this.queuedSends--;
-            }
-        });
-        this.outbound = sent.catch(noop);
-        return sent.then(result => result.acknowledged);
+        return this.outbound.send(sealed);
     }
 
     private resolveTarget(target: string | undefined): string {
@@ -1089,7 +1053,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         this.messages.rejectAll(new CollaborationError(code, message));
         this.keys.clear();
         this.peerAuth.clear();
-        this.held = [];
+        this.held.clear();
         this.inviteRegistry?.clear();
         this.rosterArrived.reject(new CollaborationError(code, message));
         this.rosterArrived.promise.catch(noop);
