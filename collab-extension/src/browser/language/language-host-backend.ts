@@ -73,6 +73,12 @@ export class HostModelCache implements Disposable {
         }
     }
 
+    /** Whether the host's model of `uri` is loaded (an editor or the co-editing binding holds it): using it reads no file. */
+    isLoaded(uri: string): boolean {
+        const model = this.textModelService.get(new URI(uri).toString());
+        return !!model && !model.isDisposed();
+    }
+
     protected evict(): void {
         for (const [uri, entry] of this.entries) {
             if (this.entries.size <= MAX_CACHED_MODELS) {
@@ -107,6 +113,10 @@ export class HostModelCache implements Disposable {
 export class MonacoLanguageHostBackend implements LanguageHostBackend {
 
     constructor(protected readonly models: HostModelCache, protected readonly paths: HostPathMapper) { }
+
+    isLoaded(uri: string): boolean {
+        return uri.startsWith('file:') && this.models.isLoaded(uri);
+    }
 
     protected get features(): ILanguageFeaturesService {
         return StandaloneServices.get(ILanguageFeaturesService);

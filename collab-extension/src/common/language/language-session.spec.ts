@@ -210,6 +210,64 @@ describe('language services over a real session', function () {
         assert.strictEqual(await new LanguageGuestClient(guest).request(LanguageMessages.Hover, { path: 'proj/.env', position: { lineNumber: 1, column: 1 } }), undefined);
     });
 
+    it('a question about a file the host has open starts while its path is resolved; answered only if it resolves to that file', async () => {
+        // The backend's resolution waits for `open()`; the host "has every file open".
+        let open!: () => void;
+        let gate = new Promise<void>(resolve => open = resolve);
+        const resolving: string[] = [];
+        const slowMapper: GuestPathMapper = {
+            ...mapper,
+            resolveForGuest: async (filePath, access) => {
+                resolving.push(filePath);
+                await gate;
+                return mapper.resolveForGuest(filePath, access);
+            }
+        };
+        const worked: string[] = [];
+        class OpenFilesBackend extends DiskBackend {
+            isLoaded(): boolean {
+                return true;
+            }
+            override async hover(params: PositionParams, signal: AbortSignal, uri?: string): Promise<HoverItem[]> {
+                worked.push(path.basename(FileUri.fsPath(uri!)));
+                const word = wordAt(fs.readFileSync(FileUri.fsPath(uri!), 'utf8'), params.position.lineNumber, params.position.column);
+                return [{ contents: [{ value: `**${word}** in ${path.basename(FileUri.fsPath(uri!))}` }], range: range(1, 1, 2) }];
+            }
+        }
+        const languageHost = new LanguageHost(host, new OpenFilesBackend(slowMapper, FileUri.create(outsideFile).toString()), slowMapper);
+        languageHost.start();
+        toDispose.push(languageHost);
+        const client = new LanguageGuestClient(guest);
+
+        let answered = false;
+        const answer = client.request(LanguageMessages.Hover, { path: 'proj/src/app.ts', position: { lineNumber: 1, column: 8 } })
+            .then(result => (answered = true, result));
+        await until(() => worked.length === 1 && resolving.length === 1, 'the hover to start while the path is being resolved');
+        await new Promise(resolve => setTimeout(resolve, 100));
+        assert.strictEqual(answered, false, 'no answer before the path is resolved');
+        open();
+        assert.deepStrictEqual((await answer)?.hovers, [{ contents: [{ value: '**greeting** in app.ts' }], range: range(1, 1, 2) }]);
+        assert.deepStrictEqual(worked, ['app.ts'], 'the early work is the answer');
+
+        // Open on the host but excluded: refused, whatever the early work found.
+        gate = new Promise<void>(resolve => open = resolve);
+        const excluded = rejection(guest.sendRequest(LanguageMessages.Hover, { path: 'proj/.env', position: { lineNumber: 1, column: 2 } }));
+        await until(() => worked.length === 2, 'the early work on .env');
+        open();
+        assert.strictEqual((await excluded).code, 'not-found');
+
+        // A link inside the root: the early work on the link is dropped; the answer is about the file it resolves to.
+        const link = path.join(base, 'proj', 'src', 'alias.ts');
+        fs.symlinkSync('lib.ts', link);
+        try {
+            const linked = await client.request(LanguageMessages.Hover, { path: 'proj/src/alias.ts', position: { lineNumber: 1, column: 18 } });
+            assert.deepStrictEqual(linked?.hovers.map(hover => hover.contents), [[{ value: '**hello** in lib.ts' }]]);
+            assert.deepStrictEqual(worked.slice(2), ['alias.ts', 'lib.ts']);
+        } finally {
+            fs.rmSync(link);
+        }
+    });
+
     it('locations are mapped to workspace paths; outside the roots or excluded they are dropped', async () => {
         startHost();
         const client = new LanguageGuestClient(guest);
