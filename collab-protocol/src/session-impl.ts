@@ -18,12 +18,12 @@ import { z } from 'zod';
 import {
     ContentKey, fingerprint, fingerprintsEqual, generateContentKey, KeyRing, SessionKeyPair, unwrapContentKey, wrapContentKey
 } from './crypto';
-import { normalizeDisplayName } from './display-name';
 import { Deferred } from './concurrency';
 import { DuplicateMessageError, EnvelopeCodec, OpenedEnvelope, RelayedEnvelopeSchema, SealedBody } from './envelope-codec';
 import { CollaborationError, CollaborationErrorData } from './errors';
 import { Disposable, Emitter, Event } from './events';
 import { HeldEnvelopes } from './held-envelopes';
+import { HostJoinRequests, JoinRequestEvent } from './host-join-requests';
 import { OrderedRelay } from './ordered-relay';
 import { InviteRegistry } from './invite-registry';
 import { Broadcast, MessageDefinition, Notification, Request } from './messages';
@@ -31,7 +31,7 @@ import { derivePairKey, PeerAuthenticator, UnaddressedMessageError } from './sen
 import { HandledMethods, SessionMessages, validationMessage } from './session-messages';
 import { isSessionMethod, Roster, ROSTER_METHOD, RosterSchema } from './session-roster';
 import {
-    AdmittedEventSchema, CreateRoomResultSchema, HostStatusEventSchema, JoinRequestEventSchema, KeyEventSchema,
+    AdmittedEventSchema, CreateRoomResultSchema, HostStatusEventSchema, KeyEventSchema,
     PeerLeftEventSchema, PeerStatusEventSchema, ReplayResultSchema, ResumedEventSchema, RoomClosedEventSchema, RoomEventName,
     RoomEventSchemas
 } from './server-events';
@@ -95,7 +95,6 @@ const QUIET_DUPLICATES_MS = 10_000;
 const REPLAY_TIMEOUT_MS = 30_000;
 /** Envelopes sealed with a room key up to this many rotations ahead of this peer's are held for the key. */
 const MAX_KEY_LEAD = 4;
-const INVALID_INVITE = 'The invite is not valid: it may have expired, been used or revoked, or the request was altered on its way. Ask the host for a new invite.';
 
 function noop(): void { }
 
@@ -109,8 +108,6 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
 
     private _invite?: Invite;
     private inviteRegistry?: InviteRegistry;
-    /** Host only: the invite each waiting join request proved it holds. */
-    private readonly requestInvites = new Map<string, string>();
     /** Pair keys of the peers this one may hear from and send to (sender-auth.ts). */
     readonly peerAuth = new PeerAuthenticator();
     /** Host: the version of the roster last published; guest: the version last applied. */
@@ -141,7 +138,8 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
      * the permission it gave). This, not what the server says, is what the host enforces.
      */
     private readonly admittedGuests = new Map<string, PeerInfo>();
-    private readonly joinRequests = new Map<string, PeerInfo>();
+    /** Host only: join requests waiting for the host's user (host-join-requests.ts). */
+    private readonly joinRequests: HostJoinRequests;
 
     private inbound: Promise<void> = Promise.resolve();
     /** Envelopes to the socket in the order they were sealed (ordered-relay.ts). */
@@ -187,6 +185,15 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             logger: this.connection.logger
         }, setup.holdDelivery);
         this.messages.onRequest(HandledMethodsRequest, () => this.messages.handledMethods(isSessionMethod));
+        this.joinRequests = new HostJoinRequests({
+            roomId: this.roomId,
+            connection,
+            invites: () => this.inviteRegistry,
+            describe: info => this.peerList.describe(info),
+            admit: (requestId, info, permission) => this.admit(requestId, info, permission),
+            reportMessageError: error => this.reportMessageError(error),
+            ask: request => this.onJoinRequestEmitter.fire(request)
+        });
         this.peerAuth.setSelf(this.selfId);
         this.codec = new EnvelopeCodec(this.roomId, this.selfId, this.keys, this.peerAuth);
         this.content = new StoredContent(this.roomId, connection);
@@ -382,8 +389,8 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             return;
         }
         switch (event) {
-            case 'room:join-request': return this.onJoinRequestEvent(parsed.data as z.infer<typeof JoinRequestEventSchema>);
-            case 'room:join-cancelled': this.joinRequests.delete((parsed.data as { requestId: string }).requestId); return;
+            case 'room:join-request': return this.isHost ? this.joinRequests.received(parsed.data as JoinRequestEvent) : undefined;
+            case 'room:join-cancelled': this.joinRequests.withdrawn((parsed.data as { requestId: string }).requestId); return;
             // Membership and permissions come from the host (admit / setPermission, the roster), not from the server.
             case 'room:peer-joined': return;
             case 'room:permission-changed': return;
@@ -419,18 +426,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             }
         }
         if (this.isHost) {
-            // Requests withdrawn meanwhile are gone; those that came meanwhile are asked now.
-            const pendingIds = new Set(event.pending.map(request => request.requestId));
-            for (const requestId of [...this.joinRequests.keys()]) {
-                if (!pendingIds.has(requestId)) {
-                    this.joinRequests.delete(requestId);
-                }
-            }
-            for (const request of event.pending) {
-                if (!this.joinRequests.has(request.requestId)) {
-                    await this.onJoinRequestEvent(request);
-                }
-            }
+            await this.joinRequests.resumed(event.pending);
         } else {
             const hostState = event.reconnecting.includes(this.hostId) ? 'reconnecting' : 'connected';
             if (hostState !== this._hostConnection) {
@@ -506,63 +502,10 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         });
     }
 
-    private async onJoinRequestEvent(event: z.infer<typeof JoinRequestEventSchema>): Promise<void> {
-        if (!this.isHost) {
-            return;
-        }
-        const info: PeerInfo = { ...event.peer, name: normalizeDisplayName(event.peer.name) || 'Guest', role: 'guest', permission: 'readonly' };
-        if (this.joinRequests.has(event.requestId)) {
-            return;
-        }
-        const invite = this.inviteRegistry?.match(info.publicKey, event.proof);
-        if (!invite) {
-            // Made without the invite's secret, or for another key than the guest's: nobody is asked.
-            this.reportMessageError(new CollaborationError('forbidden', `Refused a join request from '${info.name}': ${INVALID_INVITE}`));
-            await this.connection.request('room:deny', { roomId: this.roomId, requestId: event.requestId, reason: INVALID_INVITE.slice(0, 256) })
-                .catch(error => this.connection.logger.warn(`collaboration: could not refuse a join request: ${CollaborationError.from(error).message}`));
-            return;
-        }
-        const described = await this.peerList.describe(info);
-        this.joinRequests.set(event.requestId, info);
-        this.requestInvites.set(event.requestId, invite.id);
-        let answered = false;
-        const once = () => {
-            if (answered) {
-                throw new CollaborationError('bad-request', 'This join request was already answered.');
-            }
-            answered = true;
-        };
-        const request: JoinRequest = {
-            requestId: event.requestId,
-            name: info.name,
-            userId: info.userId,
-            fingerprint: described.fingerprint,
-            inviteId: invite.id,
-            ...(info.program ? { program: true } : {}),
-            admit: async permission => {
-                once();
-                await this.admit(event.requestId, info, permission);
-            },
-            deny: async reason => {
-                once();
-                this.joinRequests.delete(event.requestId);
-                this.requestInvites.delete(event.requestId);
-                await this.connection.request('room:deny', { roomId: this.roomId, requestId: event.requestId, ...(reason ? { reason: reason.slice(0, 256) } : {}) });
-            }
-        };
-        this.onJoinRequestEmitter.fire(request);
-    }
-
     private admit(requestId: string, info: PeerInfo, permission: Permission): Promise<void> {
         return this.serializeKeyOp(async () => {
             this.assertOpen();
-            const inviteId = this.requestInvites.get(requestId);
-            if (inviteId === undefined || !this.inviteRegistry!.isUsable(inviteId)) {
-                this.joinRequests.delete(requestId);
-                this.requestInvites.delete(requestId);
-                await this.connection.request('room:deny', { roomId: this.roomId, requestId, reason: INVALID_INVITE.slice(0, 256) }).catch(noop);
-                throw new CollaborationError('forbidden', 'The invite this guest asked with was revoked, expired or used up meanwhile.');
-            }
+            const inviteId = await this.joinRequests.usableInvite(requestId);
             const current = this.keys.current!;
             const keyMaterial = await wrapContentKey(current.key, {
                 privateKey: this.keyPair.privateKey,
@@ -582,8 +525,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
                 this.peerAuth.delete(info.id);
                 throw error;
             } finally {
-                this.joinRequests.delete(requestId);
-                this.requestInvites.delete(requestId);
+                this.joinRequests.forget(requestId);
             }
             this.inviteRegistry!.consume(inviteId);
             await this.upsertPeer(admitted);
