@@ -29,7 +29,8 @@ import { InviteRegistry } from './invite-registry';
 import { Broadcast, MessageDefinition, Notification, Request } from './messages';
 import { derivePairKey, PeerAuthenticator, UnaddressedMessageError } from './sender-auth';
 import { HandledMethods, SessionMessages, validationMessage } from './session-messages';
-import { isSessionMethod, Roster, ROSTER_METHOD, RosterSchema } from './session-roster';
+import { RosterPublisher, RosterReader } from './roster-exchange';
+import { isSessionMethod, ROSTER_METHOD } from './session-roster';
 import {
     AdmittedEventSchema, CreateRoomResultSchema, HostStatusEventSchema, KeyEventSchema,
     PeerLeftEventSchema, PeerStatusEventSchema, ReplayResultSchema, ResumedEventSchema, RoomClosedEventSchema, RoomEventName,
@@ -110,10 +111,10 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     private inviteRegistry?: InviteRegistry;
     /** Pair keys of the peers this one may hear from and send to (sender-auth.ts). */
     readonly peerAuth = new PeerAuthenticator();
-    /** Host: the version of the roster last published; guest: the version last applied. */
-    private rosterVersion = 0;
-    /** Host only: peers gone since the last published roster, with why. */
-    private readonly goneSinceRoster = new Map<string, PeerLeftReason>();
+    /** Host only: numbers its rosters, remembers who went since the last one (roster-exchange.ts). */
+    private readonly rosterPublisher = new RosterPublisher();
+    /** Guest only: checks the host's rosters (roster-exchange.ts). */
+    private readonly rosterReader = new RosterReader();
     private readonly rosterArrived = new Deferred();
     /** Envelopes waiting for the roster or key that opens them (held-envelopes.ts). */
     private readonly held = new HeldEnvelopes();
@@ -538,10 +539,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         if (!this.isHost || this._closed) {
             return;
         }
-        const peers = [this.peerList.info(this.selfId)!, ...[...this.admittedGuests.values()].filter(info => !this.departed.has(info.id))];
-        const gone = [...this.goneSinceRoster].map(([id, reason]) => ({ id, reason }));
-        const roster: Roster = { v: ++this.rosterVersion, peers, ...(gone.length ? { gone } : {}) };
-        this.goneSinceRoster.clear();
+        const roster = this.rosterPublisher.next(this.peerList.info(this.selfId)!, [...this.admittedGuests.values()].filter(info => !this.departed.has(info.id)));
         const sent = target === undefined
             ? this.send('broadcast', { m: ROSTER_METHOD, p: roster })
             : this.send('notification', { m: ROSTER_METHOD, p: roster }, target);
@@ -550,35 +548,26 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
 
     /** Guest: takes who is in, their permissions and keys from the host's roster. */
     private async applyRoster(params: unknown): Promise<void> {
-        const parsed = RosterSchema.safeParse(params);
-        if (!parsed.success) {
-            this.reportMessageError(new CollaborationError('invalid-params', `Malformed roster: ${validationMessage(parsed.error)}`), this.hostId);
+        const reading = this.rosterReader.read(params, {
+            selfId: this.selfId, selfPublicKey: this.keyPair.publicKeyEncoded, hostId: this.hostId, hostPublicKey: this.peerList.info(this.hostId)?.publicKey
+        });
+        if (reading.kind === 'refused') {
+            this.reportMessageError(reading.error, this.hostId);
             return;
         }
-        const roster = parsed.data;
-        if (roster.v < this.rosterVersion) {
+        if (reading.kind === 'stale') {
             return;
         }
-        const self = roster.peers.find(info => info.id === this.selfId);
-        const hosts = roster.peers.filter(info => info.role === 'host');
-        if (hosts.length !== 1 || hosts[0].id !== this.hostId || hosts[0].publicKey !== this.peerList.info(this.hostId)?.publicKey
-            || (self && (self.publicKey !== this.keyPair.publicKeyEncoded || self.role !== 'guest'))) {
-            this.reportMessageError(new CollaborationError('bad-request', 'The roster contradicts the invite or this guest\'s own key.'), this.hostId);
-            return;
-        }
-        this.rosterVersion = roster.v;
-        if (!self) {
+        if (reading.kind === 'removed') {
             this.close('removed', 'The host removed you from the session.');
             return;
         }
-        const reasons = new Map((roster.gone ?? []).map(gone => [gone.id, gone.reason]));
-        const listed = new Set(roster.peers.map(info => info.id));
         for (const peer of this.peerList.list()) {
-            if (!listed.has(peer.id)) {
-                this.removePeerLocally(peer.id, reasons.get(peer.id) ?? 'left');
+            if (!reading.listed.has(peer.id)) {
+                this.removePeerLocally(peer.id, reading.reasonGone(peer.id));
             }
         }
-        for (const info of roster.peers) {
+        for (const info of reading.roster.peers) {
             if (info.id !== this.selfId && info.id !== this.hostId && !this.departed.has(info.id) && !this.peerAuth.has(info.id)) {
                 this.peerAuth.set(info.id, await this.pairKeyWith(info));
             }
@@ -645,7 +634,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         this.departed.add(peerId);
         this.peerAuth.delete(peerId);
         if (this.isHost && this.admittedGuests.has(peerId)) {
-            this.goneSinceRoster.set(peerId, reason);
+            this.rosterPublisher.peerGone(peerId, reason);
         }
         this.held.dropFrom(peerId);
         const peer = this.peerList.delete(peerId);
