@@ -19,7 +19,7 @@ import { MonacoTextModelService } from '@theia/monaco/lib/browser/monaco-text-mo
 import { Disposable } from '@theia-collab/protocol/lib/events';
 import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { HostCompletionList, HostFileEdits, HostLocation, LanguageHostBackend, MAX_RENAME_FILES } from '../../common/language/language-host';
-import { HostPathMapper } from '../../common/language/language-locations';
+import { HostPathMapper } from '../../common/fs/host-path-mapper';
 import {
     CompletionItem, CompletionParams, DocumentParams, DocumentSymbol, HoverItem, LanguageLimits, PositionParams, ReferencesParams, RenameParams,
     SignatureHelp, SignatureHelpParams

@@ -10,7 +10,7 @@ import { CollaborationContribution } from '../collaboration-contribution';
 import { HostFileSystemService } from '../../common/fs/host-file-system-protocol';
 import { DiagnosticsHost, DiagnosticsSource } from '../../common/language/language-diagnostics';
 import { LanguageHost } from '../../common/language/language-host';
-import { withGuestResolver } from '../../common/language/language-locations';
+import { withGuestResolver } from '../../common/fs/host-path-mapper';
 import { LanguageMessages } from '../../common/language/language-protocol';
 import { HostModelCache, MonacoLanguageHostBackend } from './language-host-backend';
 import { toDiagnostic } from './language-monaco-converter';

@@ -3,7 +3,7 @@ import { ILogger } from '@theia/core/lib/common/logger';
 import { WorkspaceService } from '@theia/workspace/lib/browser/workspace-service';
 import { nameRoots } from '../../common/collaboration-uri';
 import { HostFileSystemService } from '../../common/fs/host-file-system-protocol';
-import { HostPathMapper, hostUriOfWorkspacePath, workspacePathOfHostUri } from '../../common/language/language-locations';
+import { HostPathMapper, hostUriOfWorkspacePath, workspacePathOfHostUri } from '../../common/fs/host-path-mapper';
 
 /**
  * The host's view of what it shares, as the shared file system sees it: its `file:` roots named with

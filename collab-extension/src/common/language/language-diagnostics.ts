@@ -3,7 +3,7 @@ import { CollaborationSession } from '@theia-collab/protocol/lib/session';
 import { FileStateChannel } from '../file-state/file-state-protocol';
 import { FileStateGuest, FileStateHost, FileStateSink, FileStateSource, FileStateSyncOptions } from '../file-state/file-state-sync';
 import { fit } from './language-host';
-import { HostPathMapper } from './language-locations';
+import { HostPathMapper } from '../fs/host-path-mapper';
 import { Diagnostic, LanguageLimits, LanguageMessages } from './language-protocol';
 
 /** The diagnostics of shared files as a per-file state: announced by the host, paged through by joining guests. */

@@ -2,7 +2,7 @@ import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { Disposable } from '@theia-collab/protocol/lib/events';
 import { Request } from '@theia-collab/protocol/lib/messages';
 import { CollaborationSession, Peer } from '@theia-collab/protocol/lib/session';
-import { GuestPathMapper } from './language-locations';
+import { GuestPathMapper } from '../fs/host-path-mapper';
 import {
     CompletionItem, CompletionParams, CompletionResult, DocumentParams, DocumentSymbol, DocumentSymbolsResult, HoverItem, HoverResult,
     LanguageLimits, LanguageMessages, Location, LocationsResult, PositionParams, Range, ReferencesParams, ResolveCompletionParams,

@@ -15,7 +15,7 @@ import { createTestHostWorkspace, joinTestSession } from './language-test-fixtur
 import { DiagnosticsGuest, DiagnosticsHost, DiagnosticsSource } from './language-diagnostics';
 import { LanguageGuestClient } from './language-guest';
 import { HostCompletionList, HostLocation, LanguageHost, LanguageHostBackend } from './language-host';
-import { GuestPathMapper, HostPathMapper, hostUriOfWorkspacePath, workspacePathOfHostUri } from './language-locations';
+import { GuestPathMapper, HostPathMapper, hostUriOfWorkspacePath, workspacePathOfHostUri } from '../fs/host-path-mapper';
 import { CompletionItem, Diagnostic, HoverItem, LanguageMessages, PositionParams, Range } from './language-protocol';
 
 async function rejection(promise: Promise<unknown>): Promise<CollaborationError> {

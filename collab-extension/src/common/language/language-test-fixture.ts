@@ -12,7 +12,7 @@ import { until } from '@theia-collab/test-kit';
 import { HostFileSystem } from '../../node/fs/host-file-system';
 import { nameRoots } from '../collaboration-uri';
 import { DEFAULT_EXCLUDED_FILES } from '../fs/host-file-system-protocol';
-import { GuestPathMapper, hostUriOfWorkspacePath, withGuestResolver, workspacePathOfHostUri } from './language-locations';
+import { GuestPathMapper, hostUriOfWorkspacePath, withGuestResolver, workspacePathOfHostUri } from '../fs/host-path-mapper';
 
 export interface TestHostWorkspace {
     /** The temp folder; `root` is its `proj` subfolder, so `base` holds files outside the workspace. */
