@@ -16,7 +16,7 @@
  */
 import { z } from 'zod';
 import {
-    ContentKey, fingerprint, fingerprintsEqual, generateContentKey, KeyRing, SessionKeyPair, unwrapContentKey, wrapContentKey
+    ContentKey, fingerprint, fingerprintsEqual, KeyRing, SessionKeyPair, unwrapContentKey
 } from './crypto';
 import { Deferred } from './concurrency';
 import { DuplicateMessageError, EnvelopeCodec, OpenedEnvelope, RelayedEnvelopeSchema, SealedBody } from './envelope-codec';
@@ -24,6 +24,7 @@ import { CollaborationError, CollaborationErrorData } from './errors';
 import { Disposable, Emitter, Event } from './events';
 import { HeldEnvelopes } from './held-envelopes';
 import { HostJoinRequests, JoinRequestEvent } from './host-join-requests';
+import { HostRoomKeys } from './host-room-keys';
 import { OrderedRelay } from './ordered-relay';
 import { InviteRegistry } from './invite-registry';
 import { Broadcast, MessageDefinition, Notification, Request } from './messages';
@@ -87,7 +88,6 @@ const CancelRequest = Notification.define<{ id: number }>('session/cancel');
 const HandledMethodsRequest = Request.define<{}, HandledMethods>('session/methods');
 
 const LEAVE_TIMEOUT_MS = 5000;
-const MAX_REKEY_ATTEMPTS = 3;
 /** How long a guest waits, once admitted, for the host's roster before it gives up joining. */
 const ROSTER_TIMEOUT_MS = 15_000;
 /** After a replay, envelopes delivered both live and in the replay are expected this long. */
@@ -141,12 +141,13 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     private readonly admittedGuests = new Map<string, PeerInfo>();
     /** Host only: join requests waiting for the host's user (host-join-requests.ts). */
     private readonly joinRequests: HostJoinRequests;
+    /** Host only: the room key's rotations and hand-outs, and admissions, one at a time (host-room-keys.ts). */
+    private readonly roomKeys: HostRoomKeys;
 
     private inbound: Promise<void> = Promise.resolve();
     /** Envelopes to the socket in the order they were sealed (ordered-relay.ts). */
     private readonly outbound = new OrderedRelay<ClientEnvelope>(
         envelope => this.connection.relay(envelope, this.connection.requestTimeout), () => this.assertConnected());
-    private keyOps: Promise<unknown> = Promise.resolve();
 
     private readonly messages: SessionMessages;
 
@@ -186,6 +187,15 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             logger: this.connection.logger
         }, setup.holdDelivery);
         this.messages.onRequest(HandledMethodsRequest, () => this.messages.handledMethods(isSessionMethod));
+        this.roomKeys = new HostRoomKeys({
+            roomId: this.roomId,
+            connection,
+            keys: this.keys,
+            privateKey: keyPair.privateKey,
+            isClosed: () => this._closed,
+            guests: () => [...this.admittedGuests.values()].filter(info => !this.departed.has(info.id)),
+            admitted: peerId => this.admittedGuests.get(peerId)
+        });
         this.joinRequests = new HostJoinRequests({
             roomId: this.roomId,
             connection,
@@ -482,39 +492,18 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         } else if (this.isHost && event.status === 'connected' && this.admittedGuests.has(event.peerId) && !this.departed.has(event.peerId)) {
             // It may have missed a key rotation or a roster while it was away.
             // The roster goes after the key: it is sealed with the current one.
-            this.resendKey(event.peerId).catch(error => this.connection.logger.warn(
+            this.roomKeys.resend(event.peerId).catch(error => this.connection.logger.warn(
                 `collaboration: could not send the room key to '${event.peerId}': ${CollaborationError.from(error).message}`))
                 .then(() => this.publishRoster(event.peerId));
         }
     }
 
-    /** Host: hands the current room key to one guest again (it ignores a key it already holds). */
-    private resendKey(peerId: string): Promise<void> {
-        return this.serializeKeyOp(async () => {
-            const current = this.keys.current;
-            const peerPublicKey = this.admittedGuests.get(peerId)?.publicKey;
-            if (this._closed || !current || peerPublicKey === undefined || current.id === 0) {
-                return;
-            }
-            const keyMaterial = await wrapContentKey(current.key, {
-                privateKey: this.keyPair.privateKey, peerPublicKey, roomId: this.roomId, guestPeerId: peerId, keyId: current.id
-            });
-            await this.connection.request('room:rekey', { roomId: this.roomId, keyId: current.id, keys: [{ peerId, keyMaterial }] });
-        });
-    }
-
     private admit(requestId: string, info: PeerInfo, permission: Permission): Promise<void> {
-        return this.serializeKeyOp(async () => {
+        return this.roomKeys.serialize(async () => {
             this.assertOpen();
             const inviteId = await this.joinRequests.usableInvite(requestId);
             const current = this.keys.current!;
-            const keyMaterial = await wrapContentKey(current.key, {
-                privateKey: this.keyPair.privateKey,
-                peerPublicKey: info.publicKey,
-                roomId: this.roomId,
-                guestPeerId: info.id,
-                keyId: current.id
-            });
+            const keyMaterial = await this.roomKeys.wrapFor(info, current.key, current.id);
             const admitted: PeerInfo = { ...info, role: 'guest', permission };
             // Before the server tells the guest: its first messages must already be recognised.
             this.peerAuth.set(info.id, await this.pairKeyWith(info));
@@ -880,12 +869,6 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
 
     // ---- host operations ----
 
-    private serializeKeyOp<T>(operation: () => Promise<T>): Promise<T> {
-        const result = this.keyOps.then(operation);
-        this.keyOps = result.catch(noop);
-        return result;
-    }
-
     private assertHost(): void {
         this.assertOpen();
         if (!this.isHost) {
@@ -932,35 +915,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
 
     /** Host: creates the next content key and hands it to every remaining guest this host admitted. */
     rotateKey(): Promise<void> {
-        return this.serializeKeyOp(async () => {
-            let lastError: unknown;
-            for (let attempt = 0; attempt < MAX_REKEY_ATTEMPTS && !this._closed; attempt++) {
-                const keyId = this.keys.currentKeyId + 1;
-                const key = await generateContentKey();
-                const recipients = [...this.admittedGuests.values()].filter(info => !this.departed.has(info.id));
-                const keys = await Promise.all(recipients.map(async info => ({
-                    peerId: info.id,
-                    keyMaterial: await wrapContentKey(key, {
-                        privateKey: this.keyPair.privateKey, peerPublicKey: info.publicKey, roomId: this.roomId, guestPeerId: info.id, keyId
-                    })
-                })));
-                // Guests may answer with the new key before our acknowledgement arrives.
-                this.keys.add(keyId, key);
-                try {
-                    await this.connection.request('room:rekey', { roomId: this.roomId, keyId, keys });
-                    if (!this._closed) {
-                        this.keys.activate(keyId);
-                    }
-                    return;
-                } catch (error) {
-                    this.keys.remove(keyId);
-                    lastError = error;
-                }
-            }
-            if (!this._closed) {
-                throw lastError ?? new CollaborationError('internal', 'Key rotation failed.');
-            }
-        });
+        return this.roomKeys.rotate();
     }
 
     async leave(): Promise<void> {
