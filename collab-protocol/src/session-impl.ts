@@ -25,6 +25,7 @@ import { Disposable, Emitter, Event } from './events';
 import { HeldEnvelopes } from './held-envelopes';
 import { HostJoinRequests, JoinRequestEvent } from './host-join-requests';
 import { HostRoomKeys } from './host-room-keys';
+import { MissedMessages } from './missed-messages';
 import { OrderedRelay } from './ordered-relay';
 import { InviteRegistry } from './invite-registry';
 import { Broadcast, MessageDefinition, Notification, Request } from './messages';
@@ -34,7 +35,7 @@ import { RosterPublisher, RosterReader } from './roster-exchange';
 import { isSessionMethod, ROSTER_METHOD } from './session-roster';
 import {
     AdmittedEventSchema, CreateRoomResultSchema, HostStatusEventSchema, KeyEventSchema,
-    PeerLeftEventSchema, PeerStatusEventSchema, ReplayResultSchema, ResumedEventSchema, RoomClosedEventSchema, RoomEventName,
+    PeerLeftEventSchema, PeerStatusEventSchema, ResumedEventSchema, RoomClosedEventSchema, RoomEventName,
     RoomEventSchemas
 } from './server-events';
 import {
@@ -90,10 +91,6 @@ const HandledMethodsRequest = Request.define<{}, HandledMethods>('session/method
 const LEAVE_TIMEOUT_MS = 5000;
 /** How long a guest waits, once admitted, for the host's roster before it gives up joining. */
 const ROSTER_TIMEOUT_MS = 15_000;
-/** After a replay, envelopes delivered both live and in the replay are expected this long. */
-const QUIET_DUPLICATES_MS = 10_000;
-/** How long a reconnecting peer waits for what it missed. */
-const REPLAY_TIMEOUT_MS = 30_000;
 /** Envelopes sealed with a room key up to this many rotations ahead of this peer's are held for the key. */
 const MAX_KEY_LEAD = 4;
 
@@ -120,8 +117,8 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
     private readonly held = new HeldEnvelopes();
     /** Reconnected, the server's answer (`room:resumed` or `room:closed`) not yet here. */
     awaitingResume = false;
-    /** When this peer last opened what it missed while reconnecting. */
-    private replayedAt = -Infinity;
+    /** What this peer missed while reconnecting (missed-messages.ts). */
+    private readonly missed: MissedMessages;
     private _closed = false;
     private _connection: ConnectionState = 'connected';
     private _hostConnection: ConnectionState = 'connected';
@@ -187,6 +184,13 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             logger: this.connection.logger
         }, setup.holdDelivery);
         this.messages.onRequest(HandledMethodsRequest, () => this.messages.handledMethods(isSessionMethod));
+        this.missed = new MissedMessages({
+            roomId: this.roomId,
+            connection,
+            openedUpTo: () => this.codec.openedUpTo(Limits.maxPeersPerRoom),
+            open: envelope => this.receiveEnvelope(envelope, undefined, true),
+            isClosed: () => this._closed
+        });
         this.roomKeys = new HostRoomKeys({
             roomId: this.roomId,
             connection,
@@ -445,7 +449,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
             }
         }
         // Inside the inbound queue: what arrives live meanwhile is opened after what was missed.
-        const complete = await this.replayMissed();
+        const complete = await this.missed.catchUp();
         this.setConnection('connected');
         if (this.isHost) {
             // Guests may have missed changes while the host was away.
@@ -454,30 +458,6 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         if (!complete) {
             this.onMissedMessagesEmitter.fire();
         }
-    }
-
-    /**
-     * Asks the server for what was relayed to this peer while its connection was down, and opens it in
-     * order. Returns whether that was everything (false: messages were lost for good).
-     */
-    private async replayMissed(): Promise<boolean> {
-        let result: z.infer<typeof ReplayResultSchema>;
-        try {
-            const answer = await this.connection.request('room:replay', { roomId: this.roomId, after: this.codec.openedUpTo(Limits.maxPeersPerRoom) }, REPLAY_TIMEOUT_MS);
-            result = ReplayResultSchema.parse(answer);
-        } catch (error) {
-            this.connection.logger.warn(`collaboration: could not get the messages missed while reconnecting: ${CollaborationError.from(error).message}`);
-            return false;
-        }
-        this.replayedAt = Date.now();
-        for (const envelope of result.envelopes) {
-            if (this._closed) {
-                return false;
-            }
-            await this.receiveEnvelope(envelope, undefined, true);
-        }
-        this.replayedAt = Date.now();
-        return result.complete;
     }
 
     private async onPeerStatusEvent(event: z.infer<typeof PeerStatusEventSchema>): Promise<void> {
@@ -692,7 +672,7 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         try {
             opened = await this.codec.open(payload, catchingUp);
         } catch (error) {
-            if ((error instanceof DuplicateMessageError && Date.now() - this.replayedAt < QUIET_DUPLICATES_MS) || error instanceof UnaddressedMessageError) {
+            if ((error instanceof DuplicateMessageError && this.missed.expectsDuplicates()) || error instanceof UnaddressedMessageError) {
                 // Delivered live and again in the replay after reconnecting (opened once); or a broadcast sent
                 // before its sender knew this peer had joined. Neither is worth alarming anyone.
                 this.connection.logger.info(`collaboration: ignored a message from '${sender}': ${error.message}`);
