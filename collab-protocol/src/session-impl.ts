@@ -30,8 +30,9 @@ import { OrderedRelay } from './ordered-relay';
 import { InviteRegistry } from './invite-registry';
 import { Broadcast, MessageDefinition, Notification, Request } from './messages';
 import { derivePairKey, PeerAuthenticator, UnaddressedMessageError } from './sender-auth';
-import { HandledMethods, SessionMessages, validationMessage } from './session-messages';
+import { SessionMessages, validationMessage } from './session-messages';
 import { RosterPublisher, RosterReader } from './roster-exchange';
+import { CancelRequest, HandledMethodsRequest, receiveOwnMessage } from './session-own-messages';
 import { isSessionMethod, ROSTER_METHOD } from './session-roster';
 import {
     AdmittedEventSchema, CreateRoomResultSchema, HostStatusEventSchema, KeyEventSchema,
@@ -83,10 +84,6 @@ export type SessionSetup = (
     /** Hold messages for features until `startDelivery()` (see `CollaborationSession.startDelivery`). */
     holdDelivery?: boolean;
 };
-
-/** The session's own requests and notifications (see session-roster.ts for the roster). */
-const CancelRequest = Notification.define<{ id: number }>('session/cancel');
-const HandledMethodsRequest = Request.define<{}, HandledMethods>('session/methods');
 
 const LEAVE_TIMEOUT_MS = 5000;
 /** How long a guest waits, once admitted, for the host's roster before it gives up joining. */
@@ -687,29 +684,15 @@ export class CollaborationSessionImpl implements CollaborationSession, RoomEvent
         }
         const body = opened.body as { m?: unknown; p?: unknown };
         if (typeof body.m === 'string' && isSessionMethod(body.m)) {
-            return this.receiveSessionMessage(opened, body.m, body.p, peer);
+            return receiveOwnMessage({
+                isHost: this.isHost,
+                hostId: this.hostId,
+                messages: this.messages,
+                applyRoster: params => this.applyRoster(params),
+                reportMessageError: (error, from) => this.reportMessageError(error, from)
+            }, opened, body.m, body.p, peer);
         }
         this.messages.dispatch(opened, peer);
-    }
-
-    /** The session's own messages: the roster (only from the host, only to guests), cancellations, what a peer handles. */
-    private async receiveSessionMessage(opened: OpenedEnvelope, method: string, params: unknown, sender: Peer): Promise<void> {
-        if (method === ROSTER_METHOD && sender.id === this.hostId && !this.isHost) {
-            await this.applyRoster(params);
-            return;
-        }
-        if (method === CancelRequest.method && opened.header.kind === 'notification') {
-            const id = (params as { id?: unknown })?.id;
-            if (typeof id === 'number') {
-                this.messages.cancelIncoming(sender.id, id);
-            }
-            return;
-        }
-        if (method === HandledMethodsRequest.method && opened.header.kind === 'request') {
-            this.messages.dispatch(opened, sender);
-            return;
-        }
-        this.reportMessageError(new CollaborationError('forbidden', `'${method}' is the session's own message and '${sender.name}' may not send it.`), sender.id);
     }
 
     private hold(payload: unknown, sender: string, since?: number): void {
