@@ -56,15 +56,53 @@ export function createHttpHandler(deps: HttpDependencies): (request: http.Incomi
         response.setHeader('X-Content-Type-Options', 'nosniff');
         response.setHeader('Referrer-Policy', 'no-referrer');
 
-        if (path.startsWith('/api/') && answeredCors(request, response, method, deps)) {
-            return;
+        if (path.startsWith('/api/')) {
+            const origin = request.headers.origin;
+            if (origin !== undefined && !deps.originAllowed(origin)) {
+                return sendError(response, 403, { code: 'forbidden', message: 'Origin not allowed.' });
+            }
+            if (origin !== undefined) {
+                response.setHeader('Access-Control-Allow-Origin', origin);
+                response.setHeader('Vary', 'Origin');
+            }
+            response.setHeader('Cache-Control', 'no-store');
+            if (method === 'OPTIONS') {
+                response.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+                response.setHeader('Access-Control-Allow-Headers', 'Content-Type');
+                response.setHeader('Access-Control-Max-Age', '600');
+                response.writeHead(204).end();
+                return;
+            }
         }
+
         if (path === HttpPaths.info && method === 'GET') {
-            return sendInfo(response, url, deps);
+            const info: ServerInfo & { challengeResponse?: string } = {
+                protocol: PROTOCOL_VERSION,
+                version: deps.version,
+                providers: [...deps.providers, ...deps.oidc ? [deps.oidc] : []].map(provider => ({ id: provider.id, label: provider.label })),
+                limits: { maxPayloadBytes: deps.maxPayloadBytes }
+            };
+            const challenge = url.searchParams.get('challenge');
+            if (challenge !== null && deps.infoChallenge) {
+                if (!CHALLENGE_PATTERN.test(challenge)) {
+                    return sendError(response, 400, { code: 'bad-request', message: 'The challenge must be 16 to 128 base64url characters.' });
+                }
+                info.challengeResponse = deps.infoChallenge(challenge);
+            }
+            return sendJson(response, 200, info);
         }
         const provider = loginRoutes.get(path);
         if (provider && method === 'POST') {
-            return login(request, response, provider, deps);
+            const address = deps.remoteAddress(request);
+            if (!deps.loginLimiter.take(address)) {
+                deps.logger.warn({ address, provider: provider.id }, 'login rate limited');
+                return sendError(response, 429, { code: 'rate-limited', message: 'Too many login attempts; try again later.' });
+            }
+            const body = await readJson(request);
+            const user = await provider.login(body);
+            const result = await deps.tokens.issueLoginToken(user);
+            deps.logger.info({ user: user.id, provider: provider.id }, 'login');
+            return sendJson(response, 200, result);
         }
         if (deps.oidc && await deps.oidc.route(request, response, url)) {
             return;
@@ -79,7 +117,16 @@ export function createHttpHandler(deps: HttpDependencies): (request: http.Incomi
             return sendJson(response, 200, { status: 'ok' });
         }
         if (path === HttpPaths.metrics && method === 'GET' && deps.metrics) {
-            return sendMetrics(request, response, deps.metrics, deps);
+            if (deps.metricsToken !== undefined && !bearerMatches(request.headers.authorization, deps.metricsToken)) {
+                response.setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
+                response.setHeader('Cache-Control', 'no-store');
+                deps.logger.debug({ address: deps.remoteAddress(request) }, 'metrics request without the right token');
+                return sendError(response, 401, { code: 'unauthorized', message: 'The metrics need a bearer token.' });
+            }
+            const metrics = await deps.metrics();
+            response.writeHead(200, { 'Content-Type': metrics.contentType, 'Content-Length': Buffer.byteLength(metrics.body), 'Cache-Control': 'no-store' });
+            response.end(metrics.body);
+            return;
         }
         const join = /^\/join\/([^/]*)$/.exec(path);
         if (join && method === 'GET') {
@@ -105,76 +152,6 @@ export function createHttpHandler(deps: HttpDependencies): (request: http.Incomi
             }
         });
     };
-}
-
-/**
- * CORS for `/api/`: an origin that is not allowed gets 403; an allowed one gets its headers; a preflight
- * (OPTIONS) is answered here. True when the request was answered.
- */
-function answeredCors(request: http.IncomingMessage, response: http.ServerResponse, method: string, deps: HttpDependencies): boolean {
-    const origin = request.headers.origin;
-    if (origin !== undefined && !deps.originAllowed(origin)) {
-        sendError(response, 403, { code: 'forbidden', message: 'Origin not allowed.' });
-        return true;
-    }
-    if (origin !== undefined) {
-        response.setHeader('Access-Control-Allow-Origin', origin);
-        response.setHeader('Vary', 'Origin');
-    }
-    response.setHeader('Cache-Control', 'no-store');
-    if (method === 'OPTIONS') {
-        response.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
-        response.setHeader('Access-Control-Allow-Headers', 'Content-Type');
-        response.setHeader('Access-Control-Max-Age', '600');
-        response.writeHead(204).end();
-        return true;
-    }
-    return false;
-}
-
-/** `GET /api/info`: protocol, version, login providers, limits; with `?challenge=`, the answer that proves who started the server. */
-function sendInfo(response: http.ServerResponse, url: URL, deps: HttpDependencies): void {
-    const info: ServerInfo & { challengeResponse?: string } = {
-        protocol: PROTOCOL_VERSION,
-        version: deps.version,
-        providers: [...deps.providers, ...deps.oidc ? [deps.oidc] : []].map(provider => ({ id: provider.id, label: provider.label })),
-        limits: { maxPayloadBytes: deps.maxPayloadBytes }
-    };
-    const challenge = url.searchParams.get('challenge');
-    if (challenge !== null && deps.infoChallenge) {
-        if (!CHALLENGE_PATTERN.test(challenge)) {
-            return sendError(response, 400, { code: 'bad-request', message: 'The challenge must be 16 to 128 base64url characters.' });
-        }
-        info.challengeResponse = deps.infoChallenge(challenge);
-    }
-    return sendJson(response, 200, info);
-}
-
-/** `POST` to a login provider's path: rate limited per address; answers a login token. */
-async function login(request: http.IncomingMessage, response: http.ServerResponse, provider: LoginProvider, deps: HttpDependencies): Promise<void> {
-    const address = deps.remoteAddress(request);
-    if (!deps.loginLimiter.take(address)) {
-        deps.logger.warn({ address, provider: provider.id }, 'login rate limited');
-        return sendError(response, 429, { code: 'rate-limited', message: 'Too many login attempts; try again later.' });
-    }
-    const body = await readJson(request);
-    const user = await provider.login(body);
-    const result = await deps.tokens.issueLoginToken(user);
-    deps.logger.info({ user: user.id, provider: provider.id }, 'login');
-    return sendJson(response, 200, result);
-}
-
-/** `GET /metrics`, with the bearer token when one is configured. */
-async function sendMetrics(request: http.IncomingMessage, response: http.ServerResponse, exposition: NonNullable<HttpDependencies['metrics']>, deps: HttpDependencies): Promise<void> {
-    if (deps.metricsToken !== undefined && !bearerMatches(request.headers.authorization, deps.metricsToken)) {
-        response.setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
-        response.setHeader('Cache-Control', 'no-store');
-        deps.logger.debug({ address: deps.remoteAddress(request) }, 'metrics request without the right token');
-        return sendError(response, 401, { code: 'unauthorized', message: 'The metrics need a bearer token.' });
-    }
-    const metrics = await exposition();
-    response.writeHead(200, { 'Content-Type': metrics.contentType, 'Content-Length': Buffer.byteLength(metrics.body), 'Cache-Control': 'no-store' });
-    response.end(metrics.body);
 }
 
 /** Whether an Authorization header carries `Bearer <token>` (constant time in the token). */

@@ -1,8 +1,8 @@
 /**
  * Wires the server together: options, logger, tokens, login providers, HTTP routes, socket.io with
- * authentication (socket-auth.ts), rooms, relay, metrics, the cleanup timers (sweeper.ts) and graceful
- * shutdown (shutdown.ts). With `redisUrl`, rooms and pending requests live in Redis and socket.io fans out
- * through the Redis adapter, so that several instances act as one server (see README, "Several instances").
+ * authentication, rooms, relay, metrics, the cleanup timer and graceful shutdown. With `redisUrl`,
+ * rooms and pending requests live in Redis and socket.io fans out through the Redis adapter, so that
+ * several instances act as one server (see README, "Several instances").
  */
 import { parserWithAttachments, SERVER_MAX_ATTACHMENTS } from '@theia-collab/protocol/lib/socket-parser';
 import * as crypto from 'crypto';
@@ -11,9 +11,10 @@ import * as http from 'http';
 import * as path from 'path';
 import { AddressInfo } from 'net';
 import { Server } from 'socket.io';
+import { CollaborationError } from '@theia-collab/protocol/lib/errors';
 import { HttpPaths, PROTOCOL_VERSION, ServerHelloEvent } from '@theia-collab/protocol/lib/wire';
 import { AddressConnections } from './address-connections';
-import { AnonymousLoginProvider, loadTokenUsers, LoginProvider, TokenLoginProvider, TokenService } from './auth';
+import { AnonymousLoginProvider, loadTokenUsers, LoginProvider, TokenLoginProvider, TokenService, UserIdentity } from './auth';
 import { Cluster, LocalCluster } from './cluster';
 import { resolveOptions, ServerOptions } from './config';
 import { ConnectionHandler, engineFrameLimit } from './connection';
@@ -28,7 +29,7 @@ import { LogLimiter } from './log-limiter';
 import { ServerMetrics } from './metrics';
 import { PeerBus } from './peer-bus';
 import { MemoryPendingRequests, PendingRequestStore } from './pending-requests';
-import { KeyedRateLimiter } from './rate-limit';
+import { KeyedRateLimiter, SocketRateLimiter } from './rate-limit';
 import { guardPublisher, RedisConnection, setRedisTimer } from './redis';
 import { redisAdapter } from './redis-adapter';
 import { RedisReplayWindow } from './redis-replay-window';
@@ -36,12 +37,10 @@ import { RedisPendingRequests, RedisRoomStore } from './redis-store';
 import { Relay } from './relay';
 import { MemoryReplayWindow, ReplayWindow } from './replay-window';
 import { RoomCache, RoomReader } from './room-cache';
-import { RoomService } from './room-service';
+import { CLOSE_MESSAGES, RoomService } from './room-service';
 import { MemoryRoomStore, RoomStore } from './rooms';
-import { createShutdown } from './shutdown';
-import { createSocketAuthentication } from './socket-auth';
 import type { CollabServer } from './socket-state';
-import { startSweeper } from './sweeper';
+import { isStoreUnavailable } from './unavailable';
 
 export interface ServerHandle {
     /** `http://<hostname>:<port>` */
@@ -100,17 +99,12 @@ export function createOriginCheck(allowedOrigins: string[]): (origin: string | u
     };
 }
 
-/** Options that expose the server more than a production setup should: said once at start. */
-function warnAboutExposure(options: ServerOptions, logger: Logger): void {
-    if (options.mode === 'production' && options.metrics && !options.metricsToken) {
-        logger.warn('GET /metrics is served without a credential: set COLLAB_METRICS_TOKEN (or --metrics-token, "metricsToken"), '
-            + 'or keep /metrics away from the public in the reverse proxy, or switch it off (COLLAB_METRICS=false).');
-    }
-    if (options.providers.includes('anonymous') && options.mode === 'production') {
-        logger.warn('Anonymous login is switched on in production mode: anyone who can reach this server can create sessions.');
-    }
-    if (options.allowedOrigins.includes('*')) {
-        logger.warn('allowedOrigins contains *: any web page may use this server from a browser.');
+/** Resolves when no local socket has packets waiting to be written (or after `timeoutMs`). */
+async function flushed(io: CollabServer, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const pending = () => [...io.of('/').sockets.values()].some(socket => (socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length);
+    while (pending() && Date.now() < deadline) {
+        await new Promise(resolve => setTimeout(resolve, 10));
     }
 }
 
@@ -123,7 +117,16 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         secret = crypto.randomBytes(32).toString('base64url');
         logger.warn('No secret configured (COLLAB_SECRET): using a random one for this process; tokens will not survive a restart. Set one for production.');
     }
-    warnAboutExposure(options, logger);
+    if (options.mode === 'production' && options.metrics && !options.metricsToken) {
+        logger.warn('GET /metrics is served without a credential: set COLLAB_METRICS_TOKEN (or --metrics-token, "metricsToken"), '
+            + 'or keep /metrics away from the public in the reverse proxy, or switch it off (COLLAB_METRICS=false).');
+    }
+    if (options.providers.includes('anonymous') && options.mode === 'production') {
+        logger.warn('Anonymous login is switched on in production mode: anyone who can reach this server can create sessions.');
+    }
+    if (options.allowedOrigins.includes('*')) {
+        logger.warn('allowedOrigins contains *: any web page may use this server from a browser.');
+    }
 
     const tokens = new TokenService(secret, options.issuer, options.tokenTtlMs);
     const providers: LoginProvider[] = [];
@@ -259,7 +262,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
         reader = cache;
     }
     const relay = new Relay(io, reader, store, requests, options, metrics, logger, replayWindow);
-    const rooms = new RoomService({ io, store, tokens, relay, content, peers, cluster, metrics, options, logger, replayWindow, logLimiter });
+    const rooms = new RoomService(io, store, tokens, relay, content, peers, cluster, metrics, options, logger, replayWindow, logLimiter);
     const contentService = new ContentService(content, reader, metrics, logger);
     const connections = new ConnectionHandler(rooms, relay, contentService, joinLimiter, options, metrics, logger, logLimiter);
     const hello: ServerHelloEvent = {
@@ -273,9 +276,56 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
     };
     let draining = false;
 
-    io.use(createSocketAuthentication({
-        options, tokens, cluster, connectionsPerAddress, remoteAddress, draining: () => draining, metrics, logLimiter
-    }));
+    io.use((socket, next) => {
+        const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
+        const address = remoteAddress(socket.request);
+        // Taken at once (not after the token check), so that concurrent handshakes cannot overshoot the cap;
+        // given back when the socket goes, is refused, or never gets connected (its transport closed meanwhile).
+        const release = connectionsPerAddress.admits(address) ? connectionsPerAddress.add(address) : undefined;
+        (async () => {
+            if (draining) {
+                throw new CollaborationError('unavailable', 'The server is restarting: try again.');
+            }
+            if (!release) {
+                throw new CollaborationError('rate-limited', `Too many connections from your address (at most ${options.maxConnectionsPerAddress}): close some.`);
+            }
+            const roomClaims = auth.roomToken === undefined ? undefined : await tokens.verifyRoomToken(auth.roomToken);
+            if (roomClaims && !cluster.ready) {
+                // Resuming needs the store: the client tries again shortly (it retries 'unavailable').
+                throw new CollaborationError('unavailable', 'The collaboration server cannot reach its shared store right now: reconnecting shortly.');
+            }
+            let user: UserIdentity;
+            if (roomClaims && auth.token === undefined) {
+                // Resuming with the room token alone (the login token expired meanwhile): the room token
+                // names the user; the connection is bound to that room. The name comes with `resume`.
+                user = { id: roomClaims.sub, name: 'Participant', provider: 'anonymous' };
+            } else {
+                user = await tokens.verifyLoginToken(auth.token);
+                if (roomClaims && roomClaims.sub !== user.id) {
+                    throw new CollaborationError('unauthorized', 'The room token belongs to another user.');
+                }
+            }
+            socket.data.user = user;
+            socket.data.address = remoteAddress(socket.request);
+            socket.data.roomClaims = roomClaims;
+            socket.data.previousSocketId = roomClaims && typeof auth.previousSocketId === 'string' && auth.previousSocketId.length <= 64
+                ? auth.previousSocketId : undefined;
+            socket.data.memberships = new Map();
+            socket.data.pendingJoins = new Map();
+            socket.data.limiter = new SocketRateLimiter(options.socketEventRateLimit, options.socketByteRateLimit, options.rateLimitStrikes);
+        })().then(() => {
+            socket.once('disconnect', release!);
+            next();
+            // socket.io connects the socket on the next tick, unless its transport closed meanwhile.
+            setImmediate(() => socket.connected || release!());
+        }, error => {
+            release?.();
+            const data = CollaborationError.from(error, 'unauthorized').toJSON();
+            metrics.reject('connect', data.code);
+            logLimiter.log('info', [`address:${address}`], { address, code: data.code, reason: data.message }, 'connection refused');
+            next(Object.assign(new Error(data.message), { data: data.code === 'rate-limited' && !release ? { ...data, reason: 'too-many-connections' } : data }));
+        });
+    });
     io.on('connection', socket => {
         logger.debug({ socket: socket.id, user: socket.data.user.id }, 'socket connected');
         metrics.connections.inc();
@@ -327,18 +377,103 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
     const host = options.hostname.includes(':') ? `[${options.hostname}]` : options.hostname;
     const url = `http://${host}:${port}`;
 
-    const sweeper = startSweeper({
-        options, loginLimiter, joinLimiter, oidc, content, store, cluster, rooms, relay, replayWindow, logger, logLimiter
-    });
+    const sweepMs = options.sweepIntervalMs
+        ?? Math.min(10_000, Math.max(50, Math.floor(Math.min(options.idleRoomMs, options.emptyRoomMs, options.roomTtlMs) / 4)));
+    let sweeping = false;
+    const sweepTimer = setInterval(() => {
+        if (sweeping) {
+            return;
+        }
+        sweeping = true;
+        loginLimiter.sweep();
+        joinLimiter.sweep();
+        oidc?.sweep();
+        (async () => {
+            // Stored content is per instance: every instance drops its own stale content, and that of rooms
+            // closed elsewhere (a failing store lookup leaves the rest for the next period).
+            content.sweep();
+            await content.dropClosedRooms(async roomId => !!await store.get(roomId))
+                .catch(error => logger.warn({ err: error }, 'stored content cleanup failed'));
+            // One instance per period does the sweep (every step of it is conditional anyway).
+            if (await cluster.tryLock('sweep', Math.max(10, sweepMs - 10))) {
+                await rooms.sweep();
+                if (cluster.shared) {
+                    // Requests whose instance went away before timing them out.
+                    await relay.sweepExpired(Date.now(), Math.max(1000, sweepMs));
+                }
+            }
+        })().catch(error => isStoreUnavailable(error)
+            ? logLimiter.log('warn', ['store'], { err: error }, 'room cleanup failed: the store is away')
+            : logger.error({ err: error }, 'room cleanup failed')).finally(() => sweeping = false);
+    }, sweepMs);
+    sweepTimer.unref();
+
+    // Per instance: the replay window drops what aged out; with Redis, disconnections that happened while Redis
+    // was away are recorded, and the rooms of this instance's connections are checked (see checkLocalRooms).
+    let checking = false;
+    const checkTimer = setInterval(() => {
+        if (checking) {
+            return;
+        }
+        checking = true;
+        (async () => {
+            await replayWindow.sweep();
+            if (cluster.shared && cluster.ready) {
+                await rooms.checkLocalRooms();
+            }
+        })().catch(error => logLimiter.log(isStoreUnavailable(error) ? 'warn' : 'error', ['store'], { err: error }, 'checking the rooms of this instance failed'))
+            .finally(() => checking = false);
+    }, options.storeCheckIntervalMs ?? 2000);
+    checkTimer.unref();
 
     logger.info({ url, port, mode: options.mode, providers: options.providers, instance: cluster.instanceId, redis: !!redis }, 'collab-server listening');
 
-    const close = createShutdown({
-        options, io, httpServer, connections, startDraining: () => {
-            draining = true;
-        }, sweeper, cluster, rooms, relay, content, replayWindow,
-        store, requests, metrics, logLimiter, logger
-    });
+    let closing: Promise<void> | undefined;
+    const close = () => closing ??= (async () => {
+        draining = true;
+        connections.draining = true;
+        clearInterval(sweepTimer);
+        clearInterval(checkTimer);
+        const sockets = io.of('/').sockets.size;
+        logger.info({ sockets, resume: cluster.shared }, 'draining');
+        io.local.emit('server:shutdown', cluster.shared
+            ? { resume: true, message: 'This server is restarting; reconnecting resumes your session.' }
+            : { resume: false, message: CLOSE_MESSAGES.shutdown });
+        await connections.idle(options.shutdownTimeoutMs);
+        try {
+            if (cluster.shared) {
+                await rooms.detachLocal();
+            } else {
+                await rooms.closeAll('shutdown');
+            }
+        } catch (error) {
+            logger.error({ err: error }, 'closing rooms failed');
+        }
+        logger.debug('rooms closed or detached');
+        relay.dispose();
+        rooms.dispose();
+        content.clear();
+        replayWindow.dispose();
+        // Let the last events reach the clients: closing discards what the transports still buffer.
+        await flushed(io, 2000);
+        if (!cluster.shared) {
+            io.local.disconnectSockets(true);
+        }
+        // With Redis, the transports just close: clients reconnect on their own (to another instance) and resume.
+        await new Promise<void>(resolve => {
+            io.close(() => resolve());
+            httpServer.closeIdleConnections();
+            setTimeout(() => httpServer.closeAllConnections(), 2000).unref();
+        });
+        logger.debug('socket.io and http closed');
+        await store.close();
+        await requests.close();
+        await cluster.close();
+        logger.debug('store and cluster closed');
+        metrics.dispose();
+        logLimiter.dispose();
+        logger.info('collab-server stopped');
+    })();
 
     return { url, port, options, logger, io, instanceId: cluster.instanceId, metrics, contentStore: content, replayWindow, close };
 }
