@@ -22,13 +22,10 @@ import type { KeyedRateLimiter } from './rate-limit';
 import type { Relay } from './relay';
 import type { HandlerResult, RoomService } from './room-service';
 import type { CollabSocket } from './socket-state';
-import { isWellFormedEnvelope } from './envelope-check';
 import { isStoreUnavailable, storeUnavailable } from './unavailable';
 
 interface EventHandler {
     schema: ZodTypeAny;
-    /** A quick check that vouches only for payloads the schema accepts (the rest go through the schema). */
-    accepts?: (payload: unknown) => boolean;
     /** Counted against the per-address join limit. */
     joinLimited?: boolean;
     handle(socket: CollabSocket, payload: any, receivedAt: number): Promise<HandlerResult<object> | void>;
@@ -86,7 +83,7 @@ export class ConnectionHandler {
             'room:rekey': { schema: Rekey, handle: (socket, payload) => rooms.rekey(socket, payload) },
             'room:leave': { schema: LeaveRoom, handle: (socket, payload) => rooms.leave(socket, payload) },
             'room:replay': { schema: Replay, handle: (socket, payload) => rooms.replay(socket, payload) },
-            'relay': { schema: Envelope, accepts: isWellFormedEnvelope, handle: (socket, payload, receivedAt) => relay.relay(socket, payload, receivedAt) },
+            'relay': { schema: Envelope, handle: (socket, payload, receivedAt) => relay.relay(socket, payload, receivedAt) },
             'content:put': { schema: ContentPut, handle: (socket, payload) => content.put(socket, payload) },
             'content:get': { schema: ContentGet, handle: (socket, payload) => content.get(socket, payload) },
             'content:delete': { schema: ContentDelete, handle: (socket, payload) => content.delete(socket, payload) }
@@ -217,19 +214,15 @@ export class ConnectionHandler {
             if (tooLarge) {
                 return refuse({ code: 'too-large', message: tooLarge });
             }
-            let payload = args[0];
-            if (!handler.accepts?.(payload)) {
-                const parsed = handler.schema.safeParse(payload);
-                if (!parsed.success) {
-                    const where = parsed.error.issues.slice(0, 3).map(issue => `${issue.path.join('.') || '(payload)'}: ${issue.message}`).join('; ');
-                    return refuse({ code: 'bad-request', message: `Malformed '${eventName}': ${where}` });
-                }
-                payload = parsed.data;
+            const parsed = handler.schema.safeParse(args[0]);
+            if (!parsed.success) {
+                const where = parsed.error.issues.slice(0, 3).map(issue => `${issue.path.join('.') || '(payload)'}: ${issue.message}`).join('; ');
+                return refuse({ code: 'bad-request', message: `Malformed '${eventName}': ${where}` });
             }
             if (handler.joinLimited && !this.joinLimiter.take(socket.data.address)) {
                 return refuse({ code: 'rate-limited', message: 'Too many attempts to create or join sessions; try again later.' });
             }
-            const result = await handler.handle(socket, payload, receivedAt);
+            const result = await handler.handle(socket, parsed.data, receivedAt);
             respond({ ok: true, ...(result ? result.ack : {}) });
             result?.after?.();
         } catch (error) {
