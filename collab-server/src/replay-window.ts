@@ -4,14 +4,13 @@
  * they were delivered (still sealed end to end; the server never reads `data`), bounded by age
  * (`replayWindowMs`), by bytes per room and by bytes per instance; the oldest go first.
  *
- * `record` is on the relay's hot path: it never awaits and never throws. In memory, it copies the envelope's
- * fields into a reused slot and its data into the room's byte ring, so that nothing it keeps is allocated per
- * envelope (see `Slot`). One instance keeps its windows in memory (`MemoryReplayWindow`); several instances
+ * `record` is on the relay's hot path: it never awaits and never throws; it allocates the entry only (and a
+ * compact copy of `data` when the received bytes are a view into a larger buffer, which the window would
+ * otherwise keep alive). One instance keeps its windows in memory (`MemoryReplayWindow`); several instances
  * keep them in Redis (redis-replay-window.ts), so that a member resuming on another instance gets what any
  * instance relayed.
  */
-import { Limits } from '@theia-collab/protocol/lib/wire';
-import type { EnvelopeKind, RelayedEnvelope, ReplayResult } from '@theia-collab/protocol/lib/wire';
+import type { RelayedEnvelope, ReplayResult } from '@theia-collab/protocol/lib/wire';
 
 /** Counted per envelope beyond its data (the entry, the envelope object, ids). */
 export const REPLAY_ENTRY_OVERHEAD = 256;
@@ -113,278 +112,67 @@ export function meantFor(envelope: { sender: string; kind: string; target?: stri
     return had === undefined || envelope.seq > had;
 }
 
-/** A first-in first-out ring: amortised O(1) push and shift, and no allocation per operation once it has grown. */
-class Ring<T> {
-    protected items: (T | undefined)[] = new Array(16);
+/** A double-ended queue on an array (amortised O(1) push and shift, no per-operation allocation). */
+class Queue<T> {
+    protected items: (T | undefined)[] = [];
     protected head = 0;
-    length = 0;
 
-    push(item: T): void {
-        if (this.length === this.items.length) {
-            this.grow();
-        }
-        this.items[(this.head + this.length) & (this.items.length - 1)] = item;
-        this.length++;
+    get length(): number {
+        return this.items.length - this.head;
     }
 
-    /** The i-th oldest item. */
-    at(index: number): T {
-        return this.items[(this.head + index) & (this.items.length - 1)]!;
+    push(item: T): void {
+        this.items.push(item);
+    }
+
+    peek(): T | undefined {
+        return this.head < this.items.length ? this.items[this.head] : undefined;
     }
 
     shift(): T | undefined {
-        if (this.length === 0) {
+        if (this.head >= this.items.length) {
             return undefined;
         }
         const item = this.items[this.head];
-        this.items[this.head] = undefined;
-        this.head = (this.head + 1) & (this.items.length - 1);
-        this.length--;
+        this.items[this.head++] = undefined;
+        if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+            this.items = this.items.slice(this.head);
+            this.head = 0;
+        }
         return item;
     }
 
-    protected grow(): void {
-        const items: (T | undefined)[] = new Array(this.items.length * 2);
-        for (let i = 0; i < this.length; i++) {
-            items[i] = this.at(i);
+    *[Symbol.iterator](): IterableIterator<T> {
+        for (let i = this.head; i < this.items.length; i++) {
+            yield this.items[i]!;
         }
-        this.items = items;
-        this.head = 0;
     }
 }
 
-/**
- * One envelope of a room's window. Slots are reused, and the data is copied into the room's byte ring: once a
- * busy room's window has grown, recording allocates nothing that outlives the relay of the envelope. (Envelopes
- * kept as objects for seconds outlived the young generation: every one was promoted, and the old generation
- * needed a full collection every second or so, a pause of several ms on every relay under load.)
- */
-class Slot {
-    kind: EnvelopeKind = 'broadcast';
-    target: string | undefined = undefined;
-    id: number | undefined = undefined;
-    seq = 0;
-    key = 0;
-    sender = '';
-    at = 0;
-    position = 0;
-    /** Counted against the limits: data plus REPLAY_ENTRY_OVERHEAD. */
-    bytes = 0;
-    /** The data's place in the room's byte ring. */
-    offset = 0;
-    length = 0;
-}
-
-/** The smallest byte ring of a room (grown when needed, shrunk by the sweep, dropped when empty). */
-const MIN_RING_BYTES = 16 * 1024;
-
-/** The envelope kinds, as constants: the window keeps these rather than the strings each packet brought. */
-function envelopeKind(kind: string): EnvelopeKind {
-    switch (kind) {
-        case 'broadcast': return 'broadcast';
-        case 'notification': return 'notification';
-        case 'request': return 'request';
-        default: return 'response';
-    }
+interface Entry {
+    /** Undefined once evicted (then the entry only waits to leave the instance-wide queue). */
+    envelope: RelayedEnvelope | undefined;
+    at: number;
+    position: number;
+    bytes: number;
+    window: RoomWindow;
 }
 
 class RoomWindow {
-    /** Reusable slots; `slots[head .. head + length)` hold the window's envelopes, oldest first. */
-    protected slots: Slot[] = [];
-    protected head = 0;
-    length = 0;
-    /** Accounted bytes (data plus overhead per envelope). */
+    readonly entries = new Queue<Entry>();
     bytes = 0;
     /** The relay time of the newest envelope that left the window (evicted, or not kept at all). */
     evictedAt: number | undefined;
-    /** Set when the room's window was dropped (its entries in the instance-wide order are then stale). */
-    dropped = false;
-    /**
-     * The data of the window's envelopes, first in first out: live bytes are `[start, end)`, or, once writing
-     * wrapped around, `[start, wrapAt)` and `[0, end)`.
-     */
-    protected ring: Uint8Array | undefined;
-    protected start = 0;
-    protected end = 0;
-    protected wrapAt = 0;
-    protected wrapped = false;
-    protected used = 0;
-    /** Target peer ids, kept once each (bounded): the window does not keep each packet's own copy of the string. */
-    protected readonly targets = new Map<string, string>();
-
-    constructor(readonly roomId: string) { }
 
     lost(at: number): void {
         this.evictedAt = this.evictedAt === undefined ? at : Math.max(this.evictedAt, at);
-    }
-
-    slot(index: number): Slot {
-        return this.slots[(this.head + index) % this.slots.length];
-    }
-
-    oldest(): Slot | undefined {
-        return this.length > 0 ? this.slots[this.head] : undefined;
-    }
-
-    add(envelope: RelayedEnvelope, at: number, position: number, bytes: number): void {
-        if (this.length === this.slots.length) {
-            this.growSlots();
-        }
-        const slot = this.slots[(this.head + this.length) % this.slots.length];
-        const data = envelope.data instanceof Uint8Array ? envelope.data : new Uint8Array(envelope.data);
-        slot.offset = this.place(data.byteLength);
-        if (data.byteLength > 0) {
-            this.ring!.set(data, slot.offset);
-        }
-        slot.length = data.byteLength;
-        slot.kind = envelopeKind(envelope.kind);
-        slot.target = envelope.target === undefined ? undefined : this.target(envelope.target);
-        slot.id = envelope.id;
-        slot.seq = envelope.seq;
-        slot.key = envelope.key;
-        slot.sender = envelope.sender;
-        slot.at = at;
-        slot.position = position;
-        slot.bytes = bytes;
-        this.length++;
-        this.bytes += bytes;
-    }
-
-    /** Removes the oldest envelope. */
-    removeOldest(): Slot {
-        const slot = this.slots[this.head];
-        this.head = (this.head + 1) % this.slots.length;
-        this.length--;
-        this.bytes -= slot.bytes;
-        if (slot.length > 0) {
-            this.start = slot.offset + slot.length;
-            this.used -= slot.length;
-            if (this.wrapped && this.start >= this.wrapAt) {
-                this.start = 0;
-                this.wrapped = false;
-            }
-        }
-        if (this.used === 0) {
-            this.start = this.end = 0;
-            this.wrapped = false;
-        }
-        slot.target = undefined;
-        return slot;
-    }
-
-    /** The envelope as it was delivered (a copy of its data). */
-    envelope(slot: Slot): RelayedEnvelope {
-        const envelope: RelayedEnvelope = {
-            room: this.roomId,
-            kind: slot.kind,
-            seq: slot.seq,
-            key: slot.key,
-            sender: slot.sender,
-            data: this.ring ? this.ring.slice(slot.offset, slot.offset + slot.length) : new Uint8Array(0)
-        };
-        if (slot.target !== undefined) {
-            envelope.target = slot.target;
-        }
-        if (slot.id !== undefined) {
-            envelope.id = slot.id;
-        }
-        return envelope;
-    }
-
-    /** Gives memory back: no ring while empty, a smaller one when it is mostly unused. */
-    trim(): void {
-        if (this.used === 0) {
-            this.ring = undefined;
-            this.start = this.end = 0;
-            this.wrapped = false;
-        } else if (this.ring && this.ring.byteLength > MIN_RING_BYTES && this.used * 4 < this.ring.byteLength) {
-            this.compact(0);
-        }
-        if (this.length === 0 && this.slots.length > 16) {
-            this.slots = [];
-            this.head = 0;
-        }
-    }
-
-    /** Where the next `length` bytes go (the ring grows when they do not fit). */
-    protected place(length: number): number {
-        if (length === 0) {
-            return this.end;
-        }
-        const capacity = this.ring?.byteLength ?? 0;
-        let offset: number;
-        if (this.used === 0 && capacity >= length) {
-            this.start = 0;
-            offset = 0;
-        } else if (!this.wrapped && capacity - this.end >= length) {
-            offset = this.end;
-        } else if (!this.wrapped && this.start >= length) {
-            this.wrapAt = this.end;
-            this.wrapped = true;
-            offset = 0;
-        } else if (this.wrapped && this.start - this.end >= length) {
-            offset = this.end;
-        } else {
-            offset = this.compact(length);
-        }
-        this.end = offset + length;
-        this.used += length;
-        return offset;
-    }
-
-    /** Copies the live bytes, in order, to the start of a new ring with room for `extra` more; returns where they end. */
-    protected compact(extra: number): number {
-        const capacity = Math.max(MIN_RING_BYTES, Math.ceil((this.used + extra) * 1.5));
-        const ring = new Uint8Array(capacity);
-        let offset = 0;
-        for (let i = 0; i < this.length; i++) {
-            const slot = this.slot(i);
-            if (slot.length > 0) {
-                ring.set(this.ring!.subarray(slot.offset, slot.offset + slot.length), offset);
-                slot.offset = offset;
-                offset += slot.length;
-            } else {
-                slot.offset = offset;
-            }
-        }
-        this.ring = ring;
-        this.start = 0;
-        this.end = offset;
-        this.wrapped = false;
-        return offset;
-    }
-
-    protected growSlots(): void {
-        const slots: Slot[] = [];
-        for (let i = 0; i < this.length; i++) {
-            slots.push(this.slot(i));
-        }
-        const size = Math.max(16, this.slots.length * 2);
-        while (slots.length < size) {
-            slots.push(new Slot());
-        }
-        this.slots = slots;
-        this.head = 0;
-    }
-
-    protected target(peerId: string): string {
-        const known = this.targets.get(peerId);
-        if (known !== undefined) {
-            return known;
-        }
-        if (this.targets.size >= 4 * Limits.maxPeersPerRoom) {
-            this.targets.clear();
-        }
-        this.targets.set(peerId, peerId);
-        return peerId;
     }
 }
 
 export class MemoryReplayWindow implements ReplayWindow {
     protected readonly rooms = new Map<string, RoomWindow>();
-    /** Every envelope of every room, in relay order, as its room's window and its position (evicted ones leave lazily). */
-    protected readonly orderWindows = new Ring<RoomWindow>();
-    protected readonly orderPositions = new Ring<number>();
+    /** Every entry of every room, in relay order (evicted ones leave lazily). */
+    protected readonly order = new Queue<Entry>();
     protected totalBytes = 0;
     protected totalEntries = 0;
     /** Envelopes recorded so far (the position of the next one). */
@@ -402,7 +190,7 @@ export class MemoryReplayWindow implements ReplayWindow {
         }
         let window = this.rooms.get(envelope.room);
         if (!window) {
-            window = new RoomWindow(envelope.room);
+            window = new RoomWindow();
             this.rooms.set(envelope.room, window);
         }
         const bytes = envelope.data.byteLength + REPLAY_ENTRY_OVERHEAD;
@@ -410,23 +198,26 @@ export class MemoryReplayWindow implements ReplayWindow {
             window.lost(at);
             return;
         }
-        // What leaves for this one leaves first, so that its bytes can take the place of theirs.
-        const oldest = at - this.limits.windowMs;
-        for (let head = window.oldest(); head && (window.bytes + bytes > this.limits.bytesPerRoom || head.at < oldest); head = window.oldest()) {
-            this.evictOldest(window);
-        }
-        while (this.totalBytes + bytes > this.limits.bytes && this.orderWindows.length > 0) {
-            const owner = this.orderWindows.shift()!;
-            if (this.live(owner, this.orderPositions.shift()!)) {
-                this.evictOldest(owner);
-            }
-        }
-        const position = this.position++;
-        window.add(envelope, at, position, bytes);
-        this.orderWindows.push(window);
-        this.orderPositions.push(position);
+        envelope.data = compactData(envelope.data);
+        const entry: Entry = { envelope, at, position: this.position++, bytes, window };
+        window.entries.push(entry);
+        window.bytes += bytes;
+        this.order.push(entry);
         this.totalBytes += bytes;
         this.totalEntries++;
+        const oldest = at - this.limits.windowMs;
+        for (let head = window.entries.peek(); head && (window.bytes > this.limits.bytesPerRoom || head.at < oldest); head = window.entries.peek()) {
+            this.evict(head);
+        }
+        while (this.totalBytes > this.limits.bytes) {
+            const head = this.order.shift();
+            if (!head) {
+                break;
+            }
+            if (head.envelope) {
+                this.evict(head);
+            }
+        }
     }
 
     async read(query: ReplayQuery): Promise<ReplayResult> {
@@ -440,12 +231,12 @@ export class MemoryReplayWindow implements ReplayWindow {
         let bytes = 0;
         let truncated = false;
         const until = query.until?.position ?? Infinity;
-        for (let i = 0; i < window.length; i++) {
-            const entry = window.slot(i);
+        for (const entry of window.entries) {
+            const envelope = entry.envelope!;
             if (entry.position >= until) {
                 break;
             }
-            if (entry.at < query.joinedAt || !meantFor(entry, query.requester, query.after)) {
+            if (entry.at < query.joinedAt || !meantFor(envelope, query.requester, query.after)) {
                 continue;
             }
             if (bytes + entry.bytes > query.maxBytes || envelopes.length >= (query.maxEnvelopes ?? Infinity)) {
@@ -453,7 +244,7 @@ export class MemoryReplayWindow implements ReplayWindow {
                 break;
             }
             bytes += entry.bytes;
-            envelopes.push(window.envelope(entry));
+            envelopes.push(envelope);
         }
         const since = query.since ?? query.joinedAt;
         return { envelopes, complete: !truncated && (window.evictedAt === undefined || window.evictedAt < since) };
@@ -465,29 +256,19 @@ export class MemoryReplayWindow implements ReplayWindow {
             return;
         }
         this.rooms.delete(roomId);
-        window.dropped = true;
-        while (window.length > 0) {
-            this.evictOldest(window);
+        for (let head = window.entries.peek(); head; head = window.entries.peek()) {
+            this.evict(head);
         }
-        window.trim();
     }
 
     async sweep(now = this.now()): Promise<void> {
         const oldest = now - this.limits.windowMs;
-        while (this.orderWindows.length > 0) {
-            const owner = this.orderWindows.at(0);
-            const position = this.orderPositions.at(0);
-            const live = this.live(owner, position);
-            if (live && owner.oldest()!.at >= oldest) {
-                break;
-            }
-            this.orderWindows.shift();
-            this.orderPositions.shift();
-            if (live) {
-                this.evictOldest(owner);
+        for (let head = this.order.peek(); head && (!head.envelope || head.at < oldest); head = this.order.peek()) {
+            this.order.shift();
+            if (head.envelope) {
+                this.evict(head);
             }
         }
-        this.rooms.forEach(window => window.trim());
     }
 
     async stats(): Promise<ReplayStats> {
@@ -505,18 +286,14 @@ export class MemoryReplayWindow implements ReplayWindow {
         }
     }
 
-    /**
-     * Whether the envelope at `position` of `window` is still in it. Rooms are first in first out, and the
-     * instance-wide order is left from its oldest end: a live envelope there is the oldest of its room.
-     */
-    protected live(window: RoomWindow, position: number): boolean {
-        return !window.dropped && window.length > 0 && window.oldest()!.position === position;
-    }
-
-    protected evictOldest(window: RoomWindow): void {
-        const slot = window.removeOldest();
-        window.lost(slot.at);
-        this.totalBytes -= slot.bytes;
+    /** `entry` must be the oldest of its room. */
+    protected evict(entry: Entry): void {
+        const window = entry.window;
+        window.entries.shift();
+        window.bytes -= entry.bytes;
+        window.lost(entry.at);
+        entry.envelope = undefined;
+        this.totalBytes -= entry.bytes;
         this.totalEntries--;
     }
 }
